@@ -1,0 +1,3 @@
+//! Widgets used by the pages.
+
+pub mod chart;

@@ -1,0 +1,129 @@
+//! Devices: the things that post readings, each holding a secret token. Only a hash of the
+//! token is stored, so a leaked database does not let anyone post as a device.
+
+use serde::{Deserialize, Serialize};
+
+/// A registered device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Device {
+    /// Database id.
+    pub device_id: i64,
+    /// Unique name chosen by the homeowner.
+    pub name: String,
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Device tokens and queries.
+
+    use super::Device;
+    use crate::store::{Db, with_db};
+    use rand::RngCore;
+    use sha2::{Digest, Sha256};
+
+    /// Prefix of every device token, so a token is recognisable in a config file or a leak scan.
+    pub const TOKEN_PREFIX: &str = "hth_";
+
+    /// A new random device token: the prefix and 32 random bytes in hex.
+    pub fn new_token() -> String {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+    }
+
+    /// The stored form of a token. Tokens carry 256 random bits, so a fast hash is enough:
+    /// no password-style stretching is needed to resist guessing.
+    pub fn token_hash(token: &str) -> String {
+        hex::encode(Sha256::digest(token.as_bytes()))
+    }
+
+    /// Why a device could not be created.
+    #[derive(Debug, thiserror::Error)]
+    pub enum CreateError {
+        /// Another device already has this name.
+        #[error("a device named {0:?} already exists")]
+        NameTaken(String),
+        /// The database failed.
+        #[error(transparent)]
+        Db(#[from] sqlx::Error),
+    }
+
+    /// Registers a device and returns it with its token, which is not stored and cannot be
+    /// shown again.
+    pub async fn create(db: &Db, name: &str) -> Result<(Device, String), CreateError> {
+        let token = new_token();
+        let device = insert(db, name, &token_hash(&token)).await?;
+        Ok((device, token))
+    }
+
+    /// Gives the device `name` a new token (creating the device if needed) and returns it.
+    /// The old token stops working.
+    pub async fn rotate_token(db: &Db, name: &str) -> Result<(Device, String), sqlx::Error> {
+        const SQL: &str = "insert into device (name, token_hash, created_at_ms) values ($1, $2, $3) \
+             on conflict (name) do update set token_hash = excluded.token_hash \
+             returning device_id, name";
+        let token = new_token();
+        let hash = token_hash(&token);
+        let device = with_db!(db, write, |pool| sqlx::query_as(SQL)
+            .bind(name)
+            .bind(&hash)
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await)?;
+        Ok((device, token))
+    }
+
+    async fn insert(db: &Db, name: &str, hash: &str) -> Result<Device, CreateError> {
+        const SQL: &str = "insert into device (name, token_hash, created_at_ms) values ($1, $2, $3) \
+             returning device_id, name";
+        let result = with_db!(db, write, |pool| sqlx::query_as(SQL)
+            .bind(name)
+            .bind(hash)
+            .bind(now_ms())
+            .fetch_one(pool)
+            .await);
+        result.map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => CreateError::NameTaken(name.to_owned()),
+            e => CreateError::Db(e),
+        })
+    }
+
+    /// The device whose token hashes to `hash`, if any.
+    pub async fn find_by_token(db: &Db, token: &str) -> Result<Option<Device>, sqlx::Error> {
+        const SQL: &str = "select device_id, name from device where token_hash = $1";
+        let hash = token_hash(token);
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
+    }
+
+    /// Every device, by name.
+    pub async fn list(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
+        const SQL: &str = "select device_id, name from device order by name";
+        with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
+    }
+
+    fn now_ms() -> i64 {
+        jiff::Timestamp::now().as_millisecond()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn tokens_are_random_and_prefixed() {
+            let (a, b) = (new_token(), new_token());
+            assert_ne!(a, b);
+            assert!(a.starts_with(TOKEN_PREFIX));
+            assert_eq!(a.len(), TOKEN_PREFIX.len() + 64);
+        }
+
+        #[test]
+        fn the_hash_is_not_the_token() {
+            let token = new_token();
+            let hash = token_hash(&token);
+            assert_eq!(hash, token_hash(&token));
+            assert!(!hash.contains(&token[TOKEN_PREFIX.len()..]));
+        }
+    }
+}

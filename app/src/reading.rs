@@ -1,0 +1,279 @@
+//! Readings: one value of one sensor at one instant. Devices post them, the store keeps them,
+//! the live stream pushes each stored one to every open dashboard.
+
+use crate::sensor::{Kind, Sensor};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// The most points a history series holds for one sensor: enough for a sharp line at any
+/// screen width, few enough to send quickly.
+pub const MAX_POINTS: i64 = 600;
+
+/// One reading as the live stream sends it (`event: reading`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LiveReading {
+    /// The sensor's database id.
+    pub sensor_id: i64,
+    /// Name of the device that posted the reading.
+    pub device: String,
+    /// The sensor's key on its device.
+    pub sensor: String,
+    /// What the sensor measures.
+    pub kind: Kind,
+    /// The sensor's room, if set.
+    pub room: Option<String>,
+    /// The value, in the kind's unit.
+    pub value: f64,
+    /// When the value was measured, RFC 3339 in UTC.
+    pub at: String,
+}
+
+/// A point of a chart: milliseconds since the Unix epoch and a value.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// Time in Unix milliseconds.
+    pub at_ms: i64,
+    /// The value at that time.
+    pub value: f64,
+}
+
+/// A sensor's recent history and its latest reading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// The sensor.
+    pub sensor: Sensor,
+    /// Mean values over equal time buckets, oldest first.
+    pub points: Vec<Point>,
+    /// The newest stored reading, if any.
+    pub latest: Option<Point>,
+}
+
+/// The history of every sensor of `kind` over the last `hours`, at most [`MAX_POINTS`]
+/// points per sensor.
+#[server]
+pub async fn history(kind: Kind, hours: u32) -> Result<Vec<Series>, ServerFnError> {
+    let db = use_context::<crate::store::Db>()
+        .ok_or_else(|| ServerFnError::new("database missing from context"))?;
+    let hours = hours.clamp(1, 24 * 366);
+    let to = jiff::Timestamp::now().as_millisecond();
+    let from = to - i64::from(hours) * 3_600_000;
+    ssr::history(&db, kind, from, to).await.map_err(|e| {
+        tracing::error!(error = %e, "history query failed");
+        ServerFnError::new("could not read the history")
+    })
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! Storing readings and reading them back.
+
+    use super::{MAX_POINTS, Point, Series};
+    use crate::device::Device;
+    use crate::sensor::{Kind, Sensor};
+    use crate::store::{Db, with_db};
+    use sqlx::QueryBuilder;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Arc;
+
+    /// A reading that passed the checks that need no database, not yet tied to a sensor.
+    #[derive(Clone, Debug, PartialEq)]
+    pub struct Incoming {
+        /// The sensor key on the posting device.
+        pub key: String,
+        /// The value, finite.
+        pub value: f64,
+        /// When it was measured, Unix milliseconds.
+        pub at_ms: i64,
+        /// The kind the device claims; required for a sensor's first reading.
+        pub kind: Option<Kind>,
+        /// The room for a new sensor.
+        pub room: Option<String>,
+    }
+
+    /// A reading that was stored now (not a duplicate).
+    #[derive(Clone, Debug)]
+    pub struct Stored {
+        /// Its sensor, shared by the batch's readings of that sensor.
+        pub sensor: Arc<Sensor>,
+        /// Time in Unix milliseconds.
+        pub at_ms: i64,
+        /// The value.
+        pub value: f64,
+    }
+
+    /// What a batch did.
+    #[derive(Debug, Default)]
+    pub struct Outcome {
+        /// Readings stored by this batch, in the batch's order.
+        pub stored: Vec<Stored>,
+        /// Readings already stored before (same sensor and time), ignored.
+        pub duplicates: usize,
+    }
+
+    /// Why a batch was refused. A refused batch stores nothing.
+    #[derive(Debug, thiserror::Error)]
+    pub enum StoreError {
+        /// A reading breaks a rule that depends on stored sensors.
+        #[error("{message}")]
+        Invalid {
+            /// Position of the reading in the batch.
+            index: usize,
+            /// The reading's field at fault.
+            field: &'static str,
+            /// What is wrong, for a person.
+            message: String,
+        },
+        /// The database failed.
+        #[error(transparent)]
+        Db(#[from] sqlx::Error),
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct SensorRow {
+        sensor_id: i64,
+        kind: String,
+        room: Option<String>,
+    }
+
+    /// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
+    /// parameter limits.
+    const ROWS_PER_INSERT: usize = 1000;
+
+    /// Stores a batch from `device` in one transaction: creates the sensors it introduces,
+    /// checks every reading against its sensor's kind, inserts the readings and commits. A
+    /// reading whose (sensor, time) is already stored counts as a duplicate. When this returns
+    /// `Ok`, the batch is durably committed; on `Err`, nothing of it is stored.
+    pub async fn store(db: &Db, device: &Device, batch: &[Incoming]) -> Result<Outcome, StoreError> {
+        const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
+        const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
+             values ($1, $2, $3, $4, $5) returning sensor_id, kind, room";
+        if batch.is_empty() {
+            return Ok(Outcome::default());
+        }
+        let now_ms = jiff::Timestamp::now().as_millisecond();
+        with_db!(db, transaction, |tx| {
+            let mut sensors: HashMap<&str, Arc<Sensor>> = HashMap::new();
+            let mut rows = Vec::with_capacity(batch.len());
+            for (index, reading) in batch.iter().enumerate() {
+                let sensor = match sensors.get(reading.key.as_str()) {
+                    Some(sensor) => sensor.clone(),
+                    None => {
+                        let found: Option<SensorRow> = sqlx::query_as(FIND)
+                            .bind(device.device_id)
+                            .bind(&reading.key)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        let row = match (found, reading.kind) {
+                            (Some(row), _) => row,
+                            (None, Some(kind)) => {
+                                sqlx::query_as(CREATE)
+                                    .bind(device.device_id)
+                                    .bind(&reading.key)
+                                    .bind(kind.as_str())
+                                    .bind(&reading.room)
+                                    .bind(now_ms)
+                                    .fetch_one(&mut *tx)
+                                    .await?
+                            }
+                            (None, None) => {
+                                return Err(StoreError::Invalid {
+                                    index,
+                                    field: "kind",
+                                    message: format!(
+                                        "unknown sensor {:?}: its first reading must carry \"kind\"",
+                                        reading.key
+                                    ),
+                                });
+                            }
+                        };
+                        let sensor = Arc::new(Sensor {
+                            sensor_id: row.sensor_id,
+                            device: device.name.clone(),
+                            key: reading.key.clone(),
+                            kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                            room: row.room,
+                        });
+                        sensors.insert(&reading.key, sensor.clone());
+                        sensor
+                    }
+                };
+                check(index, reading, &sensor)?;
+                rows.push((sensor, reading));
+            }
+
+            let mut inserted = HashSet::with_capacity(batch.len());
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
+                insert.push_values(chunk, |mut row, (sensor, reading)| {
+                    row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
+                });
+                insert.push(" on conflict (sensor_id, at_ms) do nothing returning sensor_id, at_ms");
+                let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
+                inserted.extend(returned);
+            }
+            tx.commit().await?;
+
+            let stored: Vec<Stored> = rows
+                .into_iter()
+                .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
+                .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
+                .collect();
+            let duplicates = batch.len() - stored.len();
+            Ok(Outcome { stored, duplicates })
+        })
+    }
+
+    fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), StoreError> {
+        if let Some(kind) = reading.kind {
+            if kind != sensor.kind {
+                return Err(StoreError::Invalid {
+                    index,
+                    field: "kind",
+                    message: format!(
+                        "sensor {:?} is a {} sensor, not {}",
+                        sensor.key, sensor.kind, kind
+                    ),
+                });
+            }
+        }
+        sensor.kind.check(reading.value).map_err(|message| StoreError::Invalid {
+            index,
+            field: "value",
+            message,
+        })
+    }
+
+    /// The history of every sensor of `kind` between `from_ms` and `to_ms`, as bucket means
+    /// (at most [`MAX_POINTS`] per sensor), with each sensor's latest reading.
+    pub async fn history(db: &Db, kind: Kind, from_ms: i64, to_ms: i64) -> Result<Vec<Series>, sqlx::Error> {
+        const BUCKETS: &str = "select cast(avg(at_ms) as bigint) as at_ms, avg(value) as value \
+             from reading where sensor_id = $1 and at_ms >= $2 and at_ms <= $3 \
+             group by at_ms / $4 order by min(at_ms)";
+        const LATEST: &str = "select at_ms, value from reading where sensor_id = $1 \
+             order by at_ms desc limit 1";
+        let bucket_ms = ((to_ms - from_ms) / MAX_POINTS).max(1);
+        let sensors = crate::sensor::ssr::list_by_kind(db, kind).await?;
+        let mut series = Vec::with_capacity(sensors.len());
+        for sensor in sensors {
+            let (points, latest) = with_db!(db, read, |pool| {
+                let points: Vec<(i64, f64)> = sqlx::query_as(BUCKETS)
+                    .bind(sensor.sensor_id)
+                    .bind(from_ms)
+                    .bind(to_ms)
+                    .bind(bucket_ms)
+                    .fetch_all(pool)
+                    .await?;
+                let latest: Option<(i64, f64)> =
+                    sqlx::query_as(LATEST).bind(sensor.sensor_id).fetch_optional(pool).await?;
+                (points, latest)
+            });
+            let point = |(at_ms, value)| Point { at_ms, value };
+            series.push(Series {
+                sensor,
+                points: points.into_iter().map(point).collect(),
+                latest: latest.map(point),
+            });
+        }
+        Ok(series)
+    }
+}

@@ -1,0 +1,131 @@
+//! Command line and environment configuration.
+
+use clap::{Args, Parser, Subcommand};
+use std::fmt;
+
+/// Hearth: a self-hosted, real-time home monitor.
+#[derive(Parser)]
+#[command(name = "hearth", version, about)]
+pub struct Cli {
+    /// Database: `sqlite://<file>` (embedded; created if missing) or `postgres://user@host/db`.
+    #[arg(long, global = true, env = "HEARTH_DATABASE_URL", default_value = "sqlite://data/hearth.db")]
+    pub database_url: DatabaseUrl,
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Hearth's subcommands.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the dashboard and the API at LEPTOS_SITE_ADDR (default 127.0.0.1:3000).
+    Serve(ServeArgs),
+    /// Manage the devices allowed to post readings.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Post a simulated house's readings to a Hearth server, as a device would.
+    Simulate(SimulateArgs),
+}
+
+/// `hearth device …`
+#[derive(Subcommand)]
+pub enum DeviceCommand {
+    /// Register a device and print its token (on stdout, alone; shown only this once).
+    Add {
+        /// A unique name, such as `kitchen-esp32`.
+        name: String,
+    },
+    /// List the registered devices.
+    List,
+}
+
+/// `hearth serve`
+#[derive(Args, Clone, Default)]
+pub struct ServeArgs {
+    /// Also run the simulated house against this server, as device `simulated-house`.
+    #[arg(long, env = "HEARTH_SIMULATE")]
+    pub simulate: bool,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Limits and settings of a running server.
+#[derive(Args, Clone, Debug)]
+pub struct Config {
+    /// Largest request body accepted by the ingest endpoint, in bytes.
+    #[arg(long, env = "HEARTH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// How many readings a live-stream client may fall behind before it must resync.
+    #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 4096)]
+    pub stream_buffer: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { max_body_bytes: 4 * 1024 * 1024, stream_buffer: 4096 }
+    }
+}
+
+/// `hearth simulate`
+#[derive(Args, Clone)]
+pub struct SimulateArgs {
+    /// Base URL of the Hearth server.
+    #[arg(long, env = "HEARTH_URL", default_value = "http://127.0.0.1:3000")]
+    pub url: String,
+    /// The device token to post with (from `hearth device add`).
+    #[arg(long, env = "HEARTH_TOKEN")]
+    pub token: String,
+    /// Seconds between live readings.
+    #[arg(long, default_value_t = 5.0)]
+    pub interval: f64,
+    /// Hours of history to post first, so charts are full from the start.
+    #[arg(long, default_value_t = 24)]
+    pub backfill_hours: u32,
+}
+
+/// A database URL, whose password is hidden when printed.
+#[derive(Clone)]
+pub struct DatabaseUrl(pub String);
+
+impl std::str::FromStr for DatabaseUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(DatabaseUrl(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // scheme://user:password@host → scheme://user:***@host
+        match (self.0.find("://"), self.0.rfind('@')) {
+            (Some(scheme), Some(at)) if at > scheme => {
+                let credentials = &self.0[scheme + 3..at];
+                match credentials.split_once(':') {
+                    Some((user, _)) => write!(f, "{}{user}:***{}", &self.0[..scheme + 3], &self.0[at..]),
+                    None => f.write_str(&self.0),
+                }
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden() {
+        let url = DatabaseUrl("postgres://hearth:s3cret@db/hearth".into());
+        assert_eq!(url.to_string(), "postgres://hearth:***@db/hearth");
+        assert_eq!(format!("{url:?}"), "postgres://hearth:***@db/hearth");
+        assert_eq!(DatabaseUrl("sqlite://data/hearth.db".into()).to_string(), "sqlite://data/hearth.db");
+    }
+}

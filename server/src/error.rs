@@ -1,0 +1,111 @@
+//! The one error type of Hearth's HTTP API, and how each variant becomes a status and a JSON
+//! body `{"error": "...", "index": n, "field": "..."}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// `Result` with [`Error`] as the default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong with a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 400 Bad Request: the body is not JSON, or not of the expected shape.
+    #[error("{0}")]
+    Malformed(String),
+    /// 401 Unauthorized: no device token, or one Hearth does not know.
+    #[error("missing or unknown device token: send \"Authorization: Bearer <token>\"")]
+    Unauthorized,
+    /// 413 Payload Too Large: the body, or the number of readings in it, exceeds the limit.
+    #[error("{message}")]
+    TooLarge {
+        /// What exceeded which limit.
+        message: String,
+        /// The field at fault, if any.
+        field: Option<&'static str>,
+    },
+    /// 422 Unprocessable Entity: a reading breaks a rule; nothing of the request was stored.
+    #[error("{message}")]
+    Invalid {
+        /// What is wrong, for a person.
+        message: String,
+        /// Position of the reading in the batch (0 for a single reading).
+        index: Option<usize>,
+        /// The reading's field at fault.
+        field: Option<String>,
+    },
+    /// 503 Service Unavailable, with `Retry-After`: the database is unreachable or busy, or
+    /// the server is shutting down. Nothing was stored; the client should retry.
+    #[error("the service is unavailable; retry later")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// 500 Internal Server Error: logged; the client sees no detail.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    index: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl Error {
+    /// The HTTP status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Malformed(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A 422 for one field of one reading.
+    pub fn invalid(index: usize, field: &str, message: impl Into<String>) -> Error {
+        Error::Invalid { message: message.into(), index: Some(index), field: Some(field.to_owned()) }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        let busy = match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
+            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
+            sqlx::Error::Database(d) => d
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+            _ => false,
+        };
+        if busy { Error::Unavailable(Box::new(e)) } else { Error::Internal(Box::new(e)) }
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Error::Internal(e) => tracing::error!(error = %e, source = ?e.source(), "internal error"),
+            Error::Unavailable(e) => tracing::warn!(error = %e, "unavailable"),
+            _ => {}
+        }
+        let (index, field) = match &self {
+            Error::Invalid { index, field, .. } => (*index, field.as_deref()),
+            Error::TooLarge { field, .. } => (None, *field),
+            _ => (None, None),
+        };
+        let body = Body { error: self.to_string(), index, field };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}

@@ -1,0 +1,273 @@
+//! `POST /api/v1/readings`: devices post one reading or `{"readings": [...]}` with their
+//! bearer token. The body is parsed and checked here; the store checks what depends on stored
+//! sensors and commits; only then does the device get its answer, and the stored readings go
+//! to the broadcast hub.
+
+use crate::AppState;
+use crate::error::{Error, Result};
+use app::device::Device;
+use app::reading::ssr::{Incoming, StoreError, store};
+use app::sensor::{Kind, valid_key};
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+
+/// The most readings one request may carry.
+pub const MAX_READINGS: usize = 10_000;
+/// How far ahead of the server's clock a reading's time may be.
+pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
+/// The longest room name.
+pub const MAX_ROOM_CHARS: usize = 64;
+
+/// The answer to a successful post.
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Receipt {
+    /// Readings stored by this request.
+    pub stored: usize,
+    /// Readings ignored because the same sensor already had a reading at that time.
+    pub duplicates: usize,
+}
+
+/// A reading as posted, before any check. A body is either one of these or has only
+/// `readings`; one type serves both so that serde reads the body in a single pass.
+#[derive(Debug, Deserialize)]
+struct Posted {
+    sensor: Option<String>,
+    value: Option<f64>,
+    at: Option<At>,
+    kind: Option<String>,
+    room: Option<String>,
+    readings: Option<Vec<Posted>>,
+}
+
+/// The time of a reading: RFC 3339 text or Unix seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum At {
+    Seconds(f64),
+    Text(String),
+}
+
+/// Stores the readings of the request's body for the device whose token it carries.
+#[tracing::instrument(skip_all, fields(device))]
+pub async fn post_readings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Receipt>> {
+    let device = authenticate(&state, &headers).await?;
+    tracing::Span::current().record("device", &device.name);
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
+            message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
+            field: None,
+        },
+        _ => Error::Malformed(rejection.body_text()),
+    })?;
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let batch = parse(&body, now_ms)?;
+    let outcome = store(&state.db, &device, &batch).await.map_err(|e| match e {
+        StoreError::Invalid { index, field, message } => Error::invalid(index, field, message),
+        StoreError::Db(e) => Error::from(e),
+    })?;
+    state.hub.publish(&outcome.stored);
+    Ok(Json(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates }))
+}
+
+async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+        .ok_or(Error::Unauthorized)?;
+    app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)
+}
+
+/// Parses and checks a body. `now_ms` is the server's time, given to readings without `at`
+/// and bounding how far ahead `at` may be.
+pub fn parse(body: &[u8], now_ms: i64) -> Result<Vec<Incoming>> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let posted: Posted = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(|e| Error::Malformed(format!("malformed JSON: {e}")))?;
+
+    let readings = match posted.readings {
+        None => vec![posted],
+        Some(readings) => {
+            if posted.sensor.is_some() || posted.value.is_some() {
+                return Err(Error::Malformed(
+                    "a body is one reading or {\"readings\": [...]}, not both".into(),
+                ));
+            }
+            if readings.len() > MAX_READINGS {
+                return Err(Error::TooLarge {
+                    message: format!("{} readings in one request; the limit is {MAX_READINGS}", readings.len()),
+                    field: Some("readings"),
+                });
+            }
+            readings
+        }
+    };
+    readings.into_iter().enumerate().map(|(index, posted)| check(index, posted, now_ms)).collect()
+}
+
+fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
+    let invalid = |field: &str, message: String| Error::invalid(index, field, message);
+    if posted.readings.is_some() {
+        return Err(invalid("readings", "readings cannot be nested".into()));
+    }
+    let key = posted.sensor.ok_or_else(|| invalid("sensor", "missing \"sensor\"".into()))?;
+    if !valid_key(&key) {
+        return Err(invalid("sensor", format!("sensor key {key:?} must match [a-z0-9_.-]{{1,64}}")));
+    }
+    let value = posted.value.ok_or_else(|| invalid("value", "missing \"value\"".into()))?;
+    if !value.is_finite() {
+        return Err(invalid("value", "value must be a finite number".into()));
+    }
+    let kind = posted
+        .kind
+        .map(|k| k.parse::<Kind>())
+        .transpose()
+        .map_err(|e| invalid("kind", e.to_string()))?;
+    if let Some(kind) = kind {
+        kind.check(value).map_err(|message| invalid("value", message))?;
+    }
+    let room = match posted.room.map(|r| r.trim().to_owned()) {
+        Some(room) if room.is_empty() => None,
+        Some(room) if room.chars().count() > MAX_ROOM_CHARS || room.chars().any(char::is_control) => {
+            return Err(invalid(
+                "room",
+                format!("room must be at most {MAX_ROOM_CHARS} characters without control characters"),
+            ));
+        }
+        room => room,
+    };
+    let at_ms = match posted.at {
+        None => now_ms,
+        Some(At::Seconds(s)) if s.is_finite() && (0.0..1e11).contains(&s) => (s * 1000.0).round() as i64,
+        Some(At::Seconds(s)) => return Err(invalid("at", format!("{s} is not a time in Unix seconds"))),
+        Some(At::Text(text)) => text
+            .parse::<jiff::Timestamp>()
+            .map_err(|_| invalid("at", format!("{text:?} is not an RFC 3339 time such as 2026-01-31T18:30:00Z")))?
+            .as_millisecond(),
+    };
+    if at_ms > now_ms + MAX_FUTURE_MS {
+        return Err(invalid("at", "at is more than 5 minutes in the future".into()));
+    }
+    if at_ms < 0 {
+        return Err(invalid("at", "at is before 1970".into()));
+    }
+    Ok(Incoming { key, value, at_ms, kind, room })
+}
+
+/// Turns a serde error into 400 (not JSON, or not an object) or 422 (a reading's field has
+/// the wrong type), naming the reading and field from the error's path.
+fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
+    use serde_path_to_error::Segment;
+    let path: Vec<&Segment> = e.path().iter().collect();
+    let inner = e.inner();
+    let in_object = matches!(path.first(), Some(Segment::Map { .. }));
+    // serde_json reports a number beyond f64 (1e999) as a syntax error; it is a value error.
+    let out_of_range = inner.to_string().starts_with("number out of range");
+    if !in_object || !(inner.classify() == serde_json::error::Category::Data || out_of_range) {
+        return Error::Malformed(format!("malformed JSON: {inner}"));
+    }
+    let index = path.iter().find_map(|s| match s {
+        Segment::Seq { index } => Some(*index),
+        _ => None,
+    });
+    let field = path.iter().rev().find_map(|s| match s {
+        Segment::Map { key } if key != "readings" => Some(key.clone()),
+        _ => None,
+    });
+    let message = match field.as_deref() {
+        Some("value") if out_of_range => "value must be a finite number".to_owned(),
+        Some("at") => "at must be an RFC 3339 string or a number of Unix seconds".to_owned(),
+        Some(field) => format!("{field}: {}", strip_position(&inner.to_string())),
+        None => strip_position(&inner.to_string()),
+    };
+    Error::Invalid { message, index: Some(index.unwrap_or(0)), field }
+}
+
+/// serde_json appends " at line L column C" to its messages; the path says more.
+fn strip_position(message: &str) -> String {
+    message.split(" at line ").next().unwrap_or(message).to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    fn field_of(result: Result<Vec<Incoming>>) -> (StatusCode, Option<usize>, Option<String>) {
+        match result {
+            Err(Error::Invalid { index, field, .. }) => (StatusCode::UNPROCESSABLE_ENTITY, index, field),
+            Err(e) => (e.status(), None, None),
+            Ok(_) => (StatusCode::OK, None, None),
+        }
+    }
+
+    #[test]
+    fn one_reading_or_a_batch() {
+        let one = parse(br#"{"sensor":"t","value":20.5,"kind":"temperature","room":"Hall"}"#, NOW).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].at_ms, NOW);
+        assert_eq!(one[0].room.as_deref(), Some("Hall"));
+        let batch = parse(br#"{"readings":[{"sensor":"t","value":1,"at":1764000000.25},{"sensor":"t","value":2,"at":"2025-11-24T16:00:00Z"}]}"#, NOW).unwrap();
+        assert_eq!(batch[0].at_ms, 1_764_000_000_250);
+        assert_eq!(batch[1].at_ms, 1_764_000_000_000);
+    }
+
+    #[test]
+    fn type_errors_name_the_reading_and_field() {
+        let e = parse(br#"{"readings":[{"sensor":"t","value":1},{"sensor":"t","value":"warm"}]}"#, NOW);
+        assert_eq!(field_of(e), (StatusCode::UNPROCESSABLE_ENTITY, Some(1), Some("value".into())));
+        let e = parse(br#"{"sensor":"t","value":1,"at":true}"#, NOW);
+        assert_eq!(field_of(e), (StatusCode::UNPROCESSABLE_ENTITY, Some(0), Some("at".into())));
+    }
+
+    #[test]
+    fn broken_json_is_a_bad_request() {
+        for body in [&b"{\"sensor\":"[..], b"[1,2]", b"{} {}", b"", b"NaN"] {
+            assert_eq!(field_of(parse(body, NOW)).0, StatusCode::BAD_REQUEST, "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn times_too_far_ahead_are_refused() {
+        let ok = format!(r#"{{"sensor":"t","value":1,"at":{}}}"#, (NOW + MAX_FUTURE_MS) / 1000);
+        assert!(parse(ok.as_bytes(), NOW).is_ok());
+        let ahead = format!(r#"{{"sensor":"t","value":1,"at":{}}}"#, (NOW + MAX_FUTURE_MS) / 1000 + 1);
+        assert_eq!(field_of(parse(ahead.as_bytes(), NOW)).2.as_deref(), Some("at"));
+        let text = br#"{"sensor":"t","value":1,"at":"yesterday"}"#;
+        assert_eq!(field_of(parse(text, NOW)).2.as_deref(), Some("at"));
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let cases: [(&[u8], &str); 6] = [
+            (br#"{"sensor":"Bad Key","value":1}"#, "sensor"),
+            (br#"{"value":1}"#, "sensor"),
+            (br#"{"sensor":"t"}"#, "value"),
+            (br#"{"sensor":"t","value":1,"kind":"pressure"}"#, "kind"),
+            (br#"{"sensor":"t","value":2,"kind":"switch"}"#, "value"),
+            (br#"{"sensor":"t","value":1e999}"#, "value"),
+        ];
+        for (body, field) in cases {
+            let (status, _, got) = field_of(parse(body, NOW));
+            assert_eq!((status, got.as_deref()), (StatusCode::UNPROCESSABLE_ENTITY, Some(field)), "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn more_than_the_limit_is_too_large() {
+        let one = r#"{"sensor":"t","value":1}"#;
+        let body = format!(r#"{{"readings":[{}]}}"#, vec![one; MAX_READINGS + 1].join(","));
+        assert_eq!(field_of(parse(body.as_bytes(), NOW)).0, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+}

@@ -1,0 +1,104 @@
+//! Hearth's server: the HTTP API devices post to, the live stream, and the server-rendered
+//! app. `app(state)` builds the router; `serve` runs it on a listener until shutdown.
+//!
+//! The data path runs through these modules in order: [`ingest`] (parse and check) →
+//! `app::reading::ssr::store` (commit) → [`broadcast`] (fan out) → [`stream`] (SSE to
+//! browsers) → the chart in `app`.
+
+pub mod broadcast;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod simulate;
+pub mod stream;
+
+use app::store::Db;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::routing::{get, post};
+use broadcast::Hub;
+use config::Config;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+/// Everything handlers share.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    /// Where the site's files are and how to render pages.
+    pub leptos_options: LeptosOptions,
+    /// The database.
+    pub db: Db,
+    /// Fans stored readings out to live streams.
+    pub hub: Arc<Hub>,
+    /// Limits and settings.
+    pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// State for a server on `db` with `config`.
+    pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
+        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config) }
+    }
+}
+
+/// The whole HTTP surface: the API under `/api/v1`, server functions, pages and static files.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(app::App);
+    let db = state.db.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route(
+            "/api/v1/readings",
+            post(ingest::post_readings).layer(DefaultBodyLimit::max(state.config.max_body_bytes)),
+        )
+        .route("/api/v1/stream", get(stream::stream))
+        .leptos_routes_with_context(&state, routes, move || provide_context(db.clone()), move || {
+            app::shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
+/// and waits for requests in flight.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let hub = state.hub.clone();
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            hub.close();
+        })
+        .await
+}
+
+/// Completes on ctrl-c or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

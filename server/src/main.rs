@@ -1,0 +1,71 @@
+//! The `hearth` binary: serve, manage devices, simulate a house.
+
+use app::store::Db;
+use clap::Parser;
+use hearth::config::{Cli, Command, DeviceCommand, ServeArgs, SimulateArgs};
+use hearth::{AppState, serve, shutdown_signal, simulate};
+use leptos::prelude::get_configuration;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Serve(args) => run_server(&cli.database_url.0, args).await,
+        Command::Device(command) => device(&cli.database_url.0, command).await,
+        Command::Simulate(args) => simulate::run(args).await.map_err(Into::into),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hearth: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError> {
+    let options = get_configuration(None)?.leptos_options;
+    let db = Db::connect(database_url).await?;
+    let listener = tokio::net::TcpListener::bind(options.site_addr).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = db.backend(), "Hearth is listening on http://{addr}");
+    if args.simulate {
+        let (_, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
+        let sim = SimulateArgs { url: format!("http://{addr}"), token, interval: 5.0, backfill_hours: 24 };
+        tokio::spawn(async move {
+            if let Err(e) = simulate::run(sim).await {
+                tracing::error!(error = %e, "the simulated house stopped");
+            }
+        });
+    }
+    let state = AppState::new(options, db.clone(), args.config);
+    serve(listener, state, shutdown_signal()).await?;
+    db.close().await;
+    Ok(())
+}
+
+async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxError> {
+    let db = Db::connect(database_url).await?;
+    match command {
+        DeviceCommand::Add { name } => {
+            let (device, token) = app::device::ssr::create(&db, &name).await?;
+            eprintln!("Device {:?} added (id {}). Its token, shown only this once:", device.name, device.device_id);
+            println!("{token}");
+        }
+        DeviceCommand::List => {
+            for device in app::device::ssr::list(&db).await? {
+                println!("{}\t{}", device.device_id, device.name);
+            }
+        }
+    }
+    db.close().await;
+    Ok(())
+}

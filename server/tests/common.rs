@@ -1,0 +1,99 @@
+//! Helpers shared by the integration tests: a fresh database of each kind, app state, and
+//! devices.
+
+#![allow(dead_code)]
+
+use app::store::Db;
+use hearth::AppState;
+use hearth::config::Config;
+use leptos::prelude::LeptosOptions;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The PostgreSQL server the tests use; `HEARTH_TEST_POSTGRES_URL` overrides it.
+pub fn postgres_admin_url() -> String {
+    std::env::var("HEARTH_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// A database that lives as long as the test: a SQLite file in a temporary folder, or a
+/// PostgreSQL database dropped afterwards.
+pub struct TestDb {
+    pub db: Db,
+    _dir: Option<tempfile::TempDir>,
+    pg_name: Option<String>,
+}
+
+/// A new, migrated SQLite database in a temporary folder.
+pub async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}", dir.path().join("hearth.db").display());
+    let db = Db::connect(&url).await.expect("SQLite opens");
+    TestDb { db, _dir: Some(dir), pg_name: None }
+}
+
+/// A new, migrated database on the test PostgreSQL server. Panics, failing the test, when the
+/// server cannot be reached: the PostgreSQL path is never skipped silently.
+pub async fn postgres() -> TestDb {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let name = format!("hearth_test_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+    let admin_url = postgres_admin_url();
+    let admin = sqlx::PgPool::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {admin_url} is unreachable ({e}); start it (see README) to run the PostgreSQL tests")
+    });
+    sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name}"))).execute(&admin).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&admin).await.unwrap();
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').expect("URL with a database");
+    let db = Db::connect(&format!("{base}/{name}")).await.expect("PostgreSQL test database opens");
+    TestDb { db, _dir: None, pg_name: Some(name) }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        // Drop runs outside any runtime guarantee, so drop the database from a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(admin) = sqlx::PgPool::connect(&postgres_admin_url()).await {
+                    let sql = format!("drop database if exists {name} with (force)");
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&admin).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Leptos options for a server whose site files may not exist (the API does not need them).
+pub fn leptos_options() -> LeptosOptions {
+    LeptosOptions::builder().output_name("hearth").site_root("target/site").build()
+}
+
+/// App state on `db` with default limits.
+pub fn state(db: &Db) -> AppState {
+    state_with(db, Config::default())
+}
+
+/// App state on `db` with `config`.
+pub fn state_with(db: &Db, config: Config) -> AppState {
+    AppState::new(leptos_options(), db.clone(), config)
+}
+
+/// Registers a device and returns its token.
+pub async fn device_token(db: &Db, name: &str) -> String {
+    app::device::ssr::create(db, name).await.expect("device created").1
+}
+
+/// Defines one `#[tokio::test]` per listed `async fn(TestDb)` in a `sqlite` module and
+/// another in a `postgres` module, so every storage behaviour is checked on both databases.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(crate::common::sqlite().await).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { super::$name(crate::common::postgres().await).await })*
+        }
+    };
+}

@@ -1,0 +1,99 @@
+//! The live stream over a real socket: a server on port 0, a real SSE client, readings posted
+//! over HTTP and read back as events, and a shutdown that ends open streams.
+
+mod common;
+
+use eventsource_stream::{Event, Eventsource};
+use futures_util::{Stream, StreamExt};
+use serde_json::{Value, json};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+async fn next_event(events: &mut (impl Stream<Item = Result<Event, impl std::fmt::Debug>> + Unpin)) -> Event {
+    tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("an event within 5 s")
+        .expect("the stream is open")
+        .expect("a well-formed event")
+}
+
+#[tokio::test]
+async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids() {
+    let t = common::sqlite().await;
+    let token = common::device_token(&t.db, "hall").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(hearth::serve(listener, common::state(&t.db), async move {
+        let _ = stopped.await;
+    }));
+
+    let client = reqwest::Client::new();
+    let response = client.get(format!("{base}/api/v1/stream")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut events = response.bytes_stream().eventsource();
+
+    let post = |body: Value| {
+        client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&body).send()
+    };
+    let receipt: Value = post(json!({"readings": [
+        {"sensor": "hall.temp", "value": 21.5, "kind": "temperature", "room": "Hall", "at": "2026-01-31T18:30:00Z"},
+        {"sensor": "hall.temp", "value": 21.5, "at": "2026-01-31T18:30:00Z"},
+    ]}))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(receipt, json!({"stored": 1, "duplicates": 1}));
+
+    let first = next_event(&mut events).await;
+    assert_eq!(first.event, "reading");
+    let data: Value = serde_json::from_str(&first.data).unwrap();
+    assert_eq!(
+        data,
+        json!({"sensor_id": 1, "device": "hall", "sensor": "hall.temp", "kind": "temperature",
+               "room": "Hall", "value": 21.5, "at": "2026-01-31T18:30:00Z"})
+    );
+
+    assert_eq!(post(json!({"sensor": "hall.temp", "value": 22.0})).await.unwrap().status(), 200);
+    let second = next_event(&mut events).await;
+    let value: Value = serde_json::from_str(&second.data).unwrap();
+    assert_eq!(value["value"], 22.0, "the duplicate was not sent: the next event is the next reading");
+    let (a, b): (u64, u64) = (first.id.parse().unwrap(), second.id.parse().unwrap());
+    assert!(b > a, "ids increase: {a} then {b}");
+
+    stop.send(()).unwrap();
+    let ended = tokio::time::timeout(Duration::from_secs(5), events.next()).await.expect("the stream ends on shutdown");
+    assert!(ended.is_none() || ended.unwrap().is_err());
+    tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stops").unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_post_sends_nothing() {
+    let t = common::sqlite().await;
+    let token = common::device_token(&t.db, "hall").await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, stopped) = oneshot::channel::<()>();
+    tokio::spawn(hearth::serve(listener, common::state(&t.db), async move {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let mut events = client.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
+    let post = |body: Value| client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&body).send();
+
+    let refused = post(json!({"readings": [
+        {"sensor": "a", "value": 1, "kind": "temperature"},
+        {"sensor": "b", "value": 1},
+    ]}))
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 422);
+    assert_eq!(post(json!({"sensor": "c", "value": 3, "kind": "temperature"})).await.unwrap().status(), 200);
+    let event = next_event(&mut events).await;
+    let data: Value = serde_json::from_str(&event.data).unwrap();
+    assert_eq!(data["sensor"], "c", "the first event is the accepted reading, not one of the refused batch");
+}
