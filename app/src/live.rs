@@ -1,5 +1,5 @@
-//! The browser's end of the live stream: an `EventSource` on `/api/v1/stream` whose readings
-//! are merged into the series the charts draw.
+//! The browser's end of the live stream: `/api/v1/stream` read as server-sent events, with
+//! reconnection, and its readings merged into the series the charts draw.
 
 use crate::reading::{LiveReading, Point, Series};
 use crate::sensor::Sensor;
@@ -42,50 +42,99 @@ pub fn use_live_readings(
 
 #[cfg(feature = "hydrate")]
 mod browser {
+    //! The stream is read with `fetch` rather than `EventSource`: the same server-sent events,
+    //! but the request is ours, so a reconnect can say `Last-Event-ID` itself, and headless
+    //! browsers that wait for pending `EventSource` requests before rendering don't hang.
+
     use super::LiveStatus;
     use crate::reading::LiveReading;
+    use eventsource_stream::Eventsource;
+    use futures_util::StreamExt;
     use leptos::prelude::*;
     use send_wrapper::SendWrapper;
-    use wasm_bindgen::JsCast;
-    use wasm_bindgen::closure::Closure;
-    use web_sys::{EventSource, MessageEvent};
+    use std::cell::Cell;
+    use std::rc::Rc;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{AbortController, Request, RequestInit, Response};
+
+    const URL: &str = "/api/v1/stream";
+    const FIRST_RETRY_MS: u32 = 500;
+    const LAST_RETRY_MS: u32 = 10_000;
 
     pub(super) fn open(
         on_reading: impl Fn(LiveReading, i64) + 'static,
         on_resync: impl Fn() + 'static,
         set_status: WriteSignal<LiveStatus>,
     ) {
-        let Ok(source) = EventSource::new("/api/v1/stream") else {
-            leptos::logging::error!("could not open the live stream");
-            return;
-        };
-        let reading = Closure::<dyn Fn(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else { return };
-            match serde_json::from_str::<LiveReading>(&text) {
-                Ok(reading) => {
-                    let at_ms = js_sys::Date::parse(&reading.at) as i64;
-                    on_reading(reading, at_ms);
+        let Ok(abort) = AbortController::new() else { return };
+        let stopped = Rc::new(Cell::new(false));
+        let signal = abort.signal();
+        let running = stopped.clone();
+        leptos::task::spawn_local(async move {
+            let mut last_id = String::new();
+            let mut retry_ms = FIRST_RETRY_MS;
+            while !running.get() {
+                match connect(&signal, &last_id).await {
+                    Ok(body) => {
+                        set_status.set(LiveStatus::Open);
+                        retry_ms = FIRST_RETRY_MS;
+                        let mut events = body.eventsource();
+                        while let Some(Ok(event)) = events.next().await {
+                            if !event.id.is_empty() {
+                                last_id = event.id;
+                            }
+                            match event.event.as_str() {
+                                "reading" => match serde_json::from_str::<LiveReading>(&event.data) {
+                                    Ok(reading) => {
+                                        let at_ms = js_sys::Date::parse(&reading.at) as i64;
+                                        on_reading(reading, at_ms);
+                                    }
+                                    Err(e) => leptos::logging::warn!("unreadable live reading: {e}"),
+                                },
+                                "resync" => on_resync(),
+                                _ => {}
+                            }
+                        }
+                    }
+                    Err(e) => leptos::logging::warn!("live stream unavailable: {e:?}"),
                 }
-                Err(e) => leptos::logging::warn!("unreadable live reading: {e}"),
+                if running.get() {
+                    break;
+                }
+                set_status.set(LiveStatus::Connecting);
+                gloo_timers::future::TimeoutFuture::new(retry_ms).await;
+                retry_ms = (retry_ms * 2).min(LAST_RETRY_MS);
             }
         });
-        let resync = Closure::<dyn Fn()>::new(on_resync);
-        let opened = Closure::<dyn Fn()>::new(move || set_status.set(LiveStatus::Open));
-        // EventSource reconnects by itself after an error; until it does, say so.
-        let failed = Closure::<dyn Fn()>::new(move || set_status.set(LiveStatus::Connecting));
-        let listen = |name: &str, f: &js_sys::Function| {
-            let _ = source.add_event_listener_with_callback(name, f);
-        };
-        listen("reading", reading.as_ref().unchecked_ref());
-        listen("resync", resync.as_ref().unchecked_ref());
-        listen("open", opened.as_ref().unchecked_ref());
-        listen("error", failed.as_ref().unchecked_ref());
-
-        let held = SendWrapper::new((source, reading, resync, opened, failed));
+        let held = SendWrapper::new((abort, stopped));
         on_cleanup(move || {
-            let (source, ..) = held.take();
-            source.close();
+            let (abort, stopped) = held.take();
+            stopped.set(true);
+            abort.abort();
         });
+    }
+
+    /// Opens the stream and returns its body as a stream of byte chunks.
+    async fn connect(
+        signal: &web_sys::AbortSignal,
+        last_id: &str,
+    ) -> Result<impl futures_util::Stream<Item = Result<Vec<u8>, JsValue>> + use<>, JsValue> {
+        let init = RequestInit::new();
+        init.set_signal(Some(signal));
+        let request = Request::new_with_str_and_init(URL, &init)?;
+        request.headers().set("Accept", "text/event-stream")?;
+        if !last_id.is_empty() {
+            request.headers().set("Last-Event-ID", last_id)?;
+        }
+        let window = web_sys::window().ok_or("no window")?;
+        let response: Response = JsFuture::from(window.fetch_with_request(&request)).await?.dyn_into()?;
+        if !response.ok() {
+            return Err(format!("HTTP {}", response.status()).into());
+        }
+        let body = response.body().ok_or("no body")?;
+        let chunks = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream();
+        Ok(chunks.map(|chunk| chunk.map(|c| js_sys::Uint8Array::new(&c).to_vec())))
     }
 }
 

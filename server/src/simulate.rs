@@ -24,15 +24,17 @@ pub struct Room {
     pub warmest_hour: f64,
     /// Mean relative humidity, %.
     pub humidity: f64,
+    /// Phase of the room's slow drifts (doors, sun, people), radians.
+    pub phase: f64,
 }
 
 /// The rooms of the simulated house.
 pub const ROOMS: [Room; 5] = [
-    Room { name: "Living room", key: "living_room", mean: 20.5, swing: 1.6, warmest_hour: 19.0, humidity: 45.0 },
-    Room { name: "Kitchen", key: "kitchen", mean: 19.5, swing: 2.2, warmest_hour: 18.5, humidity: 52.0 },
-    Room { name: "Bedroom", key: "bedroom", mean: 17.5, swing: 1.4, warmest_hour: 21.5, humidity: 48.0 },
-    Room { name: "Bathroom", key: "bathroom", mean: 21.5, swing: 1.2, warmest_hour: 7.5, humidity: 63.0 },
-    Room { name: "Office", key: "office", mean: 19.0, swing: 2.0, warmest_hour: 14.0, humidity: 42.0 },
+    Room { name: "Living room", key: "living_room", mean: 20.5, swing: 1.6, warmest_hour: 19.0, humidity: 45.0, phase: 0.0 },
+    Room { name: "Kitchen", key: "kitchen", mean: 19.5, swing: 2.2, warmest_hour: 18.5, humidity: 52.0, phase: 1.3 },
+    Room { name: "Bedroom", key: "bedroom", mean: 17.5, swing: 1.4, warmest_hour: 21.5, humidity: 48.0, phase: 2.6 },
+    Room { name: "Bathroom", key: "bathroom", mean: 21.5, swing: 1.2, warmest_hour: 7.5, humidity: 63.0, phase: 3.9 },
+    Room { name: "Office", key: "office", mean: 19.0, swing: 2.0, warmest_hour: 14.0, humidity: 42.0, phase: 5.2 },
 ];
 
 /// A reading in the ingest endpoint's format.
@@ -57,21 +59,28 @@ impl Room {
         self.mean + self.swing * (TAU * (hour - self.warmest_hour) / 24.0).cos()
     }
 
+    /// Slow drifts on top of the daily curve (sun, doors, people), smooth in time:
+    /// `minutes` since the Unix epoch.
+    pub fn drift(&self, minutes: f64) -> f64 {
+        0.35 * (minutes / 97.0 + self.phase).sin() + 0.15 * (minutes / 23.0 + 2.0 * self.phase).sin()
+    }
+
     /// The room's humidity at a local hour: drier when warmer.
     pub fn humidity(&self, hour: f64) -> f64 {
         self.humidity - 2.5 * (TAU * (hour - self.warmest_hour) / 24.0).cos()
     }
 }
 
-/// The house's readings at `at`, with a little sensor noise.
+/// The house's readings at `at`: daily curves, slow drifts and a little sensor noise.
 pub fn readings_at(at: Timestamp, tz: &TimeZone, rng: &mut impl Rng) -> Vec<Reading> {
     let local = at.to_zoned(tz.clone());
     let hour = f64::from(local.hour()) + f64::from(local.minute()) / 60.0 + f64::from(local.second()) / 3600.0;
+    let minutes = at.as_second() as f64 / 60.0;
     let at_text = at.to_string();
     let mut out = Vec::with_capacity(ROOMS.len() * 2);
     for room in &ROOMS {
-        let t = room.temperature(hour) + rng.random_range(-0.15..0.15);
-        let h = room.humidity(hour) + rng.random_range(-0.8..0.8);
+        let t = room.temperature(hour) + room.drift(minutes) + rng.random_range(-0.03..0.03);
+        let h = room.humidity(hour) - 2.0 * room.drift(minutes) + rng.random_range(-0.2..0.2);
         out.push(Reading {
             sensor: format!("{}.temperature", room.key),
             value: (t * 100.0).round() / 100.0,

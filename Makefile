@@ -1,0 +1,28 @@
+# Hearth's two commands: `make run` and `make test`. Both install what is missing first.
+
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: run test setup unit e2e release
+
+## Build (release) and start Hearth at http://127.0.0.1:3000 on ./data/hearth.db, with a
+## simulated house posting to it.
+run: setup
+	HEARTH_SIMULATE=true cargo leptos serve --release
+
+## Every test: unit and integration (SQLite and PostgreSQL), then end-to-end in Chromium.
+test: setup unit e2e
+
+setup:
+	@scripts/setup.sh
+
+unit:
+	@scripts/services.sh
+	cargo test -p app -p server --features app/ssr
+
+e2e:
+	cargo leptos build
+	cd end2end && npx playwright test
+
+## The release build alone (site in target/site, binary target/release/hearth).
+release: setup
+	cargo leptos build --release

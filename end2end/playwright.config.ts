@@ -1,0 +1,53 @@
+import { defineConfig, devices } from "@playwright/test";
+
+// The server under test: the debug build from `cargo leptos build`, on its own port and a
+// fresh SQLite file, started by Playwright and stopped after the run.
+const port = 3100;
+const database = "target/e2e/hearth.db";
+
+export const hearthEnv = {
+  HEARTH_DATABASE_URL: `sqlite://${database}`,
+  LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+  LEPTOS_SITE_ROOT: "target/site",
+};
+
+export default defineConfig({
+  testDir: "./tests",
+  timeout: 30_000,
+  expect: { timeout: 5_000 },
+  fullyParallel: false,
+  workers: 1,
+  forbidOnly: !!process.env.CI,
+  reporter: [["list"]],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: "retain-on-failure",
+    launchOptions: {
+      executablePath: "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    },
+  },
+  projects: [
+    { name: "desktop", use: { viewport: { width: 1440, height: 900 } } },
+    { name: "phone", use: { ...devices["Pixel 7"], viewport: { width: 390, height: 844 } } },
+  ],
+  webServer: {
+    command: `rm -rf target/e2e && mkdir -p target/e2e && exec target/debug/hearth serve`,
+    cwd: "..",
+    env: hearthEnv,
+    url: `http://127.0.0.1:${port}/`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: "pipe",
+    stderr: "pipe",
+  },
+});
