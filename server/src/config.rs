@@ -5,7 +5,7 @@ use std::fmt;
 
 /// Hearth: a self-hosted, real-time home monitor.
 #[derive(Parser)]
-#[command(name = "hearth", version, about)]
+#[command(name = "hearth", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     /// Database: `sqlite://<file>` (embedded; created if missing) or `postgres://user@host/db`.
     #[arg(long, global = true, env = "HEARTH_DATABASE_URL", default_value = "sqlite://data/hearth.db")]
@@ -13,6 +13,9 @@ pub struct Cli {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// `serve`'s options, for when the subcommand is omitted.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// Hearth's subcommands.
@@ -40,7 +43,7 @@ pub enum DeviceCommand {
 }
 
 /// `hearth serve`
-#[derive(Args, Clone, Default)]
+#[derive(Args, Clone)]
 pub struct ServeArgs {
     /// Also run the simulated house against this server, as device `simulated-house`.
     #[arg(long, env = "HEARTH_SIMULATE")]

@@ -5,6 +5,7 @@ use clap::Parser;
 use hearth::config::{Cli, Command, DeviceCommand, ServeArgs, SimulateArgs};
 use hearth::{AppState, serve, shutdown_signal, simulate};
 use leptos::prelude::get_configuration;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
@@ -15,9 +16,10 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
-    let result = match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => run_server(&cli.database_url.0, args).await,
         Command::Device(command) => device(&cli.database_url.0, command).await,
         Command::Simulate(args) => simulate::run(args).await.map_err(Into::into),

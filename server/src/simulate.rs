@@ -81,20 +81,15 @@ pub fn readings_at(at: Timestamp, tz: &TimeZone, rng: &mut impl Rng) -> Vec<Read
     for room in &ROOMS {
         let t = room.temperature(hour) + room.drift(minutes) + rng.random_range(-0.03..0.03);
         let h = room.humidity(hour) - 2.0 * room.drift(minutes) + rng.random_range(-0.2..0.2);
-        out.push(Reading {
-            sensor: format!("{}.temperature", room.key),
-            value: (t * 100.0).round() / 100.0,
+        let reading = |kind: &'static str, value: f64| Reading {
+            sensor: format!("{}.{kind}", room.key),
+            value,
             at: at_text.clone(),
-            kind: "temperature",
+            kind,
             room: room.name,
-        });
-        out.push(Reading {
-            sensor: format!("{}.humidity", room.key),
-            value: (h * 10.0).round() / 10.0,
-            at: at_text.clone(),
-            kind: "humidity",
-            room: room.name,
-        });
+        };
+        out.push(reading("temperature", (t * 100.0).round() / 100.0));
+        out.push(reading("humidity", (h * 10.0).round() / 10.0));
     }
     out
 }

@@ -18,16 +18,22 @@ async fn next_event(events: &mut (impl Stream<Item = Result<Event, impl std::fmt
         .expect("a well-formed event")
 }
 
-#[tokio::test]
-async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids() {
-    let t = common::sqlite().await;
-    let token = common::device_token(&t.db, "hall").await;
+/// A server on a free port: its base URL, the sender that stops it, and its task.
+async fn spawn(t: &common::TestDb) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(hearth::serve(listener, common::state(&t.db), async move {
         let _ = stopped.await;
     }));
+    (base, stop, server)
+}
+
+#[tokio::test]
+async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids() {
+    let t = common::sqlite().await;
+    let token = common::device_token(&t.db, "hall").await;
+    let (base, stop, server) = spawn(&t).await;
 
     let client = reqwest::Client::new();
     let response = client.get(format!("{base}/api/v1/stream")).send().await.unwrap();
@@ -75,12 +81,7 @@ async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids() {
 async fn a_refused_post_sends_nothing() {
     let t = common::sqlite().await;
     let token = common::device_token(&t.db, "hall").await;
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (_stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(hearth::serve(listener, common::state(&t.db), async move {
-        let _ = stopped.await;
-    }));
+    let (base, _stop, _server) = spawn(&t).await;
     let client = reqwest::Client::new();
     let mut events = client.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
     let post = |body: Value| client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&body).send();
