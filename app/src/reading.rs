@@ -67,7 +67,7 @@ pub async fn history(kind: Kind, hours: u32) -> Result<Vec<Series>, ServerFnErro
 pub mod ssr {
     //! Storing readings and reading them back.
 
-    use super::{MAX_POINTS, Point, Series};
+    use super::{LiveReading, MAX_POINTS, Point, Series};
     use crate::device::Device;
     use crate::sensor::{Kind, Sensor};
     use crate::store::{Db, with_db};
@@ -139,10 +139,60 @@ pub mod ssr {
     /// parameter limits.
     const ROWS_PER_INSERT: usize = 1000;
 
+    /// The PostgreSQL channel on which every server hears of the readings any server stored.
+    pub const NOTIFY_CHANNEL: &str = "hearth_readings";
+    const NOTIFY: &str = "select pg_notify($1, $2)";
+    /// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+    const MAX_PAYLOAD: usize = 7900;
+
+    impl Stored {
+        /// The reading as the live stream sends it.
+        pub fn live(&self) -> LiveReading {
+            LiveReading {
+                sensor_id: self.sensor.sensor_id,
+                device: self.sensor.device.clone(),
+                sensor: self.sensor.key.clone(),
+                kind: self.sensor.kind,
+                room: self.sensor.room.clone(),
+                value: self.value,
+                at: rfc3339(self.at_ms),
+            }
+        }
+    }
+
+    /// Unix milliseconds as an RFC 3339 UTC time.
+    pub fn rfc3339(at_ms: i64) -> String {
+        jiff::Timestamp::from_millisecond(at_ms).map_or_else(|_| at_ms.to_string(), |t| t.to_string())
+    }
+
+    /// The stored readings as JSON arrays of [`LiveReading`]s, each small enough for one NOTIFY.
+    fn notify_payloads(stored: &[Stored]) -> Vec<String> {
+        let mut payloads = Vec::new();
+        let mut current = String::from("[");
+        for reading in stored {
+            let Ok(json) = serde_json::to_string(&reading.live()) else { continue };
+            if current.len() > 1 && current.len() + json.len() + 2 > MAX_PAYLOAD {
+                current.push(']');
+                payloads.push(std::mem::replace(&mut current, String::from("[")));
+            }
+            if current.len() > 1 {
+                current.push(',');
+            }
+            current.push_str(&json);
+        }
+        if current.len() > 1 {
+            current.push(']');
+            payloads.push(current);
+        }
+        payloads
+    }
+
     /// Stores a batch from `device` in one transaction: creates the sensors it introduces,
     /// checks every reading against its sensor's kind, inserts the readings and commits. A
     /// reading whose (sensor, time) is already stored counts as a duplicate. When this returns
-    /// `Ok`, the batch is durably committed; on `Err`, nothing of it is stored.
+    /// `Ok`, the batch is durably committed; on `Err`, nothing of it is stored. On PostgreSQL
+    /// the transaction also notifies [`NOTIFY_CHANNEL`] of the stored readings, so that every
+    /// server sharing the database hears of them when, and only if, they commit.
     pub async fn store(db: &Db, device: &Device, batch: &[Incoming]) -> Result<Outcome, StoreError> {
         const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
         const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
@@ -151,6 +201,7 @@ pub mod ssr {
             return Ok(Outcome::default());
         }
         let now_ms = jiff::Timestamp::now().as_millisecond();
+        let notify = matches!(db, Db::Postgres(_));
         with_db!(db, transaction, |tx| {
             let mut sensors: HashMap<&str, Arc<Sensor>> = HashMap::new();
             let mut rows = Vec::with_capacity(batch.len());
@@ -211,13 +262,17 @@ pub mod ssr {
                 let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
                 inserted.extend(returned);
             }
-            tx.commit().await?;
-
             let stored: Vec<Stored> = rows
                 .into_iter()
                 .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
                 .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
                 .collect();
+            if notify {
+                for payload in notify_payloads(&stored) {
+                    sqlx::query(NOTIFY).bind(NOTIFY_CHANNEL).bind(payload).execute(&mut *tx).await?;
+                }
+            }
+            tx.commit().await?;
             let duplicates = batch.len() - stored.len();
             Ok(Outcome { stored, duplicates })
         })
@@ -275,5 +330,34 @@ pub mod ssr {
             });
         }
         Ok(series)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn notify_payloads_stay_under_the_limit_and_carry_every_reading() {
+            let sensor = Arc::new(Sensor {
+                sensor_id: 7,
+                device: "house".into(),
+                key: "living_room.temperature".into(),
+                kind: Kind::Temperature,
+                room: Some("Living room".into()),
+            });
+            let stored: Vec<Stored> =
+                (0..500).map(|i| Stored { sensor: sensor.clone(), at_ms: 1_764_000_000_000 + i, value: 20.0 }).collect();
+            let payloads = notify_payloads(&stored);
+            assert!(payloads.len() > 1);
+            let mut times = Vec::new();
+            for payload in &payloads {
+                assert!(payload.len() < 8000, "{}", payload.len());
+                let readings: Vec<LiveReading> = serde_json::from_str(payload).unwrap();
+                times.extend(readings.iter().map(|r| r.at.clone()));
+            }
+            let expected: Vec<String> = stored.iter().map(|s| rfc3339(s.at_ms)).collect();
+            assert_eq!(times, expected);
+            assert!(notify_payloads(&[]).is_empty());
+        }
     }
 }

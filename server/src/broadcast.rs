@@ -1,8 +1,11 @@
 //! The broadcast hub: every reading the store commits is published here once, with an id that
-//! increases by one each time, and reaches every subscriber of the live stream.
+//! increases by one each time, and reaches every subscriber of the live stream. On SQLite the
+//! ingest handler publishes what it stored; on PostgreSQL, where several servers may share the
+//! database, [`relay_postgres`] publishes what any of them stored.
 
 use app::reading::LiveReading;
-use app::reading::ssr::Stored;
+use app::reading::ssr::NOTIFY_CHANNEL;
+use sqlx::postgres::{PgListener, PgPool};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
@@ -35,21 +38,11 @@ impl Hub {
         Hub { inner: Mutex::new(Inner { tx: Some(tx), last_id: 0 }) }
     }
 
-    /// Publishes stored readings, in order.
-    pub fn publish(&self, stored: &[Stored]) {
+    /// Publishes readings, in order.
+    pub fn publish(&self, readings: impl IntoIterator<Item = LiveReading>) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let Inner { tx: Some(tx), last_id } = &mut *inner else { return };
-        for reading in stored {
-            let sensor = &reading.sensor;
-            let live = LiveReading {
-                sensor_id: sensor.sensor_id,
-                device: sensor.device.clone(),
-                sensor: sensor.key.clone(),
-                kind: sensor.kind,
-                room: sensor.room.clone(),
-                value: reading.value,
-                at: rfc3339(reading.at_ms),
-            };
+        for live in readings {
             let data = match serde_json::to_string(&live) {
                 Ok(json) => json.into(),
                 Err(e) => {
@@ -75,7 +68,25 @@ impl Hub {
     }
 }
 
-/// Unix milliseconds as an RFC 3339 UTC time.
-pub fn rfc3339(at_ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(at_ms).map_or_else(|_| at_ms.to_string(), |t| t.to_string())
+/// Relays what every server sharing a PostgreSQL database stores (this one included) to this
+/// server's hub: the store notifies [`NOTIFY_CHANNEL`] in each ingest transaction. Listening
+/// has begun when this returns; the relay runs until its task is aborted.
+pub async fn relay_postgres(pool: &PgPool, hub: Arc<Hub>) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(NOTIFY_CHANNEL).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.recv().await {
+                Ok(n) => match serde_json::from_str::<Vec<LiveReading>>(n.payload()) {
+                    Ok(readings) => hub.publish(readings),
+                    Err(e) => tracing::error!(error = %e, "unreadable notification"),
+                },
+                // PgListener reconnects by itself on the next recv.
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the PostgreSQL notification connection; reconnecting");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }))
 }

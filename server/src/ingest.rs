@@ -6,6 +6,7 @@
 use crate::AppState;
 use crate::error::{Error, Result};
 use app::device::Device;
+use app::store::Db;
 use app::reading::ssr::{Incoming, StoreError, store};
 use app::sensor::{Kind, valid_key};
 use axum::Json;
@@ -73,7 +74,10 @@ pub async fn post_readings(
         StoreError::Invalid { index, field, message } => Error::invalid(index, field, message),
         StoreError::Db(e) => Error::from(e),
     })?;
-    state.hub.publish(&outcome.stored);
+    // On PostgreSQL the store's NOTIFY reaches every server's hub, this one's included.
+    if let Db::Sqlite(_) = state.db {
+        state.hub.publish(outcome.stored.iter().map(|s| s.live()));
+    }
     Ok(Json(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates }))
 }
 

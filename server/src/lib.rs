@@ -65,19 +65,28 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
-/// and waits for requests in flight.
+/// and waits for requests in flight. On PostgreSQL it first starts relaying the readings every
+/// server stores to this server's live streams.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
-    axum::serve(listener, app(state))
+    let relay = match &state.db {
+        Db::Postgres(pool) => Some(broadcast::relay_postgres(pool, hub.clone()).await.map_err(std::io::Error::other)?),
+        Db::Sqlite(_) => None,
+    };
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
             hub.close();
         })
-        .await
+        .await;
+    if let Some(relay) = relay {
+        relay.abort();
+    }
+    served
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -1,11 +1,13 @@
-//! The `hearth` binary as a person runs it: `device add` prints a working token, and a server
-//! started with the simulated house streams its readings.
+//! The `hearth` binary as a person runs it: `device add` prints a working token, a server
+//! started with the simulated house streams its readings, and two servers on one PostgreSQL
+//! database stream what either stored.
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use std::process::{Command, Stdio};
+mod common;
+
+use std::process::Command;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const HEARTH: &str = env!("CARGO_BIN_EXE_hearth");
 
@@ -28,27 +30,8 @@ fn device_add_prints_only_the_token_and_refuses_a_taken_name() {
 
 #[tokio::test]
 async fn a_server_with_the_simulated_house_streams_its_readings() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = tokio::process::Command::new(HEARTH)
-        .env("HEARTH_DATABASE_URL", format!("sqlite://{}", dir.path().join("h.db").display()))
-        .env("HEARTH_SIMULATE", "true")
-        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut log = BufReader::new(server.stderr.take().unwrap()).lines();
-    let base = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Some(line) = log.next_line().await.unwrap() {
-            if let Some(at) = line.find("listening on http://") {
-                return line[at + "listening on ".len()..].split_whitespace().next().unwrap().to_owned();
-            }
-        }
-        panic!("the server exited before listening");
-    })
-    .await
-    .expect("the server listens within 20 s");
+    let t = common::sqlite().await;
+    let (mut server, base) = common::spawn_hearth(&t.url, &[("HEARTH_SIMULATE", "true")]).await;
 
     let stream = reqwest::get(format!("{base}/api/v1/stream")).await.unwrap();
     let mut events = stream.bytes_stream().eventsource();
@@ -64,4 +47,32 @@ async fn a_server_with_the_simulated_house_streams_its_readings() {
     let page = reqwest::get(&base).await.unwrap().text().await.unwrap();
     assert!(page.contains("Living room"), "the history the simulator posted first is on the page");
     server.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn two_servers_on_one_postgres_stream_each_others_readings() {
+    let t = common::postgres().await;
+    let token = common::device_token(&t.db, "porch").await;
+    let (_a, a) = common::spawn_hearth(&t.url, &[]).await;
+    let (_b, b) = common::spawn_hearth(&t.url, &[]).await;
+
+    let mut on_b = reqwest::get(format!("{b}/api/v1/stream")).await.unwrap().bytes_stream().eventsource();
+    let mut on_a = reqwest::get(format!("{a}/api/v1/stream")).await.unwrap().bytes_stream().eventsource();
+    let posted = reqwest::Client::new()
+        .post(format!("{a}/api/v1/readings"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"sensor": "porch.temp", "value": 4.5, "kind": "temperature", "room": "Porch"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(posted.status(), 200);
+    for (server, events) in [("B", &mut on_b), ("A", &mut on_a)] {
+        let event = tokio::time::timeout(Duration::from_secs(1), events.next())
+            .await
+            .unwrap_or_else(|_| panic!("server {server} streams the reading within a second"))
+            .unwrap()
+            .unwrap();
+        let reading: serde_json::Value = serde_json::from_str(&event.data).unwrap();
+        assert_eq!((reading["sensor"].as_str(), reading["value"].as_f64()), (Some("porch.temp"), Some(4.5)));
+    }
 }

@@ -7,7 +7,10 @@ use app::store::Db;
 use hearth::AppState;
 use hearth::config::Config;
 use leptos::prelude::LeptosOptions;
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The PostgreSQL server the tests use; `HEARTH_TEST_POSTGRES_URL` overrides it.
 pub fn postgres_admin_url() -> String {
@@ -18,6 +21,8 @@ pub fn postgres_admin_url() -> String {
 /// PostgreSQL database dropped afterwards.
 pub struct TestDb {
     pub db: Db,
+    /// The URL a separate `hearth` process can open it with.
+    pub url: String,
     _dir: Option<tempfile::TempDir>,
     pg_name: Option<String>,
 }
@@ -27,7 +32,7 @@ pub async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}", dir.path().join("hearth.db").display());
     let db = Db::connect(&url).await.expect("SQLite opens");
-    TestDb { db, _dir: Some(dir), pg_name: None }
+    TestDb { db, url, _dir: Some(dir), pg_name: None }
 }
 
 /// A new, migrated database on the test PostgreSQL server. Panics, failing the test, when the
@@ -43,8 +48,9 @@ pub async fn postgres() -> TestDb {
     sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&admin).await.unwrap();
     admin.close().await;
     let (base, _) = admin_url.rsplit_once('/').expect("URL with a database");
-    let db = Db::connect(&format!("{base}/{name}")).await.expect("PostgreSQL test database opens");
-    TestDb { db, _dir: None, pg_name: Some(name) }
+    let url = format!("{base}/{name}");
+    let db = Db::connect(&url).await.expect("PostgreSQL test database opens");
+    TestDb { db, url, _dir: None, pg_name: Some(name) }
 }
 
 impl Drop for TestDb {
@@ -96,4 +102,32 @@ macro_rules! on_both_databases {
             $(#[tokio::test] async fn $name() { super::$name(crate::common::postgres().await).await })*
         }
     };
+}
+
+/// Starts the real `hearth` binary on a free port with `database_url` and extra environment,
+/// and returns it (killed when dropped) with its base URL, once it listens.
+pub async fn spawn_hearth(database_url: &str, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .env("HEARTH_DATABASE_URL", database_url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "info")
+        .envs(env.iter().copied())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("hearth starts");
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let base = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(line) = log.next_line().await.unwrap() {
+            if let Some(at) = line.find("listening on http://") {
+                return line[at + "listening on ".len()..].split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("hearth exited before listening");
+    })
+    .await
+    .expect("hearth listens within 20 s");
+    // Keep draining its log so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    (child, base)
 }

@@ -1,8 +1,10 @@
-//! The live stream over a real socket: a server on port 0, a real SSE client, readings posted
-//! over HTTP and read back as events, and a shutdown that ends open streams.
+//! The live stream over a real socket, on SQLite and PostgreSQL: a server on port 0, a real SSE
+//! client, readings posted over HTTP and read back as events, and a shutdown that ends open
+//! streams.
 
 mod common;
 
+use common::TestDb;
 use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};
 use serde_json::{Value, json};
@@ -19,7 +21,7 @@ async fn next_event(events: &mut (impl Stream<Item = Result<Event, impl std::fmt
 }
 
 /// A server on a free port: its base URL, the sender that stops it, and its task.
-async fn spawn(t: &common::TestDb) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+async fn spawn(t: &TestDb) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -29,9 +31,7 @@ async fn spawn(t: &common::TestDb) -> (String, oneshot::Sender<()>, tokio::task:
     (base, stop, server)
 }
 
-#[tokio::test]
-async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids() {
-    let t = common::sqlite().await;
+async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let (base, stop, server) = spawn(&t).await;
 
@@ -77,9 +77,7 @@ async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids() {
     tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stops").unwrap().unwrap();
 }
 
-#[tokio::test]
-async fn a_refused_post_sends_nothing() {
-    let t = common::sqlite().await;
+async fn a_refused_post_sends_nothing(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let (base, _stop, _server) = spawn(&t).await;
     let client = reqwest::Client::new();
@@ -98,3 +96,5 @@ async fn a_refused_post_sends_nothing() {
     let data: Value = serde_json::from_str(&event.data).unwrap();
     assert_eq!(data["sensor"], "c", "the first event is the accepted reading, not one of the refused batch");
 }
+
+on_both_databases!(a_posted_reading_reaches_a_subscriber_once_with_increasing_ids, a_refused_post_sends_nothing);
