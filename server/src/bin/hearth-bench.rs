@@ -1,0 +1,173 @@
+//! Load benchmarks against a real `hearth` server over loopback HTTP.
+//!
+//! ```sh
+//! cargo build --release -p server --bins
+//! target/release/hearth-bench                                        # SQLite
+//! target/release/hearth-bench --database-url postgres://root@127.0.0.1/test
+//! ```
+//!
+//! Each run starts `hearth` (the binary next to this one) on a fresh database and a free
+//! port, drives it with the scenarios below, and prints one line per scenario.
+
+use clap::Parser;
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// Hearth's load benchmarks.
+#[derive(Parser)]
+struct Args {
+    /// Database for the server under test; a fresh SQLite file by default. A PostgreSQL URL
+    /// must name a database this benchmark may fill.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Seconds each scenario runs.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args = Args::parse();
+    let dir = std::env::temp_dir().join(format!("hearth-bench-{}", std::process::id()));
+    let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
+    let db = app::store::Db::connect(&url).await?;
+    let device = format!("bench-{}", jiff::Timestamp::now().as_second());
+    let (_, token) = app::device::ssr::create(&db, &device).await?;
+    db.close().await;
+
+    let hearth = std::env::current_exe()?.with_file_name("hearth");
+    let mut server = tokio::process::Command::new(&hearth)
+        .env("HEARTH_DATABASE_URL", &url)
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn,hearth=info")
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", hearth.display()))?;
+    let mut log = BufReader::new(server.stderr.take().ok_or("no stderr")?).lines();
+    let base = loop {
+        let line = log.next_line().await?.ok_or("hearth exited before listening")?;
+        if let Some(at) = line.find("listening on http://") {
+            break line[at + "listening on ".len()..].split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    let pid = server.id().unwrap_or_default();
+    println!("hearth {} on {} ({}), {} s per scenario", env!("CARGO_PKG_VERSION"), base, backend(&url), args.seconds);
+
+    let run = Duration::from_secs(args.seconds);
+    let bench = Bench { client: reqwest::Client::new(), endpoint: format!("{base}/api/v1/readings"), token: Arc::from(token) };
+
+    let (readings, elapsed, errors) = bench.batches(4, 5000, run).await;
+    println!(
+        "batch ingest   5000/request, 4 connections: {:>9.0} readings/s  ({errors} errors)",
+        readings as f64 / elapsed.as_secs_f64()
+    );
+
+    let (latencies, elapsed, errors) = bench.singles(64, run).await;
+    println!(
+        "single ingest  64 connections:              {:>9.0} requests/s  p50 {:.2} ms  p99 {:.2} ms  ({errors} errors)",
+        latencies.len() as f64 / elapsed.as_secs_f64(),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+    );
+    println!("server RSS after the run: {} MB", rss_mb(pid).map_or("?".into(), |m| format!("{m:.0}")));
+    server.kill().await?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+struct Bench {
+    client: reqwest::Client,
+    endpoint: String,
+    token: Arc<str>,
+}
+
+impl Bench {
+    async fn post(&self, body: &Value) -> bool {
+        match self.client.post(&self.endpoint).bearer_auth(&*self.token).json(body).send().await {
+            Ok(r) => r.status().is_success(),
+            Err(_) => false,
+        }
+    }
+
+    /// `connections` clients each posting batches of `size` readings (distinct times) for `run`.
+    async fn batches(&self, connections: usize, size: usize, run: Duration) -> (usize, Duration, usize) {
+        let start = Instant::now();
+        let results = futures_util::stream::iter(0..connections)
+            .map(|c| async move {
+                let (mut stored, mut errors, mut round) = (0, 0, 0i64);
+                let origin = jiff::Timestamp::now().as_millisecond() - 86_400_000;
+                while start.elapsed() < run {
+                    let readings: Vec<Value> = (0..size)
+                        .map(|i| {
+                            let at_ms = origin + (round * size as i64 + i as i64) * 10 + c as i64;
+                            json!({"sensor": format!("batch.{c}"), "kind": "power", "value": (i % 500) as f64, "at": at_ms as f64 / 1000.0})
+                        })
+                        .collect();
+                    if self.post(&json!({ "readings": readings })).await { stored += size } else { errors += 1 }
+                    round += 1;
+                }
+                (stored, errors)
+            })
+            .buffer_unordered(connections)
+            .collect::<Vec<_>>()
+            .await;
+        let elapsed = start.elapsed();
+        (results.iter().map(|r| r.0).sum(), elapsed, results.iter().map(|r| r.1).sum())
+    }
+
+    /// `connections` clients each posting one reading per request for `run`; latencies in ms.
+    async fn singles(&self, connections: usize, run: Duration) -> (Vec<f64>, Duration, usize) {
+        let start = Instant::now();
+        let results = futures_util::stream::iter(0..connections)
+            .map(|c| async move {
+                let (mut latencies, mut errors) = (Vec::new(), 0);
+                let key = format!("single.{c}");
+                let _ = self.post(&json!({"sensor": key, "kind": "temperature", "value": 20.0, "at": 0})).await;
+                while start.elapsed() < run {
+                    let sent = Instant::now();
+                    if self.post(&json!({"sensor": key, "value": 20.5})).await {
+                        latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    } else {
+                        errors += 1;
+                    }
+                    // Readings without `at` take the server's time; keep them a millisecond apart.
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                (latencies, errors)
+            })
+            .buffer_unordered(connections)
+            .collect::<Vec<_>>()
+            .await;
+        let elapsed = start.elapsed();
+        let errors = results.iter().map(|r| r.1).sum();
+        let mut latencies: Vec<f64> = results.into_iter().flat_map(|r| r.0).collect();
+        latencies.sort_by(f64::total_cmp);
+        (latencies, elapsed, errors)
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn backend(url: &str) -> &'static str {
+    if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" }
+}
+
+/// Resident memory of a process, from /proc, in MB.
+fn rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
