@@ -72,8 +72,10 @@ pub mod ssr {
     use crate::sensor::{Kind, Sensor};
     use crate::store::{Db, with_db};
     use sqlx::QueryBuilder;
+    use sqlx::sqlite::SqlitePool;
     use std::collections::{HashMap, HashSet};
     use std::sync::Arc;
+    use tokio::sync::{mpsc, oneshot};
 
     /// A reading that passed the checks that need no database, not yet tied to a sensor.
     #[derive(Clone, Debug, PartialEq)]
@@ -126,6 +128,9 @@ pub mod ssr {
         /// The database failed.
         #[error(transparent)]
         Db(#[from] sqlx::Error),
+        /// The batch's group could not be committed; nothing of it was stored.
+        #[error("the database could not commit: {0}")]
+        Unavailable(String),
     }
 
     #[derive(sqlx::FromRow)]
@@ -187,95 +192,227 @@ pub mod ssr {
         payloads
     }
 
-    /// Stores a batch from `device` in one transaction: creates the sensors it introduces,
-    /// checks every reading against its sensor's kind, inserts the readings and commits. A
-    /// reading whose (sensor, time) is already stored counts as a duplicate. When this returns
-    /// `Ok`, the batch is durably committed; on `Err`, nothing of it is stored. On PostgreSQL
-    /// the transaction also notifies [`NOTIFY_CHANNEL`] of the stored readings, so that every
-    /// server sharing the database hears of them when, and only if, they commit.
-    pub async fn store(db: &Db, device: &Device, batch: &[Incoming]) -> Result<Outcome, StoreError> {
-        const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
-        const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
-             values ($1, $2, $3, $4, $5) returning sensor_id, kind, room";
+    /// Resolves, checks and inserts `$batch` from `$device` in the open transaction `$tx`;
+    /// evaluates to a future of the readings stored. A macro so that one text serves both
+    /// databases' transaction types.
+    macro_rules! insert_batch {
+        ($tx:ident, $device:expr, $batch:expr, $now_ms:expr) => {
+            async {
+                const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
+                const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
+                     values ($1, $2, $3, $4, $5) on conflict (device_id, key) do nothing \
+                     returning sensor_id, kind, room";
+                let (device, batch, now_ms): (&Device, &[Incoming], i64) = ($device, $batch, $now_ms);
+                let mut sensors: HashMap<&str, Arc<Sensor>> = HashMap::new();
+                let mut rows = Vec::with_capacity(batch.len());
+                for (index, reading) in batch.iter().enumerate() {
+                    let sensor = match sensors.get(reading.key.as_str()) {
+                        Some(sensor) => sensor.clone(),
+                        None => {
+                            let found: Option<SensorRow> = sqlx::query_as(FIND)
+                                .bind(device.device_id)
+                                .bind(&reading.key)
+                                .fetch_optional(&mut *$tx)
+                                .await?;
+                            let row = match (found, reading.kind) {
+                                (Some(row), _) => row,
+                                (None, Some(kind)) => {
+                                    let created: Option<SensorRow> = sqlx::query_as(CREATE)
+                                        .bind(device.device_id)
+                                        .bind(&reading.key)
+                                        .bind(kind.as_str())
+                                        .bind(&reading.room)
+                                        .bind(now_ms)
+                                        .fetch_optional(&mut *$tx)
+                                        .await?;
+                                    match created {
+                                        Some(row) => row,
+                                        // Another transaction created it first (PostgreSQL).
+                                        None => sqlx::query_as(FIND)
+                                            .bind(device.device_id)
+                                            .bind(&reading.key)
+                                            .fetch_one(&mut *$tx)
+                                            .await?,
+                                    }
+                                }
+                                (None, None) => {
+                                    return Err(StoreError::Invalid {
+                                        index,
+                                        field: "kind",
+                                        message: format!(
+                                            "unknown sensor {:?}: its first reading must carry \"kind\"",
+                                            reading.key
+                                        ),
+                                    });
+                                }
+                            };
+                            let sensor = Arc::new(Sensor {
+                                sensor_id: row.sensor_id,
+                                device: device.name.clone(),
+                                key: reading.key.clone(),
+                                kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                                room: row.room,
+                            });
+                            sensors.insert(&reading.key, sensor.clone());
+                            sensor
+                        }
+                    };
+                    check(index, reading, &sensor)?;
+                    rows.push((sensor, reading));
+                }
+
+                let mut inserted = HashSet::with_capacity(batch.len());
+                for chunk in rows.chunks(ROWS_PER_INSERT) {
+                    let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
+                    insert.push_values(chunk, |mut row, (sensor, reading)| {
+                        row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
+                    });
+                    insert.push(" on conflict (sensor_id, at_ms) do nothing returning sensor_id, at_ms");
+                    let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
+                    inserted.extend(returned);
+                }
+                let stored: Vec<Stored> = rows
+                    .into_iter()
+                    .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
+                    .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
+                    .collect();
+                Ok::<Vec<Stored>, StoreError>(stored)
+            }
+        };
+    }
+
+    /// Stores a batch from `device`: creates the sensors it introduces, checks every reading
+    /// against its sensor's kind and inserts the readings, all in one transaction. A reading
+    /// whose (sensor, time) is already stored counts as a duplicate. When this returns `Ok`,
+    /// the batch is durably committed; on `Err`, nothing of it is stored.
+    ///
+    /// On SQLite, batches posted at the same time are committed together ([`GroupCommit`]), so
+    /// many small requests share one disk flush. On PostgreSQL the transaction also notifies
+    /// [`NOTIFY_CHANNEL`] of the stored readings, so that every server sharing the database
+    /// hears of them when, and only if, they commit.
+    pub async fn store(db: &Db, device: &Device, batch: Vec<Incoming>) -> Result<Outcome, StoreError> {
         if batch.is_empty() {
             return Ok(Outcome::default());
         }
-        let now_ms = jiff::Timestamp::now().as_millisecond();
-        let notify = matches!(db, Db::Postgres(_));
-        with_db!(db, transaction, |tx| {
-            let mut sensors: HashMap<&str, Arc<Sensor>> = HashMap::new();
-            let mut rows = Vec::with_capacity(batch.len());
-            for (index, reading) in batch.iter().enumerate() {
-                let sensor = match sensors.get(reading.key.as_str()) {
-                    Some(sensor) => sensor.clone(),
-                    None => {
-                        let found: Option<SensorRow> = sqlx::query_as(FIND)
-                            .bind(device.device_id)
-                            .bind(&reading.key)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        let row = match (found, reading.kind) {
-                            (Some(row), _) => row,
-                            (None, Some(kind)) => {
-                                sqlx::query_as(CREATE)
-                                    .bind(device.device_id)
-                                    .bind(&reading.key)
-                                    .bind(kind.as_str())
-                                    .bind(&reading.room)
-                                    .bind(now_ms)
-                                    .fetch_one(&mut *tx)
-                                    .await?
-                            }
-                            (None, None) => {
-                                return Err(StoreError::Invalid {
-                                    index,
-                                    field: "kind",
-                                    message: format!(
-                                        "unknown sensor {:?}: its first reading must carry \"kind\"",
-                                        reading.key
-                                    ),
-                                });
-                            }
-                        };
-                        let sensor = Arc::new(Sensor {
-                            sensor_id: row.sensor_id,
-                            device: device.name.clone(),
-                            key: reading.key.clone(),
-                            kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                            room: row.room,
-                        });
-                        sensors.insert(&reading.key, sensor.clone());
-                        sensor
-                    }
-                };
-                check(index, reading, &sensor)?;
-                rows.push((sensor, reading));
-            }
-
-            let mut inserted = HashSet::with_capacity(batch.len());
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
-                insert.push_values(chunk, |mut row, (sensor, reading)| {
-                    row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
-                });
-                insert.push(" on conflict (sensor_id, at_ms) do nothing returning sensor_id, at_ms");
-                let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *tx).await?;
-                inserted.extend(returned);
-            }
-            let stored: Vec<Stored> = rows
-                .into_iter()
-                .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
-                .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
-                .collect();
-            if notify {
+        match db {
+            Db::Sqlite(sqlite) => sqlite.ingest.submit(device.clone(), batch).await,
+            Db::Postgres(pg) => {
+                let mut tx = pg.begin().await?;
+                let stored = insert_batch!(tx, device, &batch, now_ms()).await?;
                 for payload in notify_payloads(&stored) {
                     sqlx::query(NOTIFY).bind(NOTIFY_CHANNEL).bind(payload).execute(&mut *tx).await?;
                 }
+                tx.commit().await?;
+                Ok(Outcome { duplicates: batch.len() - stored.len(), stored })
             }
-            tx.commit().await?;
-            let duplicates = batch.len() - stored.len();
-            Ok(Outcome { stored, duplicates })
-        })
+        }
+    }
+
+    fn now_ms() -> i64 {
+        jiff::Timestamp::now().as_millisecond()
+    }
+
+    /// SQLite's group commit: one task owns the write connection and commits every batch
+    /// waiting for it in one transaction, each batch inside a savepoint so that an invalid
+    /// batch is rolled back alone. Every caller is answered after the commit.
+    #[derive(Clone, Debug)]
+    pub struct GroupCommit {
+        jobs: mpsc::Sender<Job>,
+    }
+
+    #[derive(Debug)]
+    struct Job {
+        device: Device,
+        batch: Vec<Incoming>,
+        reply: oneshot::Sender<Result<Outcome, StoreError>>,
+    }
+
+    /// The most batches, and readings, one commit takes.
+    const GROUP_JOBS: usize = 256;
+    const GROUP_READINGS: usize = 20_000;
+
+    impl GroupCommit {
+        /// Starts the task that writes through `pool` (its only connection).
+        pub fn spawn(pool: SqlitePool) -> GroupCommit {
+            let (jobs, rx) = mpsc::channel(1024);
+            tokio::spawn(run_groups(pool, rx));
+            GroupCommit { jobs }
+        }
+
+        async fn submit(&self, device: Device, batch: Vec<Incoming>) -> Result<Outcome, StoreError> {
+            let (reply, answer) = oneshot::channel();
+            let gone = || StoreError::Unavailable("the writer has stopped".into());
+            self.jobs.send(Job { device, batch, reply }).await.map_err(|_| gone())?;
+            answer.await.map_err(|_| gone())?
+        }
+    }
+
+    async fn run_groups(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+        while let Some(first) = rx.recv().await {
+            let mut readings = first.batch.len();
+            let mut jobs = vec![first];
+            while jobs.len() < GROUP_JOBS && readings < GROUP_READINGS {
+                let Ok(job) = rx.try_recv() else { break };
+                readings += job.batch.len();
+                jobs.push(job);
+            }
+            commit_group(&pool, jobs).await;
+        }
+    }
+
+    async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>) {
+        let failed = |e: sqlx::Error| StoreError::Unavailable(e.to_string());
+        let mut tx = match pool.begin_with("begin immediate").await {
+            Ok(tx) => tx,
+            Err(e) => {
+                let message = e.to_string();
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(message.clone())));
+                }
+                return;
+            }
+        };
+        let now_ms = now_ms();
+        let mut done = Vec::with_capacity(jobs.len());
+        let mut jobs = jobs.into_iter();
+        let mut broken = None;
+        for job in jobs.by_ref() {
+            if let Err(e) = sqlx::query("savepoint batch").execute(&mut *tx).await {
+                broken = Some((job, failed(e)));
+                break;
+            }
+            let result = insert_batch!(tx, &job.device, &job.batch, now_ms).await;
+            let end: &'static str = if result.is_ok() { "release batch" } else { "rollback to batch" };
+            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
+                broken = Some((job, failed(e)));
+                break;
+            }
+            match result {
+                Ok(stored) => done.push((job, stored)),
+                Err(e) => {
+                    let _ = sqlx::query("release batch").execute(&mut *tx).await;
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+        }
+        let committed = match broken {
+            None => tx.commit().await.map_err(|e| e.to_string()),
+            Some((job, e)) => {
+                let message = e.to_string();
+                let _ = job.reply.send(Err(e));
+                for job in jobs {
+                    let _ = job.reply.send(Err(StoreError::Unavailable(message.clone())));
+                }
+                Err(message)
+            }
+        };
+        for (job, stored) in done {
+            let answer = match &committed {
+                Ok(()) => Ok(Outcome { duplicates: job.batch.len() - stored.len(), stored }),
+                Err(message) => Err(StoreError::Unavailable(message.clone())),
+            };
+            let _ = job.reply.send(answer);
+        }
     }
 
     fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! The database behind Hearth: an embedded SQLite file (the default) or PostgreSQL, chosen by
 //! the URL's scheme. The rest of the code talks to [`Db`] and never knows which one it is.
 
+use crate::reading::ssr::GroupCommit;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -25,6 +26,8 @@ pub enum Db {
 pub struct SqliteDb {
     /// The only connection that writes.
     pub write: SqlitePool,
+    /// Commits ingested readings through `write`, many batches per commit.
+    pub ingest: GroupCommit,
     /// Connections for queries.
     pub read: SqlitePool,
 }
@@ -32,23 +35,7 @@ pub struct SqliteDb {
 /// Runs `$body` with `$pool` bound to the right pool of `$db` (`read` or `write`; PostgreSQL
 /// has one pool for both). The body is compiled once per backend, so the SQL in it must be
 /// valid in both dialects.
-///
-/// `with_db!(db, transaction, |tx| body)` instead binds `tx` to a write transaction (`BEGIN
-/// IMMEDIATE` on SQLite, so it holds the write lock from its first statement); the body
-/// commits it.
 macro_rules! with_db {
-    ($db:expr, transaction, |$tx:ident| $body:expr) => {
-        match $db {
-            $crate::store::Db::Sqlite(sqlite) => {
-                let mut $tx = sqlite.write.begin_with("begin immediate").await?;
-                $body
-            }
-            $crate::store::Db::Postgres(pg) => {
-                let mut $tx = pg.begin().await?;
-                $body
-            }
-        }
-    };
     ($db:expr, $role:ident, |$pool:ident| $body:expr) => {
         match $db {
             $crate::store::Db::Sqlite(sqlite) => {
@@ -136,6 +123,7 @@ impl SqliteDb {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteDb { write, read })
+        let ingest = GroupCommit::spawn(write.clone());
+        Ok(SqliteDb { write, read, ingest })
     }
 }

@@ -70,9 +70,10 @@ pub async fn post_readings(
     })?;
     let now_ms = jiff::Timestamp::now().as_millisecond();
     let batch = parse(&body, now_ms)?;
-    let outcome = store(&state.db, &device, &batch).await.map_err(|e| match e {
+    let outcome = store(&state.db, &device, batch).await.map_err(|e| match e {
         StoreError::Invalid { index, field, message } => Error::invalid(index, field, message),
         StoreError::Db(e) => Error::from(e),
+        StoreError::Unavailable(message) => Error::Unavailable(message.into()),
     })?;
     // On PostgreSQL the store's NOTIFY reaches every server's hub, this one's included.
     if let Db::Sqlite(_) = state.db {

@@ -195,7 +195,29 @@ async fn the_dashboard_page_shows_the_latest_value(t: TestDb) {
     assert!(html.contains("19.4 °C"), "{html}");
 }
 
+async fn concurrent_posts_are_each_answered_on_their_own_merits(t: TestDb) {
+    let token = common::device_token(&t.db, "hall").await;
+    let router = hearth::app(common::state(&t.db));
+    let requests = (0..48).map(|i| {
+        let body = if i == 17 {
+            json!({"sensor": "kettle", "value": 2, "kind": "switch"})
+        } else {
+            json!({"sensor": format!("t{}", i % 4), "value": i, "kind": "temperature", "at": minutes_ago(50 - i)})
+        };
+        send(router.clone(), Some(&token), body.to_string())
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    for (i, (status, body)) in answers.iter().enumerate() {
+        let expected = if i == 17 { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+        assert_eq!(*status, expected, "request {i}: {body}");
+    }
+    let stored: usize = stored(&t.db, Kind::Temperature).await.iter().map(|(_, values)| values.len()).sum();
+    assert_eq!(stored, 47);
+    assert!(history(&t.db, Kind::Switch, 0, i64::MAX / 2).await.unwrap().is_empty(), "the invalid batch left nothing");
+}
+
 on_both_databases!(
+    concurrent_posts_are_each_answered_on_their_own_merits,
     a_reading_is_stored_and_counted,
     a_retried_batch_stores_only_what_is_new,
     unix_seconds_and_rfc3339_name_the_same_instant,
