@@ -26,8 +26,8 @@ impl LiveStatus {
 
 /// Opens the live stream in the browser for as long as the calling component lives, and calls
 /// `on_reading` with each reading and its time in Unix milliseconds. `on_resync` is called
-/// when the server says readings were skipped (this client fell behind), so the caller can
-/// refetch. On the server this does nothing and the status stays `Connecting`.
+/// when readings may have been missed (this client fell behind, or the connection dropped and
+/// came back), so the caller can refetch. On the server this does nothing and the status stays `Connecting`.
 pub fn use_live_readings(
     on_reading: impl Fn(LiveReading, i64) + 'static,
     on_resync: impl Fn() + 'static,
@@ -74,11 +74,17 @@ mod browser {
         leptos::task::spawn_local(async move {
             let mut last_id = String::new();
             let mut retry_ms = FIRST_RETRY_MS;
+            let mut dropped = false;
             while !running.get() {
                 match connect(&signal, &last_id).await {
                     Ok(body) => {
                         set_status.set(LiveStatus::Open);
                         retry_ms = FIRST_RETRY_MS;
+                        // Readings stored while the connection was down never reached this
+                        // page: let it refetch rather than show a hole.
+                        if std::mem::take(&mut dropped) {
+                            on_resync();
+                        }
                         let mut events = body.eventsource();
                         while let Some(Ok(event)) = events.next().await {
                             if !event.id.is_empty() {
@@ -103,6 +109,7 @@ mod browser {
                     break;
                 }
                 set_status.set(LiveStatus::Connecting);
+                dropped = true;
                 gloo_timers::future::TimeoutFuture::new(retry_ms).await;
                 retry_ms = (retry_ms * 2).min(LAST_RETRY_MS);
             }

@@ -48,10 +48,13 @@ fn LiveTemperatures(initial: Vec<Series>, on_resync: impl Fn() + 'static) -> imp
         series.with(|all| {
             all.iter()
                 .enumerate()
-                .map(|(i, s)| (i, s.sensor.sensor_id, s.sensor.label(), s.latest.map(|p| p.value)))
+                .map(|(i, s)| (i, s.sensor.sensor_id, s.sensor.label(), s.latest))
                 .collect::<Vec<_>>()
         })
     };
+    // Times are shown in the browser's zone, so only once hydrated: the server's zone may differ.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <div class="live" data-live=move || status.get().as_str()>
             <span class="dot"></span>
@@ -66,13 +69,29 @@ fn LiveTemperatures(initial: Vec<Series>, on_resync: impl Fn() + 'static) -> imp
             <TimeChart series=series unit=Kind::Temperature.unit() window_ms=WINDOW_MS label="Temperature by room, last 24 hours" />
         </Show>
         <ul class="latest">
-            <For each=sensors key=|(i, id, label, value)| (*i, *id, label.clone(), value.map(f64::to_bits)) let:((i, id, label, value))>
+            <For each=sensors key=|(i, id, label, latest)| (*i, *id, label.clone(), latest.map(|p| (p.at_ms, p.value.to_bits()))) let:((i, id, label, latest))>
                 <li data-sensor-id=id>
                     <span class="swatch" style:background=series_color(i)></span>
                     <span class="room">{label}</span>
-                    <span class="value">{value.map_or_else(|| "–".to_owned(), |v| format!("{v:.1} °C"))}</span>
+                    <span class="value">{latest.map_or_else(|| "–".to_owned(), |p| format!("{:.1} °C", p.value))}</span>
+                    <span class="at">{move || match latest {
+                        Some(p) if hydrated.get() => format!("at {}", local_time(p.at_ms)),
+                        _ => String::new(),
+                    }}</span>
                 </li>
             </For>
         </ul>
     }
+}
+
+/// `HH:MM` in the browser's time zone.
+#[cfg(feature = "hydrate")]
+fn local_time(at_ms: i64) -> String {
+    let date = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(at_ms as f64));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn local_time(_at_ms: i64) -> String {
+    String::new()
 }
