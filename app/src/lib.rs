@@ -2,13 +2,14 @@
 //! browser (hydration, live charts).
 //!
 //! The data path: a device posts readings (`server`'s ingest), [`reading::ssr::store`] commits
-//! them, the server broadcasts each stored one, and [`live`] feeds them into the signals that
-//! [`components::chart`] draws.
+//! them and merges them into the [`rollup`]s, the server broadcasts each stored one, and
+//! [`live`] feeds them into the signals that [`components::chart`] draws.
 
 pub mod components;
 pub mod device;
 pub mod live;
 pub mod reading;
+pub mod rollup;
 pub mod routes;
 pub mod sensor;
 #[cfg(feature = "ssr")]

@@ -276,6 +276,9 @@ pub mod ssr {
                     .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
                     .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
                     .collect();
+                for chunk in crate::rollup::ssr::buckets(&stored).chunks(crate::rollup::ssr::BUCKETS_PER_UPSERT) {
+                    crate::rollup::ssr::upsert(chunk).build().execute(&mut *$tx).await?;
+                }
                 Ok::<Vec<Stored>, StoreError>(stored)
             }
         };
@@ -436,25 +439,29 @@ pub mod ssr {
     }
 
     /// The history of every sensor of `kind` between `from_ms` and `to_ms`, as bucket means
-    /// (at most [`MAX_POINTS`] per sensor), with each sensor's latest reading.
+    /// (at most [`MAX_POINTS`] per sensor), with each sensor's latest reading. Buckets at least
+    /// a minute wide are read from the coarsest rollup tier that fits, not from raw readings.
     pub async fn history(db: &Db, kind: Kind, from_ms: i64, to_ms: i64) -> Result<Vec<Series>, sqlx::Error> {
-        const BUCKETS: &str = "select cast(avg(at_ms) as bigint) as at_ms, avg(value) as value \
+        const RAW: &str = "select cast(avg(at_ms) as bigint) as at_ms, avg(value) as value \
              from reading where sensor_id = $1 and at_ms >= $2 and at_ms <= $3 \
              group by at_ms / $4 order by min(at_ms)";
+        const ROLLUP: &str = "select cast(avg(bucket_ms) as bigint) + $5 / 2 as at_ms, \
+             sum(value_sum) / sum(value_count) as value \
+             from rollup where sensor_id = $1 and tier_ms = $5 and bucket_ms >= $2 and bucket_ms <= $3 \
+             group by bucket_ms / $4 order by min(bucket_ms)";
         const LATEST: &str = "select at_ms, value from reading where sensor_id = $1 \
              order by at_ms desc limit 1";
         let bucket_ms = ((to_ms - from_ms) / MAX_POINTS).max(1);
+        let tier = crate::rollup::tier_for(bucket_ms);
         let sensors = crate::sensor::ssr::list_by_kind(db, kind).await?;
         let mut series = Vec::with_capacity(sensors.len());
         for sensor in sensors {
             let (points, latest) = with_db!(db, read, |pool| {
-                let points: Vec<(i64, f64)> = sqlx::query_as(BUCKETS)
-                    .bind(sensor.sensor_id)
-                    .bind(from_ms)
-                    .bind(to_ms)
-                    .bind(bucket_ms)
-                    .fetch_all(pool)
-                    .await?;
+                let query = match tier {
+                    Some(tier_ms) => sqlx::query_as(ROLLUP).bind(sensor.sensor_id).bind(from_ms).bind(to_ms).bind(bucket_ms).bind(tier_ms),
+                    None => sqlx::query_as(RAW).bind(sensor.sensor_id).bind(from_ms).bind(to_ms).bind(bucket_ms),
+                };
+                let points: Vec<(i64, f64)> = query.fetch_all(pool).await?;
                 let latest: Option<(i64, f64)> =
                     sqlx::query_as(LATEST).bind(sensor.sensor_id).fetch_optional(pool).await?;
                 (points, latest)
