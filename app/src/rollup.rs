@@ -100,6 +100,21 @@ pub mod ssr {
         out.into_values().collect()
     }
 
+    /// Deletes the `tier_ms` buckets that start before `before_ms`, a day at a time.
+    pub async fn prune(db: &crate::store::Db, tier_ms: i64, before_ms: i64) -> Result<u64, sqlx::Error> {
+        let (oldest, delete) = match tier_ms {
+            super::MINUTE_MS => (
+                "select min(bucket_ms) from rollup where sensor_id = $1 and tier_ms = 60000",
+                "delete from rollup where sensor_id = $1 and tier_ms = 60000 and bucket_ms < $2",
+            ),
+            _ => (
+                "select min(bucket_ms) from rollup where sensor_id = $1 and tier_ms = 3600000",
+                "delete from rollup where sensor_id = $1 and tier_ms = 3600000 and bucket_ms < $2",
+            ),
+        };
+        crate::reading::ssr::prune_by_slices(db, before_ms, 24 * super::HOUR_MS, oldest, delete).await
+    }
+
     /// Buckets per statement: 11 bind parameters each stays below both databases' limits.
     pub const BUCKETS_PER_UPSERT: usize = 1000;
 

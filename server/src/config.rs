@@ -61,11 +61,26 @@ pub struct Config {
     /// How many readings a live-stream client may fall behind before it must resync.
     #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 4096)]
     pub stream_buffer: usize,
+    /// Days raw readings are kept (0: forever). Older ranges are drawn from the rollups.
+    #[arg(long, env = "HEARTH_RETENTION_RAW_DAYS", default_value_t = 30)]
+    pub retention_raw_days: u32,
+    /// Days 1-minute rollups are kept (0: forever).
+    #[arg(long, env = "HEARTH_RETENTION_MINUTE_DAYS", default_value_t = 365)]
+    pub retention_minute_days: u32,
+    /// Days 1-hour rollups are kept (0: forever).
+    #[arg(long, env = "HEARTH_RETENTION_HOUR_DAYS", default_value_t = 0)]
+    pub retention_hour_days: u32,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { max_body_bytes: 4 * 1024 * 1024, stream_buffer: 4096 }
+        Config {
+            max_body_bytes: 4 * 1024 * 1024,
+            stream_buffer: 4096,
+            retention_raw_days: 30,
+            retention_minute_days: 365,
+            retention_hour_days: 0,
+        }
     }
 }
 

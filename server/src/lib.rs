@@ -9,6 +9,7 @@ pub mod broadcast;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod retention;
 pub mod simulate;
 pub mod stream;
 
@@ -65,8 +66,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
-/// and waits for requests in flight. On PostgreSQL it first starts relaying the readings every
-/// server stores to this server's live streams.
+/// and waits for requests in flight. Retention runs in the background meanwhile. On PostgreSQL
+/// it first starts relaying the readings every server stores to this server's live streams.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -77,12 +78,18 @@ pub async fn serve(
         Db::Postgres(pool) => Some(broadcast::relay_postgres(pool, hub.clone()).await.map_err(std::io::Error::other)?),
         Db::Sqlite(_) => None,
     };
+    let pruning = tokio::spawn(retention::run(
+        state.db.clone(),
+        retention::Retention::from_config(&state.config),
+        std::time::Duration::from_secs(3600),
+    ));
     let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(async move {
             shutdown.await;
             hub.close();
         })
         .await;
+    pruning.abort();
     if let Some(relay) = relay {
         relay.abort();
     }

@@ -68,7 +68,33 @@ async fn long_ranges_are_read_from_rollups_even_without_raw_readings(t: TestDb) 
     assert_eq!(after[0].points, before[0].points);
 }
 
+async fn retention_drops_old_raw_readings_but_charts_keep_them(t: TestDb) {
+    let device = device(&t.db).await;
+    const DAY: i64 = 24 * HOUR_MS;
+    let now = HOUR;
+    let old: Vec<Incoming> = (0..24).map(|h| reading(now - 40 * DAY + h * HOUR_MS, 7.0)).collect();
+    let recent: Vec<Incoming> = (0..24).map(|h| reading(now - DAY + h * HOUR_MS, 9.0)).collect();
+    store(&t.db, &device, old).await.unwrap();
+    store(&t.db, &device, recent).await.unwrap();
+    let sixty_days = |db: Db| async move { history(&db, Kind::Power, now - 60 * DAY, now).await.unwrap() };
+    let before = sixty_days(t.db.clone()).await;
+
+    let retention = hearth::retention::Retention { raw_days: Some(30), minute_days: Some(365), hour_days: None };
+    let deleted = hearth::retention::prune(&t.db, retention, now).await.unwrap();
+    assert_eq!(deleted, 24, "only the readings older than 30 days go");
+    let raw = history(&t.db, Kind::Power, now - 2 * HOUR_MS, now).await.unwrap();
+    assert_eq!(raw[0].latest.map(|p| p.value), Some(9.0));
+    assert_eq!(sixty_days(t.db.clone()).await[0].points, before[0].points, "old ranges are drawn from rollups");
+    assert!(before[0].points.iter().any(|p| p.value == 7.0));
+
+    let shorter = hearth::retention::Retention { raw_days: None, minute_days: None, hour_days: Some(30) };
+    hearth::retention::prune(&t.db, shorter, now).await.unwrap();
+    let after = sixty_days(t.db.clone()).await;
+    assert!(after[0].points.iter().all(|p| p.value == 9.0), "hourly buckets older than 30 days are gone too");
+}
+
 on_both_databases!(
+    retention_drops_old_raw_readings_but_charts_keep_them,
     rollups_stay_exact_with_late_and_repeated_readings,
     long_ranges_are_read_from_rollups_even_without_raw_readings,
 );
