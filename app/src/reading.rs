@@ -419,17 +419,14 @@ pub mod ssr {
     }
 
     fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), StoreError> {
-        if let Some(kind) = reading.kind {
-            if kind != sensor.kind {
-                return Err(StoreError::Invalid {
-                    index,
-                    field: "kind",
-                    message: format!(
-                        "sensor {:?} is a {} sensor, not {}",
-                        sensor.key, sensor.kind, kind
-                    ),
-                });
-            }
+        if let Some(kind) = reading.kind
+            && kind != sensor.kind
+        {
+            return Err(StoreError::Invalid {
+                index,
+                field: "kind",
+                message: format!("sensor {:?} is a {} sensor, not {}", sensor.key, sensor.kind, kind),
+            });
         }
         sensor.kind.check(reading.value).map_err(|message| StoreError::Invalid {
             index,

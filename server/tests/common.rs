@@ -96,10 +96,10 @@ pub async fn device_token(db: &Db, name: &str) -> String {
 macro_rules! on_both_databases {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(crate::common::sqlite().await).await })*
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::sqlite().await).await })*
         }
         mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(crate::common::postgres().await).await })*
+            $(#[tokio::test] async fn $name() { super::$name($crate::common::postgres().await).await })*
         }
     };
 }
