@@ -48,6 +48,22 @@ pub struct Series {
     pub latest: Option<Point>,
 }
 
+/// One bucket of a series: the readings of one sensor in `[start, start + width)`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Bucket {
+    /// Start of the bucket, Unix milliseconds.
+    pub start_ms: i64,
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean value.
+    pub mean: f64,
+    /// Number of readings.
+    pub count: i64,
+}
+
 /// The history of every sensor of `kind` over the last `hours`, at most [`MAX_POINTS`]
 /// points per sensor.
 #[server]
@@ -471,6 +487,44 @@ pub mod ssr {
             });
         }
         Ok(series)
+    }
+
+    /// Where a range query reads from, and how wide its buckets are.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct Plan {
+        /// Bucket width in milliseconds: the range divided by the points asked for, or wider.
+        pub bucket_ms: i64,
+        /// The rollup tier read, or `None` for raw readings.
+        pub tier_ms: Option<i64>,
+    }
+
+    impl Plan {
+        /// The plan for `points` buckets over `[from_ms, to_ms)`.
+        pub fn new(from_ms: i64, to_ms: i64, points: i64) -> Plan {
+            let bucket_ms = ((to_ms - from_ms) / points.max(1)).max(1);
+            Plan { bucket_ms, tier_ms: crate::rollup::tier_for(bucket_ms) }
+        }
+    }
+
+    /// One sensor's readings in `[from_ms, to_ms)` as buckets of `plan.bucket_ms` (aligned to
+    /// multiples of it), from the rollup tier the plan names or from raw readings.
+    pub async fn buckets(db: &Db, sensor_id: i64, from_ms: i64, to_ms: i64, plan: Plan) -> Result<Vec<super::Bucket>, sqlx::Error> {
+        const RAW: &str = "select (at_ms / $4) * $4 as start_ms, min(value) as min, max(value) as max, \
+             avg(value) as mean, count(*) as count \
+             from reading where sensor_id = $1 and at_ms >= $2 and at_ms < $3 \
+             group by at_ms / $4 order by 1";
+        const ROLLUP: &str = "select (bucket_ms / $4) * $4 as start_ms, min(value_min) as min, \
+             max(value_max) as max, sum(value_sum) / sum(value_count) as mean, \
+             cast(sum(value_count) as bigint) as count \
+             from rollup where sensor_id = $1 and tier_ms = $5 and bucket_ms >= $2 and bucket_ms < $3 \
+             group by bucket_ms / $4 order by 1";
+        with_db!(db, read, |pool| {
+            let query = match plan.tier_ms {
+                Some(tier_ms) => sqlx::query_as(ROLLUP).bind(sensor_id).bind(from_ms).bind(to_ms).bind(plan.bucket_ms).bind(tier_ms),
+                None => sqlx::query_as(RAW).bind(sensor_id).bind(from_ms).bind(to_ms).bind(plan.bucket_ms),
+            };
+            query.fetch_all(pool).await
+        })
     }
 
     /// Deletes the readings older than `before_ms`, one sensor and one hour at a time so that

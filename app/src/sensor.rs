@@ -159,6 +159,35 @@ pub mod ssr {
              where s.kind = $1 order by s.room, s.key, s.sensor_id";
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(kind.as_str()).fetch_all(pool).await)
     }
+
+    /// A sensor with its newest reading, as the read API lists it.
+    #[derive(Debug, sqlx::FromRow)]
+    pub struct Listed {
+        /// The sensor.
+        #[sqlx(flatten)]
+        pub sensor: Sensor,
+        /// Time of its newest reading, Unix milliseconds.
+        pub last_at_ms: Option<i64>,
+        /// Value of its newest reading.
+        pub last_value: Option<f64>,
+    }
+
+    /// Every sensor with its newest reading, ordered by room and key.
+    pub async fn list_all(db: &Db) -> Result<Vec<Listed>, sqlx::Error> {
+        const SQL: &str = "select s.sensor_id, d.name as device, s.key, s.kind, s.room, \
+             (select max(at_ms) from reading r where r.sensor_id = s.sensor_id) as last_at_ms, \
+             (select value from reading r where r.sensor_id = s.sensor_id order by at_ms desc limit 1) as last_value \
+             from sensor s join device d on d.device_id = s.device_id \
+             order by s.room, s.key, s.sensor_id";
+        with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
+    }
+
+    /// One sensor, if it exists.
+    pub async fn find(db: &Db, sensor_id: i64) -> Result<Option<Sensor>, sqlx::Error> {
+        const SQL: &str = "select s.sensor_id, d.name as device, s.key, s.kind, s.room \
+             from sensor s join device d on d.device_id = s.device_id where s.sensor_id = $1";
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).fetch_optional(pool).await)
+    }
 }
 
 #[cfg(test)]

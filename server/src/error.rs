@@ -15,6 +15,17 @@ pub enum Error {
     /// 400 Bad Request: the body is not JSON, or not of the expected shape.
     #[error("{0}")]
     Malformed(String),
+    /// 400 Bad Request: a query parameter is missing or malformed.
+    #[error("{message}")]
+    BadParameter {
+        /// The parameter at fault.
+        field: &'static str,
+        /// What is wrong, for a person.
+        message: String,
+    },
+    /// 404 Not Found: no such resource.
+    #[error("{0} not found")]
+    NotFound(&'static str),
     /// 401 Unauthorized: no device token, or one Hearth does not know.
     #[error("missing or unknown device token: send \"Authorization: Bearer <token>\"")]
     Unauthorized,
@@ -58,7 +69,8 @@ impl Error {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Malformed(_) => StatusCode::BAD_REQUEST,
+            Error::Malformed(_) | Error::BadParameter { .. } => StatusCode::BAD_REQUEST,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
@@ -99,6 +111,7 @@ impl IntoResponse for Error {
         let (index, field) = match &self {
             Error::Invalid { index, field, .. } => (*index, field.as_deref()),
             Error::TooLarge { field, .. } => (None, *field),
+            Error::BadParameter { field, .. } => (None, Some(*field)),
             _ => (None, None),
         };
         let body = Body { error: self.to_string(), index, field };

@@ -5,6 +5,7 @@
 //! `app::reading::ssr::store` (commit) → [`broadcast`] (fan out) → [`stream`] (SSE to
 //! browsers) → the chart in `app`.
 
+pub mod api;
 pub mod broadcast;
 pub mod config;
 pub mod error;
@@ -57,6 +58,8 @@ pub fn app(state: AppState) -> Router {
             post(ingest::post_readings).layer(DefaultBodyLimit::max(state.config.max_body_bytes)),
         )
         .route("/api/v1/stream", get(stream::stream))
+        .route("/api/v1/sensors", get(api::sensors))
+        .route("/api/v1/sensors/{id}/series", get(api::series))
         .leptos_routes_with_context(&state, routes, move || provide_context(db.clone()), move || {
             app::shell(options.clone())
         })
