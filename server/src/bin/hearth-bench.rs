@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Each run starts `hearth` (the binary next to this one) on a fresh database and a free
-//! port, drives it with the scenarios below, and prints one line per scenario.
+//! port, drives it with the scenarios below, and prints one line per scenario: batch ingest,
+//! single-reading ingest, and range queries over 7 and 30 days of one reading per second.
 
 use clap::Parser;
 use futures_util::StreamExt;
@@ -77,6 +78,17 @@ async fn main() -> Result<(), BoxError> {
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
     );
+    let loaded = Instant::now();
+    let id = bench.load_history(30).await?;
+    println!("loaded 30 days at 1 Hz for one sensor ({} readings) in {:.1} s", 30 * 86_400, loaded.elapsed().as_secs_f64());
+    for days in [7, 30] {
+        let latencies = bench.range_queries(&base, id, days, 1000, 100).await?;
+        println!(
+            "range query    {days:>2} days into 1000 buckets:     p50 {:.2} ms  p99 {:.2} ms  (100 queries)",
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+        );
+    }
     println!("server RSS after the run: {} MB", rss_mb(pid).map_or("?".into(), |m| format!("{m:.0}")));
     server.kill().await?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -151,6 +163,50 @@ impl Bench {
         let mut latencies: Vec<f64> = results.into_iter().flat_map(|r| r.0).collect();
         latencies.sort_by(f64::total_cmp);
         (latencies, elapsed, errors)
+    }
+}
+
+impl Bench {
+    /// Posts `days` of one reading per second for sensor `history.power` ending now, in
+    /// batches of 10,000 over 4 connections, and returns the sensor's id.
+    async fn load_history(&self, days: i64) -> Result<i64, BoxError> {
+        let end = jiff::Timestamp::now().as_second();
+        let start = end - days * 86_400;
+        let batches: Vec<i64> = (start..end).step_by(10_000).collect();
+        let results = futures_util::stream::iter(batches)
+            .map(|first| async move {
+                let readings: Vec<Value> = (first..(first + 10_000).min(end))
+                    .map(|s| json!({"sensor": "history.power", "kind": "power", "value": (s % 3600) as f64, "at": s}))
+                    .collect();
+                self.post(&json!({ "readings": readings })).await
+            })
+            .buffer_unordered(4)
+            .collect::<Vec<bool>>()
+            .await;
+        if results.iter().any(|ok| !ok) {
+            return Err("loading the history failed".into());
+        }
+        let sensors: Vec<Value> = self.client.get(self.endpoint.replace("/readings", "/sensors")).send().await?.json().await?;
+        let id = sensors.iter().find(|s| s["key"] == "history.power").and_then(|s| s["id"].as_i64());
+        id.ok_or_else(|| "the loaded sensor is not listed".into())
+    }
+
+    /// Latencies in ms of `count` series requests over the last `days` into `points` buckets.
+    async fn range_queries(&self, base: &str, id: i64, days: i64, points: i64, count: usize) -> Result<Vec<f64>, BoxError> {
+        let to = jiff::Timestamp::now();
+        let from = to - jiff::SignedDuration::from_hours(24 * days);
+        let url = format!("{base}/api/v1/sensors/{id}/series?from={from}&to={to}&points={points}");
+        let mut latencies = Vec::with_capacity(count);
+        for _ in 0..count {
+            let sent = Instant::now();
+            let body: Value = self.client.get(&url).send().await?.error_for_status()?.json().await?;
+            latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+            if body["buckets"].as_array().is_none_or(|b| b.is_empty()) {
+                return Err(format!("no buckets from {url}").into());
+            }
+        }
+        latencies.sort_by(f64::total_cmp);
+        Ok(latencies)
     }
 }
 
