@@ -208,76 +208,125 @@ pub mod ssr {
         payloads
     }
 
-    /// Resolves, checks and inserts `$batch` from `$device` in the open transaction `$tx`;
-    /// evaluates to a future of the readings stored. A macro so that one text serves both
-    /// databases' transaction types.
-    macro_rules! insert_batch {
-        ($tx:ident, $device:expr, $batch:expr, $now_ms:expr) => {
+    /// Sensors already resolved, by (device id, key). Sensors are never deleted, so entries stay
+    /// valid; a writer clears its cache when a transaction that created sensors fails.
+    pub type SensorCache = HashMap<(i64, String), Arc<Sensor>>;
+
+    /// Resolves the sensors of `$batch` from `$device` in the open transaction `$tx` (through
+    /// `$cache`), checks every reading against its sensor, and only if all pass creates the
+    /// sensors the batch introduces. Evaluates to a future of the batch's readings paired with
+    /// their sensors. A macro so that one text serves both databases' transaction types.
+    macro_rules! resolve_batch {
+        ($tx:ident, $device:expr, $batch:expr, $now_ms:expr, $cache:expr) => {
             async {
                 const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
                 const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
                      values ($1, $2, $3, $4, $5) on conflict (device_id, key) do nothing \
                      returning sensor_id, kind, room";
-                let (device, batch, now_ms): (&Device, &[Incoming], i64) = ($device, $batch, $now_ms);
-                let mut sensors: HashMap<&str, Arc<Sensor>> = HashMap::new();
-                let mut rows = Vec::with_capacity(batch.len());
+                let (device, batch, now_ms, cache): (&Device, &[Incoming], i64, &mut SensorCache) =
+                    ($device, $batch, $now_ms, $cache);
+                let sensor_of = |key: &str, row: SensorRow| -> Result<Sensor, sqlx::Error> {
+                    Ok(Sensor {
+                        sensor_id: row.sensor_id,
+                        device: device.name.clone(),
+                        key: key.to_owned(),
+                        kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                        room: row.room,
+                    })
+                };
+                // Sensors of this batch: stored ones, then new ones (not created yet).
+                let mut sensors: Vec<Arc<Sensor>> = Vec::new();
+                let mut new: Vec<usize> = Vec::new();
+                let mut by_key: HashMap<&str, usize> = HashMap::new();
+                let mut slots = Vec::with_capacity(batch.len());
                 for (index, reading) in batch.iter().enumerate() {
-                    let sensor = match sensors.get(reading.key.as_str()) {
-                        Some(sensor) => sensor.clone(),
+                    let slot = match by_key.get(reading.key.as_str()) {
+                        Some(slot) => *slot,
                         None => {
-                            let found: Option<SensorRow> = sqlx::query_as(FIND)
-                                .bind(device.device_id)
-                                .bind(&reading.key)
-                                .fetch_optional(&mut *$tx)
-                                .await?;
-                            let row = match (found, reading.kind) {
-                                (Some(row), _) => row,
-                                (None, Some(kind)) => {
-                                    let created: Option<SensorRow> = sqlx::query_as(CREATE)
+                            let cache_key = (device.device_id, reading.key.clone());
+                            let sensor = match cache.get(&cache_key) {
+                                Some(sensor) => sensor.clone(),
+                                None => {
+                                    let found: Option<SensorRow> = sqlx::query_as(FIND)
                                         .bind(device.device_id)
                                         .bind(&reading.key)
-                                        .bind(kind.as_str())
-                                        .bind(&reading.room)
-                                        .bind(now_ms)
                                         .fetch_optional(&mut *$tx)
                                         .await?;
-                                    match created {
-                                        Some(row) => row,
-                                        // Another transaction created it first (PostgreSQL).
-                                        None => sqlx::query_as(FIND)
-                                            .bind(device.device_id)
-                                            .bind(&reading.key)
-                                            .fetch_one(&mut *$tx)
-                                            .await?,
+                                    match (found, reading.kind) {
+                                        (Some(row), _) => {
+                                            let sensor = Arc::new(sensor_of(&reading.key, row)?);
+                                            cache.insert(cache_key, sensor.clone());
+                                            sensor
+                                        }
+                                        (None, Some(kind)) => {
+                                            new.push(sensors.len());
+                                            Arc::new(Sensor {
+                                                sensor_id: 0,
+                                                device: device.name.clone(),
+                                                key: reading.key.clone(),
+                                                kind,
+                                                room: reading.room.clone(),
+                                            })
+                                        }
+                                        (None, None) => {
+                                            return Err(StoreError::Invalid {
+                                                index,
+                                                field: "kind",
+                                                message: format!(
+                                                    "unknown sensor {:?}: its first reading must carry \"kind\"",
+                                                    reading.key
+                                                ),
+                                            });
+                                        }
                                     }
                                 }
-                                (None, None) => {
-                                    return Err(StoreError::Invalid {
-                                        index,
-                                        field: "kind",
-                                        message: format!(
-                                            "unknown sensor {:?}: its first reading must carry \"kind\"",
-                                            reading.key
-                                        ),
-                                    });
-                                }
                             };
-                            let sensor = Arc::new(Sensor {
-                                sensor_id: row.sensor_id,
-                                device: device.name.clone(),
-                                key: reading.key.clone(),
-                                kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-                                room: row.room,
-                            });
-                            sensors.insert(&reading.key, sensor.clone());
-                            sensor
+                            sensors.push(sensor);
+                            by_key.insert(&reading.key, sensors.len() - 1);
+                            sensors.len() - 1
                         }
                     };
-                    check(index, reading, &sensor)?;
-                    rows.push((sensor, reading));
+                    check(index, reading, &sensors[slot])?;
+                    slots.push(slot);
                 }
+                for slot in new {
+                    let planned = sensors[slot].clone();
+                    let created: Option<SensorRow> = sqlx::query_as(CREATE)
+                        .bind(device.device_id)
+                        .bind(&planned.key)
+                        .bind(planned.kind.as_str())
+                        .bind(&planned.room)
+                        .bind(now_ms)
+                        .fetch_optional(&mut *$tx)
+                        .await?;
+                    let row = match created {
+                        Some(row) => row,
+                        // Another transaction created it first (PostgreSQL).
+                        None => sqlx::query_as(FIND).bind(device.device_id).bind(&planned.key).fetch_one(&mut *$tx).await?,
+                    };
+                    let sensor = Arc::new(sensor_of(&planned.key, row)?);
+                    if sensor.kind != planned.kind {
+                        let index = slots.iter().position(|s| *s == slot).unwrap_or(0);
+                        check(index, &batch[index], &sensor)?;
+                    }
+                    cache.insert((device.device_id, planned.key.clone()), sensor.clone());
+                    sensors[slot] = sensor;
+                }
+                Ok::<Vec<(Arc<Sensor>, &Incoming)>, StoreError>(
+                    slots.into_iter().zip(batch).map(|(slot, reading)| (sensors[slot].clone(), reading)).collect(),
+                )
+            }
+        };
+    }
 
-                let mut inserted = HashSet::with_capacity(batch.len());
+    /// Inserts resolved readings in the open transaction `$tx` and merges the new ones into
+    /// the rollups; evaluates to a future of the set of (sensor id, time) actually inserted
+    /// (duplicates are not). See [`take_stored`] to split it back by batch.
+    macro_rules! insert_rows {
+        ($tx:ident, $rows:expr) => {
+            async {
+                let rows: &[(Arc<Sensor>, &Incoming)] = $rows;
+                let mut inserted: HashSet<(i64, i64)> = HashSet::with_capacity(rows.len());
                 for chunk in rows.chunks(ROWS_PER_INSERT) {
                     let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
                     insert.push_values(chunk, |mut row, (sensor, reading)| {
@@ -287,17 +336,26 @@ pub mod ssr {
                     let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
                     inserted.extend(returned);
                 }
-                let stored: Vec<Stored> = rows
-                    .into_iter()
-                    .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
-                    .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
+                let new: Vec<Stored> = rows
+                    .iter()
+                    .filter(|(sensor, reading)| inserted.contains(&(sensor.sensor_id, reading.at_ms)))
+                    .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
                     .collect();
-                for chunk in crate::rollup::ssr::buckets(&stored).chunks(crate::rollup::ssr::BUCKETS_PER_UPSERT) {
+                for chunk in crate::rollup::ssr::buckets(&new).chunks(crate::rollup::ssr::BUCKETS_PER_UPSERT) {
                     crate::rollup::ssr::upsert(chunk).build().execute(&mut *$tx).await?;
                 }
-                Ok::<Vec<Stored>, StoreError>(stored)
+                Ok::<HashSet<(i64, i64)>, sqlx::Error>(inserted)
             }
         };
+    }
+
+    /// The readings of `rows` that `inserted` holds, removing them from it so that a later
+    /// batch (or a later copy in the same batch) sees them as duplicates.
+    fn take_stored(rows: Vec<(Arc<Sensor>, &Incoming)>, inserted: &mut HashSet<(i64, i64)>) -> Vec<Stored> {
+        rows.into_iter()
+            .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
+            .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
+            .collect()
     }
 
     /// Stores a batch from `device`: creates the sensors it introduces, checks every reading
@@ -317,7 +375,9 @@ pub mod ssr {
             Db::Sqlite(sqlite) => sqlite.ingest.submit(device.clone(), batch).await,
             Db::Postgres(pg) => {
                 let mut tx = pg.begin().await?;
-                let stored = insert_batch!(tx, device, &batch, now_ms()).await?;
+                let rows = resolve_batch!(tx, device, &batch, now_ms(), &mut SensorCache::new()).await?;
+                let mut inserted = insert_rows!(tx, &rows).await?;
+                let stored = take_stored(rows, &mut inserted);
                 for payload in notify_payloads(&stored) {
                     sqlx::query(NOTIFY).bind(NOTIFY_CHANNEL).bind(payload).execute(&mut *tx).await?;
                 }
@@ -332,8 +392,9 @@ pub mod ssr {
     }
 
     /// SQLite's group commit: one task owns the write connection and commits every batch
-    /// waiting for it in one transaction, each batch inside a savepoint so that an invalid
-    /// batch is rolled back alone. Every caller is answered after the commit.
+    /// waiting for it in one transaction. Each batch is checked before anything of it is
+    /// written, so an invalid batch is refused alone; valid ones are inserted together and
+    /// answered after the commit. The task keeps a cache of resolved sensors.
     #[derive(Clone, Debug)]
     pub struct GroupCommit {
         jobs: mpsc::Sender<Job>,
@@ -367,6 +428,7 @@ pub mod ssr {
     }
 
     async fn run_groups(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+        let mut cache = SensorCache::new();
         while let Some(first) = rx.recv().await {
             let mut readings = first.batch.len();
             let mut jobs = vec![first];
@@ -375,62 +437,74 @@ pub mod ssr {
                 readings += job.batch.len();
                 jobs.push(job);
             }
-            commit_group(&pool, jobs).await;
+            if !commit_group(&pool, jobs, &mut cache).await {
+                // Sensors the failed transaction created are not in the database.
+                cache.clear();
+            }
         }
     }
 
-    async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>) {
-        let failed = |e: sqlx::Error| StoreError::Unavailable(e.to_string());
+    /// Commits the valid batches of `jobs` in one transaction and answers every job: invalid
+    /// batches at once, valid ones after the commit. Returns whether the transaction committed
+    /// (or never began).
+    async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>, cache: &mut SensorCache) -> bool {
+        let (replies, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.reply, (j.device, j.batch))).unzip();
+        let mut replies: Vec<Option<oneshot::Sender<Result<Outcome, StoreError>>>> =
+            replies.into_iter().map(Some).collect();
+        let mut answer = |i: usize, result: Result<Outcome, StoreError>| {
+            if let Some(reply) = replies[i].take() {
+                let _ = reply.send(result);
+            }
+        };
         let mut tx = match pool.begin_with("begin immediate").await {
             Ok(tx) => tx,
             Err(e) => {
-                let message = e.to_string();
-                for job in jobs {
-                    let _ = job.reply.send(Err(StoreError::Unavailable(message.clone())));
+                for i in 0..work.len() {
+                    answer(i, Err(StoreError::Unavailable(e.to_string())));
                 }
-                return;
+                return true;
             }
         };
         let now_ms = now_ms();
-        let mut done = Vec::with_capacity(jobs.len());
-        let mut jobs = jobs.into_iter();
-        let mut broken = None;
-        for job in jobs.by_ref() {
-            if let Err(e) = sqlx::query("savepoint batch").execute(&mut *tx).await {
-                broken = Some((job, failed(e)));
-                break;
-            }
-            let result = insert_batch!(tx, &job.device, &job.batch, now_ms).await;
-            let end: &'static str = if result.is_ok() { "release batch" } else { "rollback to batch" };
-            if let Err(e) = sqlx::query(end).execute(&mut *tx).await {
-                broken = Some((job, failed(e)));
-                break;
-            }
-            match result {
-                Ok(stored) => done.push((job, stored)),
+        let mut valid = Vec::with_capacity(work.len());
+        let mut failure = None;
+        for (i, (device, batch)) in work.iter().enumerate() {
+            match resolve_batch!(tx, device, batch, now_ms, &mut *cache).await {
+                Ok(rows) => valid.push((i, rows)),
+                Err(e @ StoreError::Invalid { .. }) => answer(i, Err(e)),
                 Err(e) => {
-                    let _ = sqlx::query("release batch").execute(&mut *tx).await;
-                    let _ = job.reply.send(Err(e));
+                    failure = Some(e.to_string());
+                    break;
                 }
             }
         }
-        let committed = match broken {
-            None => tx.commit().await.map_err(|e| e.to_string()),
-            Some((job, e)) => {
-                let message = e.to_string();
-                let _ = job.reply.send(Err(e));
-                for job in jobs {
-                    let _ = job.reply.send(Err(StoreError::Unavailable(message.clone())));
-                }
-                Err(message)
+        let mut inserted = HashSet::new();
+        if failure.is_none() {
+            let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
+            match insert_rows!(tx, &all).await {
+                Ok(set) => inserted = set,
+                Err(e) => failure = Some(e.to_string()),
             }
-        };
-        for (job, stored) in done {
-            let answer = match &committed {
-                Ok(()) => Ok(Outcome { duplicates: job.batch.len() - stored.len(), stored }),
-                Err(message) => Err(StoreError::Unavailable(message.clone())),
-            };
-            let _ = job.reply.send(answer);
+        }
+        if failure.is_none()
+            && let Err(e) = tx.commit().await
+        {
+            failure = Some(e.to_string());
+        }
+        match failure {
+            Some(message) => {
+                for i in 0..work.len() {
+                    answer(i, Err(StoreError::Unavailable(message.clone())));
+                }
+                false
+            }
+            None => {
+                for (i, rows) in valid {
+                    let stored = take_stored(rows, &mut inserted);
+                    answer(i, Ok(Outcome { duplicates: work[i].1.len() - stored.len(), stored }));
+                }
+                true
+            }
         }
     }
 
