@@ -89,6 +89,18 @@ async fn main() -> Result<(), BoxError> {
             percentile(&latencies, 0.99),
         );
     }
+    let cpu_before = cpu_seconds(pid);
+    let started = Instant::now();
+    let (latencies, missing) = bench.fan_out(&base, 1000, Duration::from_millis(100), run).await?;
+    let cpu = cpu_seconds(pid).zip(cpu_before).map(|(after, before)| 100.0 * (after - before) / started.elapsed().as_secs_f64());
+    println!(
+        "SSE fan-out    1000 subscribers, 10 readings/s: p50 {:.2} ms  p99 {:.2} ms  ({} deliveries, {missing} missing)  server CPU {}  RSS {} MB",
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99),
+        latencies.len(),
+        cpu.map_or("?".into(), |c| format!("{c:.0} %")),
+        rss_mb(pid).map_or("?".into(), |m| format!("{m:.0}")),
+    );
     println!("server RSS after the run: {} MB", rss_mb(pid).map_or("?".into(), |m| format!("{m:.0}")));
     server.kill().await?;
     let _ = std::fs::remove_dir_all(&dir);
@@ -210,6 +222,55 @@ impl Bench {
     }
 }
 
+impl Bench {
+    /// `subscribers` SSE clients while one reading is posted every `every` for `run`; returns
+    /// the post-to-receive latencies in ms (over all deliveries) and how many deliveries never
+    /// arrived.
+    async fn fan_out(&self, base: &str, subscribers: usize, every: Duration, run: Duration) -> Result<(Vec<f64>, usize), BoxError> {
+        use eventsource_stream::Eventsource;
+        let origin = Instant::now();
+        let posts = (run.as_millis() / every.as_millis()) as usize;
+        // When reading i was posted, in µs since `origin`; 0 until then.
+        let sent: Arc<Vec<std::sync::atomic::AtomicU64>> = Arc::new((0..posts).map(|_| Default::default()).collect());
+        let stream_client = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+        let deadline = tokio::time::Instant::now() + run + Duration::from_secs(2);
+        let mut listeners = Vec::with_capacity(subscribers);
+        for _ in 0..subscribers {
+            let response = stream_client.get(format!("{base}/api/v1/stream")).send().await?.error_for_status()?;
+            let sent = sent.clone();
+            listeners.push(tokio::spawn(async move {
+                let mut events = response.bytes_stream().eventsource();
+                let mut latencies = Vec::with_capacity(posts);
+                while let Ok(Some(Ok(event))) = tokio::time::timeout_at(deadline, events.next()).await {
+                    let Ok(reading) = serde_json::from_str::<Value>(&event.data) else { continue };
+                    let Some(i) = reading["value"].as_f64().map(|v| v as usize) else { continue };
+                    let at = sent.get(i).map_or(0, |s| s.load(std::sync::atomic::Ordering::Acquire));
+                    if reading["sensor"] == "fanout.temp" && at > 0 {
+                        latencies.push((origin.elapsed().as_micros() as u64).saturating_sub(at) as f64 / 1000.0);
+                        if latencies.len() == posts {
+                            break;
+                        }
+                    }
+                }
+                latencies
+            }));
+        }
+        let mut tick = tokio::time::interval(every);
+        for (i, slot) in sent.iter().enumerate() {
+            tick.tick().await;
+            slot.store(origin.elapsed().as_micros().max(1) as u64, std::sync::atomic::Ordering::Release);
+            self.post(&json!({"sensor": "fanout.temp", "kind": "temperature", "value": i})).await;
+        }
+        let mut all = Vec::with_capacity(posts * subscribers);
+        for listener in listeners {
+            all.extend(listener.await?);
+        }
+        let missing = posts * subscribers - all.len();
+        all.sort_by(f64::total_cmp);
+        Ok((all, missing))
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -219,6 +280,14 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 fn backend(url: &str) -> &'static str {
     if url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" }
+}
+
+/// CPU time (user + system) a process has used, from /proc, in seconds.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// Resident memory of a process, from /proc, in MB.
