@@ -88,6 +88,7 @@ pub mod ssr {
     use crate::sensor::{Kind, Sensor};
     use crate::store::{Db, with_db};
     use sqlx::QueryBuilder;
+    use sqlx::postgres::PgPool;
     use sqlx::sqlite::SqlitePool;
     use std::collections::{HashMap, HashSet};
     use std::sync::Arc;
@@ -373,8 +374,10 @@ pub mod ssr {
         }
         match db {
             Db::Sqlite(sqlite) => sqlite.ingest.submit(device.clone(), batch).await,
+            Db::Postgres(pg) if batch.len() <= GROUP_BATCH_MAX => pg.ingest.submit(device.clone(), batch).await,
+            // A large batch is worth a transaction of its own, beside the group writer.
             Db::Postgres(pg) => {
-                let mut tx = pg.begin().await?;
+                let mut tx = pg.pool.begin().await?;
                 let rows = resolve_batch!(tx, device, &batch, now_ms(), &mut SensorCache::new()).await?;
                 let mut inserted = insert_rows!(tx, &rows).await?;
                 let stored = take_stored(rows, &mut inserted);
@@ -391,14 +394,19 @@ pub mod ssr {
         jiff::Timestamp::now().as_millisecond()
     }
 
-    /// SQLite's group commit: one task owns the write connection and commits every batch
-    /// waiting for it in one transaction. Each batch is checked before anything of it is
-    /// written, so an invalid batch is refused alone; valid ones are inserted together and
-    /// answered after the commit. The task keeps a cache of resolved sensors.
+    /// Group commit: one task owns a write connection and commits every batch waiting for it
+    /// in one transaction, so that many small requests share one disk flush. Each batch is
+    /// checked before anything of it is written, so an invalid batch is refused alone; valid
+    /// ones are inserted together and answered after the commit. The task keeps a cache of
+    /// resolved sensors. SQLite writes only through it; PostgreSQL sends it the batches of at
+    /// most [`GROUP_BATCH_MAX`] readings.
     #[derive(Clone, Debug)]
     pub struct GroupCommit {
         jobs: mpsc::Sender<Job>,
     }
+
+    /// Batches up to this size go through PostgreSQL's group writer; larger ones commit alone.
+    pub const GROUP_BATCH_MAX: usize = 100;
 
     #[derive(Debug)]
     struct Job {
@@ -407,15 +415,30 @@ pub mod ssr {
         reply: oneshot::Sender<Result<Outcome, StoreError>>,
     }
 
+    /// The pool a group writer writes through.
+    enum Writer {
+        Sqlite(SqlitePool),
+        Postgres(PgPool),
+    }
+
     /// The most batches, and readings, one commit takes.
     const GROUP_JOBS: usize = 256;
     const GROUP_READINGS: usize = 20_000;
 
     impl GroupCommit {
-        /// Starts the task that writes through `pool` (its only connection).
-        pub fn spawn(pool: SqlitePool) -> GroupCommit {
+        /// Starts a group writer on SQLite's write pool (its only connection).
+        pub fn sqlite(pool: SqlitePool) -> GroupCommit {
+            GroupCommit::spawn(Writer::Sqlite(pool))
+        }
+
+        /// Starts a group writer on a PostgreSQL pool; it holds one connection at a time.
+        pub fn postgres(pool: PgPool) -> GroupCommit {
+            GroupCommit::spawn(Writer::Postgres(pool))
+        }
+
+        fn spawn(writer: Writer) -> GroupCommit {
             let (jobs, rx) = mpsc::channel(1024);
-            tokio::spawn(run_groups(pool, rx));
+            tokio::spawn(run_groups(writer, rx));
             GroupCommit { jobs }
         }
 
@@ -427,7 +450,7 @@ pub mod ssr {
         }
     }
 
-    async fn run_groups(pool: SqlitePool, mut rx: mpsc::Receiver<Job>) {
+    async fn run_groups(writer: Writer, mut rx: mpsc::Receiver<Job>) {
         let mut cache = SensorCache::new();
         while let Some(first) = rx.recv().await {
             let mut readings = first.batch.len();
@@ -437,76 +460,97 @@ pub mod ssr {
                 readings += job.batch.len();
                 jobs.push(job);
             }
-            if !commit_group(&pool, jobs, &mut cache).await {
+            let committed = match &writer {
+                Writer::Sqlite(pool) => commit_group!(pool.begin_with("begin immediate"), jobs, &mut cache, false).await,
+                Writer::Postgres(pool) => commit_group!(pool.begin(), jobs, &mut cache, true).await,
+            };
+            if !committed {
                 // Sensors the failed transaction created are not in the database.
                 cache.clear();
             }
         }
     }
 
-    /// Commits the valid batches of `jobs` in one transaction and answers every job: invalid
-    /// batches at once, valid ones after the commit. Returns whether the transaction committed
-    /// (or never began).
-    async fn commit_group(pool: &SqlitePool, jobs: Vec<Job>, cache: &mut SensorCache) -> bool {
-        let (replies, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.reply, (j.device, j.batch))).unzip();
-        let mut replies: Vec<Option<oneshot::Sender<Result<Outcome, StoreError>>>> =
-            replies.into_iter().map(Some).collect();
-        let mut answer = |i: usize, result: Result<Outcome, StoreError>| {
-            if let Some(reply) = replies[i].take() {
-                let _ = reply.send(result);
-            }
-        };
-        let mut tx = match pool.begin_with("begin immediate").await {
-            Ok(tx) => tx,
-            Err(e) => {
-                for i in 0..work.len() {
-                    answer(i, Err(StoreError::Unavailable(e.to_string())));
+    /// Commits the valid batches of `$jobs` in one transaction begun by `$begin`, notifying
+    /// [`NOTIFY_CHANNEL`] if `$notify`, and answers every job: invalid batches at once, valid
+    /// ones after the commit. Evaluates to a future of whether the transaction committed (or
+    /// never began).
+    macro_rules! commit_group {
+        ($begin:expr, $jobs:expr, $cache:expr, $notify:expr) => {
+            async {
+                let (jobs, cache, notify): (Vec<Job>, &mut SensorCache, bool) = ($jobs, $cache, $notify);
+                let (replies, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.reply, (j.device, j.batch))).unzip();
+                let mut replies: Vec<Option<oneshot::Sender<Result<Outcome, StoreError>>>> =
+                    replies.into_iter().map(Some).collect();
+                let mut answer = |i: usize, result: Result<Outcome, StoreError>| {
+                    if let Some(reply) = replies[i].take() {
+                        let _ = reply.send(result);
+                    }
+                };
+                let mut tx = match $begin.await {
+                    Ok(tx) => tx,
+                    Err(e) => {
+                        for i in 0..work.len() {
+                            answer(i, Err(StoreError::Unavailable(e.to_string())));
+                        }
+                        return true;
+                    }
+                };
+                let now_ms = now_ms();
+                let mut valid = Vec::with_capacity(work.len());
+                let mut failure = None;
+                for (i, (device, batch)) in work.iter().enumerate() {
+                    match resolve_batch!(tx, device, batch, now_ms, &mut *cache).await {
+                        Ok(rows) => valid.push((i, rows)),
+                        Err(e @ StoreError::Invalid { .. }) => answer(i, Err(e)),
+                        Err(e) => {
+                            failure = Some(e.to_string());
+                            break;
+                        }
+                    }
                 }
-                return true;
-            }
-        };
-        let now_ms = now_ms();
-        let mut valid = Vec::with_capacity(work.len());
-        let mut failure = None;
-        for (i, (device, batch)) in work.iter().enumerate() {
-            match resolve_batch!(tx, device, batch, now_ms, &mut *cache).await {
-                Ok(rows) => valid.push((i, rows)),
-                Err(e @ StoreError::Invalid { .. }) => answer(i, Err(e)),
-                Err(e) => {
+                let mut results: Vec<(usize, Vec<Stored>)> = Vec::with_capacity(valid.len());
+                if failure.is_none() {
+                    let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
+                    match insert_rows!(tx, &all).await {
+                        Ok(mut inserted) => {
+                            results = valid.into_iter().map(|(i, rows)| (i, take_stored(rows, &mut inserted))).collect();
+                        }
+                        Err(e) => failure = Some(e.to_string()),
+                    }
+                }
+                if failure.is_none() && notify {
+                    let stored: Vec<Stored> = results.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+                    for payload in notify_payloads(&stored) {
+                        if let Err(e) = sqlx::query(NOTIFY).bind(NOTIFY_CHANNEL).bind(payload).execute(&mut *tx).await {
+                            failure = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                if failure.is_none()
+                    && let Err(e) = tx.commit().await
+                {
                     failure = Some(e.to_string());
-                    break;
+                }
+                match failure {
+                    Some(message) => {
+                        for i in 0..work.len() {
+                            answer(i, Err(StoreError::Unavailable(message.clone())));
+                        }
+                        false
+                    }
+                    None => {
+                        for (i, stored) in results {
+                            answer(i, Ok(Outcome { duplicates: work[i].1.len() - stored.len(), stored }));
+                        }
+                        true
+                    }
                 }
             }
-        }
-        let mut inserted = HashSet::new();
-        if failure.is_none() {
-            let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
-            match insert_rows!(tx, &all).await {
-                Ok(set) => inserted = set,
-                Err(e) => failure = Some(e.to_string()),
-            }
-        }
-        if failure.is_none()
-            && let Err(e) = tx.commit().await
-        {
-            failure = Some(e.to_string());
-        }
-        match failure {
-            Some(message) => {
-                for i in 0..work.len() {
-                    answer(i, Err(StoreError::Unavailable(message.clone())));
-                }
-                false
-            }
-            None => {
-                for (i, rows) in valid {
-                    let stored = take_stored(rows, &mut inserted);
-                    answer(i, Ok(Outcome { duplicates: work[i].1.len() - stored.len(), stored }));
-                }
-                true
-            }
-        }
+        };
     }
+    use commit_group;
 
     fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), StoreError> {
         if let Some(kind) = reading.kind

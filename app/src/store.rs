@@ -17,7 +17,16 @@ pub enum Db {
     /// An embedded SQLite file in WAL mode.
     Sqlite(SqliteDb),
     /// A PostgreSQL server, possibly shared by several Hearth servers.
-    Postgres(PgPool),
+    Postgres(PgDb),
+}
+
+/// A PostgreSQL pool and the group writer committing small ingest batches through it.
+#[derive(Clone, Debug)]
+pub struct PgDb {
+    /// Connections for queries and large batches.
+    pub pool: PgPool,
+    /// Commits small ingest batches, many per transaction.
+    pub ingest: GroupCommit,
 }
 
 /// SQLite pools: one connection that writes, so writers queue in Hearth rather than fail on
@@ -43,7 +52,7 @@ macro_rules! with_db {
                 $body
             }
             $crate::store::Db::Postgres(pg) => {
-                let $pool = pg;
+                let $pool = &pg.pool;
                 $body
             }
         }
@@ -61,7 +70,8 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await?;
-            Db::Postgres(pool)
+            let ingest = GroupCommit::postgres(pool.clone());
+            Db::Postgres(PgDb { pool, ingest })
         } else if url.starts_with("sqlite:") {
             Db::Sqlite(SqliteDb::open(url).await?)
         } else {
@@ -77,7 +87,7 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
             Db::Sqlite(sqlite) => SQLITE_MIGRATIONS.run(&sqlite.write).await,
-            Db::Postgres(pg) => POSTGRES_MIGRATIONS.run(pg).await,
+            Db::Postgres(pg) => POSTGRES_MIGRATIONS.run(&pg.pool).await,
         }
     }
 
@@ -96,7 +106,7 @@ impl Db {
                 sqlite.read.close().await;
                 sqlite.write.close().await;
             }
-            Db::Postgres(pg) => pg.close().await,
+            Db::Postgres(pg) => pg.pool.close().await,
         }
     }
 }
@@ -123,7 +133,7 @@ impl SqliteDb {
             .max_connections(8)
             .connect_with(options.read_only(true))
             .await?;
-        let ingest = GroupCommit::spawn(write.clone());
+        let ingest = GroupCommit::sqlite(write.clone());
         Ok(SqliteDb { write, read, ingest })
     }
 }

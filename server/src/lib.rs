@@ -78,7 +78,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let hub = state.hub.clone();
     let relay = match &state.db {
-        Db::Postgres(pool) => Some(broadcast::relay_postgres(pool, hub.clone()).await.map_err(std::io::Error::other)?),
+        Db::Postgres(pg) => Some(broadcast::relay_postgres(&pg.pool, hub.clone()).await.map_err(std::io::Error::other)?),
         Db::Sqlite(_) => None,
     };
     let pruning = tokio::spawn(retention::run(

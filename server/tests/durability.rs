@@ -61,7 +61,7 @@ async fn acknowledged_readings_survive_sigkill(t: TestDb) {
     const SQL: &str = "select s.key, r.at_ms from reading r join sensor s on s.sensor_id = r.sensor_id";
     let rows: Vec<(String, i64)> = match &db {
         app::store::Db::Sqlite(s) => sqlx::query_as(SQL).fetch_all(&s.read).await.unwrap(),
-        app::store::Db::Postgres(p) => sqlx::query_as(SQL).fetch_all(p).await.unwrap(),
+        app::store::Db::Postgres(p) => sqlx::query_as(SQL).fetch_all(&p.pool).await.unwrap(),
     };
     let stored: HashSet<(String, i64)> = rows.into_iter().collect();
     let lost: Vec<_> = acked.difference(&stored).collect();

@@ -27,7 +27,7 @@ async fn bucket(db: &Db, tier_ms: i64, bucket_ms: i64) -> (i64, f64, f64, f64, f
          from rollup where tier_ms = $1 and bucket_ms = $2";
     match db {
         Db::Sqlite(s) => sqlx::query_as(SQL).bind(tier_ms).bind(bucket_ms).fetch_one(&s.read).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_as(SQL).bind(tier_ms).bind(bucket_ms).fetch_one(p).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_as(SQL).bind(tier_ms).bind(bucket_ms).fetch_one(&p.pool).await.unwrap(),
     }
 }
 
@@ -62,7 +62,7 @@ async fn long_ranges_are_read_from_rollups_even_without_raw_readings(t: TestDb) 
 
     match &t.db {
         Db::Sqlite(s) => drop(sqlx::query("delete from reading").execute(&s.write).await.unwrap()),
-        Db::Postgres(p) => drop(sqlx::query("delete from reading").execute(p).await.unwrap()),
+        Db::Postgres(p) => drop(sqlx::query("delete from reading").execute(&p.pool).await.unwrap()),
     }
     let after = twenty_five_days(t.db.clone()).await;
     assert_eq!(after[0].points, before[0].points);
