@@ -1,14 +1,25 @@
-//! Rollups: each sensor's readings aggregated over 1-minute and 1-hour buckets (count, sum,
+//! Rollups: each sensor's readings aggregated over 1-minute, 10-minute and 1-hour buckets (count, sum,
 //! min, max, first and last), merged in the same transaction as the readings they summarise,
 //! so that queries over long spans read a few hundred rows instead of every reading, and still
 //! work once old readings are deleted.
 
 /// Width of the fine tier's buckets.
 pub const MINUTE_MS: i64 = 60_000;
+/// Width of the middle tier's buckets.
+pub const TEN_MINUTES_MS: i64 = 600_000;
 /// Width of the coarse tier's buckets.
 pub const HOUR_MS: i64 = 3_600_000;
 /// Every tier, finest first.
-pub const TIERS: [i64; 2] = [MINUTE_MS, HOUR_MS];
+pub const TIERS: [i64; 3] = [MINUTE_MS, TEN_MINUTES_MS, HOUR_MS];
+
+/// The tier's short name, as the read API reports it.
+pub fn tier_name(tier_ms: i64) -> &'static str {
+    match tier_ms {
+        MINUTE_MS => "1m",
+        TEN_MINUTES_MS => "10m",
+        _ => "1h",
+    }
+}
 
 /// The coarsest tier whose buckets are no wider than `bucket_ms` (so it still gives the
 /// requested number of buckets), or `None` when only raw readings are fine enough.
@@ -107,6 +118,10 @@ pub mod ssr {
                 "select min(bucket_ms) from rollup where sensor_id = $1 and tier_ms = 60000",
                 "delete from rollup where sensor_id = $1 and tier_ms = 60000 and bucket_ms < $2",
             ),
+            super::TEN_MINUTES_MS => (
+                "select min(bucket_ms) from rollup where sensor_id = $1 and tier_ms = 600000",
+                "delete from rollup where sensor_id = $1 and tier_ms = 600000 and bucket_ms < $2",
+            ),
             _ => (
                 "select min(bucket_ms) from rollup where sensor_id = $1 and tier_ms = 3600000",
                 "delete from rollup where sensor_id = $1 and tier_ms = 3600000 and bucket_ms < $2",
@@ -172,7 +187,7 @@ pub mod ssr {
             // Out of order, across two minutes of one hour.
             let stored = [at(3_600_000 + 70_000, 5.0), at(3_600_000 + 10_000, 2.0), at(3_600_000 + 30_000, 8.0)];
             let buckets = buckets(&stored);
-            assert_eq!(buckets.len(), 3);
+            assert_eq!(buckets.len(), 4, "two minutes, one ten-minute bucket, one hour");
             let minute = buckets.iter().find(|b| b.tier_ms == 60_000 && b.bucket_ms == 3_600_000).unwrap();
             assert_eq!((minute.count, minute.sum, minute.min, minute.max), (2, 10.0, 2.0, 8.0));
             assert_eq!((minute.first_value, minute.last_value), (2.0, 8.0));
@@ -190,6 +205,7 @@ mod tests {
     fn the_coarsest_tier_that_still_gives_the_buckets_asked_for() {
         assert_eq!(tier_for(59_999), None);
         assert_eq!(tier_for(144_000), Some(MINUTE_MS));
+        assert_eq!(tier_for(2_592_000), Some(TEN_MINUTES_MS));
         assert_eq!(tier_for(4_320_000), Some(HOUR_MS));
         assert_eq!(bucket_of(3_599_999, HOUR_MS), 0);
         assert_eq!(bucket_of(3_659_999, HOUR_MS), 3_600_000);

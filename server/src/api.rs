@@ -84,7 +84,7 @@ pub struct SeriesResponse {
     pub to: String,
     /// Width of each bucket in milliseconds.
     pub bucket_ms: i64,
-    /// What the buckets were computed from: `raw`, `1m` or `1h`.
+    /// What the buckets were computed from: `raw`, `1m`, `10m` or `1h`.
     pub source: String,
     /// Buckets with readings, oldest first; empty buckets are left out.
     pub buckets: Vec<BucketOut>,
@@ -137,11 +137,7 @@ pub async fn series(
     let (from_ms, to_ms) = (from.as_millisecond(), to.as_millisecond());
     let plan = Plan::new(from_ms, to_ms, points);
     let rows = buckets(&db, id, from_ms, to_ms, plan).await?;
-    let source = match plan.tier_ms {
-        None => "raw",
-        Some(app::rollup::MINUTE_MS) => "1m",
-        Some(_) => "1h",
-    };
+    let source = plan.tier_ms.map_or("raw", app::rollup::tier_name);
     Ok(Json(SeriesResponse {
         sensor: SensorInfo::new(sensor, None),
         from: from.to_string(),

@@ -67,6 +67,9 @@ pub struct Config {
     /// Days 1-minute rollups are kept (0: forever).
     #[arg(long, env = "HEARTH_RETENTION_MINUTE_DAYS", default_value_t = 365)]
     pub retention_minute_days: u32,
+    /// Days 10-minute rollups are kept (0: forever).
+    #[arg(long, env = "HEARTH_RETENTION_TEN_MINUTE_DAYS", default_value_t = 0)]
+    pub retention_ten_minute_days: u32,
     /// Days 1-hour rollups are kept (0: forever).
     #[arg(long, env = "HEARTH_RETENTION_HOUR_DAYS", default_value_t = 0)]
     pub retention_hour_days: u32,
@@ -79,6 +82,7 @@ impl Default for Config {
             stream_buffer: 4096,
             retention_raw_days: 30,
             retention_minute_days: 365,
+            retention_ten_minute_days: 0,
             retention_hour_days: 0,
         }
     }

@@ -2,7 +2,7 @@
 //! tier's configured age, a small slice at a time so ingest never waits long behind it.
 
 use crate::config::Config;
-use app::rollup::{HOUR_MS, MINUTE_MS};
+use app::rollup::{HOUR_MS, MINUTE_MS, TEN_MINUTES_MS};
 use app::store::Db;
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ pub struct Retention {
     pub raw_days: Option<u32>,
     /// 1-minute rollups.
     pub minute_days: Option<u32>,
+    /// 10-minute rollups.
+    pub ten_minute_days: Option<u32>,
     /// 1-hour rollups.
     pub hour_days: Option<u32>,
 }
@@ -26,6 +28,7 @@ impl Retention {
         Retention {
             raw_days: days(config.retention_raw_days),
             minute_days: days(config.retention_minute_days),
+            ten_minute_days: days(config.retention_ten_minute_days),
             hour_days: days(config.retention_hour_days),
         }
     }
@@ -38,7 +41,8 @@ pub async fn prune(db: &Db, retention: Retention, now_ms: i64) -> Result<u64, sq
     if let Some(days) = retention.raw_days {
         deleted += app::reading::ssr::prune(db, before(days)).await?;
     }
-    for (tier_ms, days) in [(MINUTE_MS, retention.minute_days), (HOUR_MS, retention.hour_days)] {
+    let tiers = [(MINUTE_MS, retention.minute_days), (TEN_MINUTES_MS, retention.ten_minute_days), (HOUR_MS, retention.hour_days)];
+    for (tier_ms, days) in tiers {
         if let Some(days) = days {
             deleted += app::rollup::ssr::prune(db, tier_ms, before(days)).await?;
         }

@@ -58,6 +58,13 @@ async fn a_series_is_bucketed_with_min_max_mean_count(t: TestDb) {
     assert_eq!((buckets[0]["min"].as_f64(), buckets[0]["max"].as_f64()), (Some(0.0), Some(59.0)));
     assert_eq!((buckets[1]["mean"].as_f64(), buckets[1]["count"].as_i64()), (Some(89.5), Some(60)));
 
+    let uri = format!("/api/v1/sensors/{id}/series?from=2025-11-25T00:00:00Z&to=2025-11-25T02:00:00Z&points=12");
+    let (_, tens) = get(&t, &uri).await;
+    assert_eq!((tens["bucket_ms"].as_i64(), tens["source"].as_str()), (Some(600_000), Some("10m")));
+    let tens = tens["buckets"].as_array().unwrap();
+    assert_eq!(tens.len(), 12);
+    assert_eq!((tens[1]["min"].as_f64(), tens[1]["max"].as_f64(), tens[1]["count"].as_i64()), (Some(10.0), Some(19.0), Some(10)));
+
     // Fine buckets come from raw readings, and agree.
     let uri = format!("/api/v1/sensors/{id}/series?from=2025-11-25T00:00:00Z&to=2025-11-25T00:10:00Z&points=20");
     let (_, fine) = get(&t, &uri).await;

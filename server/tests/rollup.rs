@@ -79,7 +79,7 @@ async fn retention_drops_old_raw_readings_but_charts_keep_them(t: TestDb) {
     let sixty_days = |db: Db| async move { history(&db, Kind::Power, now - 60 * DAY, now).await.unwrap() };
     let before = sixty_days(t.db.clone()).await;
 
-    let retention = hearth::retention::Retention { raw_days: Some(30), minute_days: Some(365), hour_days: None };
+    let retention = hearth::retention::Retention { raw_days: Some(30), minute_days: Some(365), ten_minute_days: None, hour_days: None };
     let deleted = hearth::retention::prune(&t.db, retention, now).await.unwrap();
     assert_eq!(deleted, 24, "only the readings older than 30 days go");
     let raw = history(&t.db, Kind::Power, now - 2 * HOUR_MS, now).await.unwrap();
@@ -87,10 +87,10 @@ async fn retention_drops_old_raw_readings_but_charts_keep_them(t: TestDb) {
     assert_eq!(sixty_days(t.db.clone()).await[0].points, before[0].points, "old ranges are drawn from rollups");
     assert!(before[0].points.iter().any(|p| p.value == 7.0));
 
-    let shorter = hearth::retention::Retention { raw_days: None, minute_days: None, hour_days: Some(30) };
+    let shorter = hearth::retention::Retention { raw_days: None, minute_days: None, ten_minute_days: Some(30), hour_days: Some(30) };
     hearth::retention::prune(&t.db, shorter, now).await.unwrap();
     let after = sixty_days(t.db.clone()).await;
-    assert!(after[0].points.iter().all(|p| p.value == 9.0), "hourly buckets older than 30 days are gone too");
+    assert!(after[0].points.iter().all(|p| p.value == 9.0), "10-minute and hourly buckets older than 30 days are gone too");
 }
 
 on_both_databases!(
