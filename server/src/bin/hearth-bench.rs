@@ -99,9 +99,13 @@ async fn main() -> Result<(), BoxError> {
         percentile(&latencies, 0.99),
         latencies.len(),
         cpu.map_or("?".into(), |c| format!("{c:.0} %")),
-        rss_mb(pid).map_or("?".into(), |m| format!("{m:.0}")),
+        rss_mb(pid, "VmRSS").map_or("?".into(), |m| format!("{m:.0}")),
     );
-    println!("server RSS after the run: {} MB", rss_mb(pid).map_or("?".into(), |m| format!("{m:.0}")));
+    println!(
+        "server RSS after the run: {} MB, peak {} MB",
+        rss_mb(pid, "VmRSS").map_or("?".into(), |m| format!("{m:.0}")),
+        rss_mb(pid, "VmHWM").map_or("?".into(), |m| format!("{m:.0}")),
+    );
     server.kill().await?;
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
@@ -290,9 +294,9 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks / 100.0)
 }
 
-/// Resident memory of a process, from /proc, in MB.
-fn rss_mb(pid: u32) -> Option<f64> {
+/// Resident memory of a process from /proc, in MB: `VmRSS` (now) or `VmHWM` (its peak).
+fn rss_mb(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
