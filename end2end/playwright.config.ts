@@ -2,8 +2,8 @@ import { defineConfig, devices } from "@playwright/test";
 
 // The server under test: the debug build from `cargo leptos build`, on its own port and a
 // fresh SQLite file, started by Playwright and stopped after the run.
-const port = 3100;
-const database = "target/e2e/hearth.db";
+const port = Number(process.env.HEARTH_E2E_PORT ?? 3100);
+const database = `target/e2e-${port}/hearth.db`;
 
 export const hearthEnv = {
   HEARTH_DATABASE_URL: `sqlite://${database}`,
@@ -41,7 +41,7 @@ export default defineConfig({
     { name: "phone", use: { ...devices["Pixel 7"], viewport: { width: 390, height: 844 } } },
   ],
   webServer: {
-    command: `rm -rf target/e2e && mkdir -p target/e2e && exec target/debug/hearth serve`,
+    command: `rm -rf target/e2e-${port} && mkdir -p target/e2e-${port} && exec target/debug/hearth serve`,
     cwd: "..",
     env: hearthEnv,
     url: `http://127.0.0.1:${port}/`,

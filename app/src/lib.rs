@@ -14,6 +14,7 @@ pub mod routes;
 pub mod sensor;
 #[cfg(feature = "ssr")]
 pub mod store;
+pub mod time;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};

@@ -10,7 +10,8 @@ use app::store::Db;
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
-use jiff::{Timestamp, ToSpan, civil::Date, tz::TimeZone};
+use app::time::ssr::HouseZone;
+use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 /// The most buckets a series request may ask for.
@@ -110,18 +111,21 @@ pub struct BucketOut {
 /// by default the last 24 hours. `points` (1–1000, default 500) bounds the bucket count.
 pub async fn series(
     State(db): State<Db>,
+    State(zone): State<HouseZone>,
     id: Result<Path<i64>, PathRejection>,
     Query(query): Query<SeriesQuery>,
 ) -> Result<Json<SeriesResponse>> {
     let Path(id) = id.map_err(|_| Error::BadParameter { field: "id", message: "a sensor id is a whole number".into() })?;
-    let tz = TimeZone::system();
     let now = Timestamp::now();
+    let parse = |field: &'static str, text: &str, end_of_day: bool| {
+        zone.parse_time(field, text, end_of_day).map_err(|message| Error::BadParameter { field, message })
+    };
     let to = match query.to.as_deref() {
-        Some(text) => parse_time("to", text, &tz, true)?,
+        Some(text) => parse("to", text, true)?,
         None => now,
     };
     let from = match query.from.as_deref() {
-        Some(text) => parse_time("from", text, &tz, false)?,
+        Some(text) => parse("from", text, false)?,
         None => to - 24.hours(),
     };
     if from >= to {
@@ -150,18 +154,4 @@ pub async fn series(
 
 fn bucket_out(b: Bucket) -> BucketOut {
     BucketOut { start: rfc3339(b.start_ms), min: b.min, max: b.max, mean: b.mean, count: b.count }
-}
-
-/// An RFC 3339 time, or a local date: its start, or for `end_of_day` the start of the next.
-fn parse_time(field: &'static str, text: &str, tz: &TimeZone, end_of_day: bool) -> Result<Timestamp> {
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let bad = || Error::BadParameter {
-        field,
-        message: format!("{field} must be an RFC 3339 time (2026-01-31T18:30:00Z) or a date (2026-01-31), not {text:?}"),
-    };
-    let date: Date = text.parse().map_err(|_| bad())?;
-    let date = if end_of_day { date.tomorrow().map_err(|_| bad())? } else { date };
-    Ok(date.to_zoned(tz.clone()).map_err(|_| bad())?.start_of_day().map_err(|_| bad())?.timestamp())
 }

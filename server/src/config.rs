@@ -1,5 +1,6 @@
 //! Command line and environment configuration.
 
+use app::time::ssr::HouseZone;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
 
@@ -73,6 +74,17 @@ pub struct Config {
     /// Days 1-hour rollups are kept (0: forever).
     #[arg(long, env = "HEARTH_RETENTION_HOUR_DAYS", default_value_t = 0)]
     pub retention_hour_days: u32,
+    /// The house's time zone, an IANA name such as `Europe/Lisbon`: "today" and "per day"
+    /// are local days there. Default: the machine's time zone.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
+}
+
+impl Config {
+    /// The house's time zone: the configured one or the machine's.
+    pub fn zone(&self) -> HouseZone {
+        self.timezone.clone().unwrap_or_else(HouseZone::system)
+    }
 }
 
 impl Default for Config {
@@ -84,6 +96,7 @@ impl Default for Config {
             retention_minute_days: 365,
             retention_ten_minute_days: 0,
             retention_hour_days: 0,
+            timezone: None,
         }
     }
 }

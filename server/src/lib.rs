@@ -15,6 +15,7 @@ pub mod simulate;
 pub mod stream;
 
 use app::store::Db;
+use app::time::ssr::HouseZone;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::{get, post};
@@ -38,19 +39,22 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Limits and settings.
     pub config: Arc<Config>,
+    /// The house's time zone.
+    pub zone: HouseZone,
 }
 
 impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
-        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config) }
+        let zone = config.zone();
+        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config), zone }
     }
 }
 
 /// The whole HTTP surface: the API under `/api/v1`, server functions, pages and static files.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let db = state.db.clone();
+    let (db, zone) = (state.db.clone(), state.zone.clone());
     let options = state.leptos_options.clone();
     Router::new()
         .route(
@@ -60,7 +64,10 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
-        .leptos_routes_with_context(&state, routes, move || provide_context(db.clone()), move || {
+        .leptos_routes_with_context(&state, routes, move || {
+            provide_context(db.clone());
+            provide_context(zone.clone());
+        }, move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
