@@ -1,3 +1,3 @@
 //! Pages, one module each.
 
-pub mod dashboard;
+pub mod temperature;

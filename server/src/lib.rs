@@ -5,6 +5,8 @@
 //! `app::reading::ssr::store` (commit) → [`broadcast`] (fan out) → [`stream`] (SSE to
 //! browsers) → the chart in `app`.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod broadcast;
 pub mod config;
