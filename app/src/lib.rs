@@ -5,6 +5,7 @@
 //! them and merges them into the [`rollup`]s, the server broadcasts each stored one, and
 //! [`live`] feeds them into the signals that [`components::chart`] draws.
 
+pub mod account;
 pub mod components;
 pub mod device;
 pub mod live;
@@ -55,10 +56,14 @@ pub fn App() -> impl IntoView {
                     <img src="/favicon.svg" alt="" width="24" height="24" />
                     "Hearth"
                 </A>
+                <components::account_menu::AccountMenu />
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=routes::dashboard::Dashboard />
+                    <Route path=path!("/login") view=routes::login::LoginPage />
+                    <Route path=path!("/setup") view=routes::login::SetupPage />
+                    <Route path=path!("/sharing") view=routes::sharing::SharingPage />
                 </Routes>
             </main>
         </Router>

@@ -1,3 +1,5 @@
 //! Pages, one module each.
 
 pub mod dashboard;
+pub mod login;
+pub mod sharing;
