@@ -1,5 +1,7 @@
-//! Widgets used by the pages: the chart kinds, what they share, and the range picker.
+//! Widgets used by the pages: the chart kinds, what they share, the range picker and the
+//! account menu.
 
+pub mod account_menu;
 pub mod bars;
 pub mod chart;
 pub mod plot;

@@ -11,6 +11,26 @@ pub struct Device {
     pub device_id: i64,
     /// Unique name chosen by the homeowner.
     pub name: String,
+    /// Whether its token was revoked: it is refused everywhere (queries that leave out the
+    /// `revoked` column read `false`).
+    #[cfg_attr(feature = "ssr", sqlx(default))]
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// Revokes the device `name`'s token: from now on every request with it gets 401. Its
+/// readings stay. Issuing a new token (`hearth device add` under another name, or the
+/// simulated house's rotation) is how a device comes back.
+#[leptos::server(prefix = "/api/owner", endpoint = "revoke_device")]
+pub async fn revoke_device(name: String) -> Result<(), leptos::prelude::ServerFnError> {
+    use crate::account::ssr::{fail, internal, require_owner};
+    require_owner()?;
+    let db = leptos::prelude::use_context::<crate::store::Db>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::new("database missing from context"))?;
+    match ssr::revoke(&db, &name).await.map_err(internal)? {
+        true => Ok(()),
+        false => Err(fail(404, &format!("no device named {name:?}"))),
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -61,7 +81,7 @@ pub mod ssr {
     /// The old token stops working.
     pub async fn rotate_token(db: &Db, name: &str) -> Result<(Device, String), sqlx::Error> {
         const SQL: &str = "insert into device (name, token_hash, created_at_ms) values ($1, $2, $3) \
-             on conflict (name) do update set token_hash = excluded.token_hash \
+             on conflict (name) do update set token_hash = excluded.token_hash, revoked_at_ms = null \
              returning device_id, name";
         let token = new_token();
         let hash = token_hash(&token);
@@ -89,17 +109,23 @@ pub mod ssr {
         })
     }
 
-    /// The device whose token hashes to `hash`, if any.
+    /// The device whose token is `token`, if any, revoked or not.
     pub async fn find_by_token(db: &Db, token: &str) -> Result<Option<Device>, sqlx::Error> {
-        const SQL: &str = "select device_id, name from device where token_hash = $1";
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where token_hash = $1";
         let hash = token_hash(token);
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
     }
 
     /// Every device, by name.
     pub async fn list(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
-        const SQL: &str = "select device_id, name from device order by name";
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device order by name";
         with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
+    }
+
+    /// Revokes the token of the device `name`; `false` if there is no such device.
+    pub async fn revoke(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "update device set revoked_at_ms = coalesce(revoked_at_ms, $2) where name = $1";
+        with_db!(db, write, |pool| Ok(sqlx::query(SQL).bind(name).bind(now_ms()).execute(pool).await?.rows_affected() > 0))
     }
 
     fn now_ms() -> i64 {

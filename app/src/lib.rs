@@ -5,6 +5,7 @@
 //! them and merges them into the [`rollup`]s, the server broadcasts each stored one, and
 //! [`live`] feeds them into the signals that [`components::chart`] draws.
 
+pub mod account;
 pub mod components;
 pub mod device;
 pub mod live;
@@ -74,11 +75,15 @@ pub fn App() -> impl IntoView {
                     <span class="dot"></span>
                     <span class="live-text">{move || if live.status.get() == live::LiveStatus::Open { "Live" } else { "Connecting…" }}</span>
                 </div>
+                <components::account_menu::AccountMenu />
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=routes::temperature::TemperaturePage />
                     <Route path=path!("/temperature") view=routes::temperature::TemperaturePage />
+                    <Route path=path!("/login") view=routes::login::LoginPage />
+                    <Route path=path!("/setup") view=routes::login::SetupPage />
+                    <Route path=path!("/sharing") view=routes::sharing::SharingPage />
                 </Routes>
             </main>
         </Router>

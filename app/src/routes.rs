@@ -1,3 +1,5 @@
 //! Pages, one module each.
 
+pub mod login;
+pub mod sharing;
 pub mod temperature;

@@ -3,6 +3,7 @@
 use app::time::ssr::HouseZone;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
+use std::num::NonZeroU32;
 
 /// Hearth: a self-hosted, real-time home monitor.
 #[derive(Parser)]
@@ -41,14 +42,23 @@ pub enum DeviceCommand {
     },
     /// List the registered devices.
     List,
+    /// Revoke a device's token: every request with it is refused from now on.
+    Revoke {
+        /// The device's name.
+        name: String,
+    },
 }
 
 /// `hearth serve`
 #[derive(Args, Clone)]
 pub struct ServeArgs {
-    /// Also run the simulated house against this server, as device `simulated-house`.
+    /// Also run the simulated house against this server, as device `simulated-house`, and
+    /// give the account `demo` a password printed at start (or `--demo-password`).
     #[arg(long, env = "HEARTH_SIMULATE")]
     pub simulate: bool,
+    /// The demo account's password with `--simulate`; a random one when not given.
+    #[arg(long, env = "HEARTH_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
     #[command(flatten)]
     pub config: Config,
 }
@@ -78,12 +88,32 @@ pub struct Config {
     /// are local days there. Default: the machine's time zone.
     #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
     pub timezone: Option<HouseZone>,
+    /// The address people open Hearth at, such as `https://hearth.example.org`. When it
+    /// starts with `https://`, session cookies are marked `Secure`.
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Hearth is behind a reverse proxy that sets `X-Forwarded-For` and
+    /// `X-Forwarded-Proto`: believe them for the client's address (login rate limit) and for
+    /// HTTPS (`Secure` cookies). Leave off when clients reach Hearth directly.
+    #[arg(long, env = "HEARTH_TRUSTED_PROXY")]
+    pub trusted_proxy: bool,
+    /// Days a login lasts.
+    #[arg(long, env = "HEARTH_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+    /// Login attempts allowed per minute from one address, and for one account name.
+    #[arg(long, env = "HEARTH_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = NonZeroU32::new(10).expect("non-zero"))]
+    pub login_attempts_per_minute: NonZeroU32,
 }
 
 impl Config {
     /// The house's time zone: the configured one or the machine's.
     pub fn zone(&self) -> HouseZone {
         self.timezone.clone().unwrap_or_else(HouseZone::system)
+    }
+
+    /// Whether Hearth is served over HTTPS according to `--public-url`.
+    pub fn https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
     }
 }
 
@@ -97,6 +127,10 @@ impl Default for Config {
             retention_ten_minute_days: 0,
             retention_hour_days: 0,
             timezone: None,
+            public_url: None,
+            trusted_proxy: false,
+            session_days: 30,
+            login_attempts_per_minute: NonZeroU32::new(10).expect("non-zero"),
         }
     }
 }

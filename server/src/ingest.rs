@@ -90,7 +90,11 @@ async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device> {
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or(Error::Unauthorized)?;
-    app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)
+    let device = app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)?;
+    if device.revoked {
+        return Err(Error::Revoked);
+    }
+    Ok(device)
 }
 
 /// Parses and checks a body. `now_ms` is the server's time, given to readings without `at`

@@ -8,6 +8,7 @@
 #![recursion_limit = "512"]
 
 pub mod api;
+pub mod auth;
 pub mod broadcast;
 pub mod config;
 pub mod error;
@@ -16,10 +17,12 @@ pub mod retention;
 pub mod simulate;
 pub mod stream;
 
+use app::account::ssr::Auth;
 use app::store::Db;
 use app::time::ssr::HouseZone;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware;
 use axum::routing::{get, post};
 use broadcast::Hub;
 use config::Config;
@@ -43,38 +46,44 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The house's time zone.
     pub zone: HouseZone,
+    /// Login settings and the login rate limit.
+    pub auth: Auth,
 }
 
 impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
         let zone = config.zone();
-        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config), zone }
+        let auth = auth::settings(&config);
+        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config), zone, auth }
     }
 }
 
-/// The whole HTTP surface: the API under `/api/v1`, server functions, pages and static files.
+/// The whole HTTP surface: ingest (device tokens), and behind the session middleware
+/// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let (db, zone) = (state.db.clone(), state.zone.clone());
+    let (db, zone, auth) = (state.db.clone(), state.zone.clone(), state.auth.clone());
     let options = state.leptos_options.clone();
-    Router::new()
-        .route(
-            "/api/v1/readings",
-            post(ingest::post_readings).layer(DefaultBodyLimit::max(state.config.max_body_bytes)),
-        )
+    let ingest = Router::new().route(
+        "/api/v1/readings",
+        post(ingest::post_readings).layer(DefaultBodyLimit::max(state.config.max_body_bytes)),
+    );
+    let with_session = Router::new()
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
+        .route("/share/{token}", get(auth::open_share))
         .leptos_routes_with_context(&state, routes, move || {
             provide_context(db.clone());
             provide_context(zone.clone());
+            provide_context(auth.clone());
         }, move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
+    ingest.merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
@@ -95,7 +104,7 @@ pub async fn serve(
         retention::Retention::from_config(&state.config),
         std::time::Duration::from_secs(3600),
     ));
-    let served = axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             hub.close();

@@ -7,14 +7,16 @@ use app::device::Device;
 use app::reading::ssr::{Incoming, store};
 use app::sensor::Kind;
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
 async fn get(t: &TestDb, uri: &str) -> (StatusCode, Value) {
-    let response = hearth::app(common::state(&t.db)).oneshot(Request::get(uri).body(Body::empty()).unwrap()).await.unwrap();
+    let cookie = common::owner_cookie(&t.db).await;
+    let request = Request::get(uri).header(header::COOKIE, cookie).body(Body::empty()).unwrap();
+    let response = hearth::app(common::state(&t.db)).oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))

@@ -26,14 +26,36 @@ fn device_add_prints_only_the_token_and_refuses_a_taken_name() {
     assert!(String::from_utf8_lossy(&second.stderr).contains("already exists"));
     let list = Command::new(HEARTH).args(["device", "list"]).env("HEARTH_DATABASE_URL", &url).output().unwrap();
     assert!(String::from_utf8_lossy(&list.stdout).contains("porch"));
+
+    let revoke = |name: &str| Command::new(HEARTH).args(["device", "revoke", name]).env("HEARTH_DATABASE_URL", &url).output().unwrap();
+    assert!(revoke("porch").status.success());
+    let list = Command::new(HEARTH).args(["device", "list"]).env("HEARTH_DATABASE_URL", &url).output().unwrap();
+    assert!(String::from_utf8_lossy(&list.stdout).contains("porch\trevoked"), "{}", String::from_utf8_lossy(&list.stdout));
+    let unknown = revoke("attic");
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no device named"));
 }
 
 #[tokio::test]
 async fn a_server_with_the_simulated_house_streams_its_readings() {
     let t = common::sqlite().await;
-    let (mut server, base) = common::spawn_hearth(&t.url, &[("HEARTH_SIMULATE", "true")]).await;
+    let (mut server, base) =
+        common::spawn_hearth(&t.url, &[("HEARTH_SIMULATE", "true"), ("HEARTH_DEMO_PASSWORD", "demo password")]).await;
 
-    let stream = reqwest::get(format!("{base}/api/v1/stream")).await.unwrap();
+    // The demo account logs in with the password it was given.
+    let login = reqwest::Client::new()
+        .post(format!("{base}/api/public/login"))
+        .form(&[("name", "demo"), ("password", "demo password")])
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success(), "{}", login.status());
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, cookie.parse().unwrap());
+    let http = reqwest::Client::builder().default_headers(headers).build().unwrap();
+    let stream = http.get(format!("{base}/api/v1/stream")).send().await.unwrap();
+    assert_eq!(stream.status(), 200);
     let mut events = stream.bytes_stream().eventsource();
     let event = tokio::time::timeout(Duration::from_secs(15), events.next())
         .await
@@ -44,7 +66,7 @@ async fn a_server_with_the_simulated_house_streams_its_readings() {
     assert_eq!(reading["device"], "simulated-house");
     assert!(["temperature", "humidity"].contains(&reading["kind"].as_str().unwrap()));
 
-    let page = reqwest::get(&base).await.unwrap().text().await.unwrap();
+    let page = http.get(&base).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("Living room"), "the history the simulator posted first is on the page");
     server.kill().await.unwrap();
 }
@@ -56,8 +78,9 @@ async fn two_servers_on_one_postgres_stream_each_others_readings() {
     let (_a, a) = common::spawn_hearth(&t.url, &[]).await;
     let (_b, b) = common::spawn_hearth(&t.url, &[]).await;
 
-    let mut on_b = reqwest::get(format!("{b}/api/v1/stream")).await.unwrap().bytes_stream().eventsource();
-    let mut on_a = reqwest::get(format!("{a}/api/v1/stream")).await.unwrap().bytes_stream().eventsource();
+    let viewer = common::owner_client(&t.db).await;
+    let mut on_b = viewer.get(format!("{b}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
+    let mut on_a = viewer.get(format!("{a}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
     let posted = reqwest::Client::new()
         .post(format!("{a}/api/v1/readings"))
         .bearer_auth(&token)
