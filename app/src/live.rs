@@ -159,6 +159,8 @@ pub fn merge_live(all: &mut Vec<Series>, reading: &LiveReading, at_ms: i64, wind
                 key: reading.sensor.clone(),
                 kind: reading.kind,
                 room: reading.room.clone(),
+                name: None,
+                main: crate::sensor::main_by_key(&reading.sensor),
             };
             let at = all.partition_point(|s| (s.sensor.label(), s.sensor.sensor_id) < (sensor.label(), sensor.sensor_id));
             all.insert(at, Series { sensor, points: Vec::new(), latest: None });

@@ -182,7 +182,7 @@ pub mod ssr {
 
         #[test]
         fn readings_aggregate_into_each_tier() {
-            let sensor = Arc::new(Sensor { sensor_id: 3, device: "d".into(), key: "k".into(), kind: Kind::Power, room: None });
+            let sensor = Arc::new(Sensor { sensor_id: 3, device: "d".into(), key: "k".into(), kind: Kind::Power, room: None, name: None, main: false });
             let at = |at_ms: i64, value: f64| Stored { sensor: sensor.clone(), at_ms, value };
             // Out of order, across two minutes of one hour.
             let stored = [at(3_600_000 + 70_000, 5.0), at(3_600_000 + 10_000, 2.0), at(3_600_000 + 30_000, 8.0)];

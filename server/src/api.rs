@@ -34,6 +34,10 @@ pub struct SensorInfo {
     pub unit: String,
     /// Its room, if set.
     pub room: Option<String>,
+    /// Its display name, if set.
+    pub name: Option<String>,
+    /// Whether it meters the whole house.
+    pub main: bool,
     /// Its newest value.
     pub last_value: Option<f64>,
     /// When the newest value was measured, RFC 3339.
@@ -49,6 +53,8 @@ impl SensorInfo {
             kind: sensor.kind.as_str().to_owned(),
             unit: sensor.kind.unit().to_owned(),
             room: sensor.room,
+            name: sensor.name,
+            main: sensor.main,
             last_value: last.map(|(_, v)| v),
             last_at: last.map(|(at, _)| rfc3339(at)),
         }

@@ -40,6 +40,7 @@ async fn sensors_are_listed_with_unit_and_newest_reading(t: TestDb) {
     let sensor = &body[0];
     assert_eq!((sensor["key"].as_str(), sensor["kind"].as_str(), sensor["unit"].as_str()), (Some("hall.temp"), Some("temperature"), Some("°C")));
     assert_eq!((sensor["room"].as_str(), sensor["device"].as_str()), (Some("Hall"), Some("hall")));
+    assert_eq!((sensor["name"].clone(), sensor["main"].as_bool()), (Value::Null, Some(false)));
     assert_eq!(sensor["last_value"], 19.5);
     assert_eq!(sensor["last_at"], "2025-11-25T00:01:00Z");
 }
