@@ -348,9 +348,14 @@ pub mod ssr {
                     let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
                     inserted.extend(returned);
                 }
+                // A (sensor, time) given twice was inserted once, with its first value.
+                let mut first = HashSet::with_capacity(inserted.len());
                 let new: Vec<Stored> = rows
                     .iter()
-                    .filter(|(sensor, reading)| inserted.contains(&(sensor.sensor_id, reading.at_ms)))
+                    .filter(|(sensor, reading)| {
+                        let key = (sensor.sensor_id, reading.at_ms);
+                        inserted.contains(&key) && first.insert(key)
+                    })
                     .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
                     .collect();
                 for chunk in crate::rollup::ssr::buckets(&new).chunks(crate::rollup::ssr::BUCKETS_PER_UPSERT) {
