@@ -6,6 +6,7 @@
 //! [`live`] feeds them into the signals that [`components::chart`] draws.
 
 pub mod components;
+pub mod consumption;
 pub mod device;
 pub mod live;
 pub mod reading;
