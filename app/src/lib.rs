@@ -16,6 +16,7 @@ pub mod sensor;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod time;
+pub mod usage;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
