@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod components;
+pub mod consumption;
 pub mod device;
 pub mod live;
 pub mod range;
@@ -17,6 +18,7 @@ pub mod sensor;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod time;
+pub mod usage;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};

@@ -130,6 +130,8 @@ pub mod ssr {
     use sqlx::sqlite::SqlitePool;
     use std::collections::{HashMap, HashSet};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
     use tokio::sync::{mpsc, oneshot};
 
     /// A reading that passed the checks that need no database, not yet tied to a sensor.
@@ -193,6 +195,8 @@ pub mod ssr {
         sensor_id: i64,
         kind: String,
         room: Option<String>,
+        name: Option<String>,
+        main: bool,
     }
 
     /// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
@@ -247,8 +251,10 @@ pub mod ssr {
         payloads
     }
 
-    /// Sensors already resolved, by (device id, key). Sensors are never deleted, so entries stay
-    /// valid; a writer clears its cache when a transaction that created sensors fails.
+    /// Sensors already resolved, by (device id, key). Sensors are never deleted, but their room,
+    /// name and main flag may change: a writer clears its cache when told of a change on this
+    /// server, at least every [`SENSOR_CACHE_TTL`] (for changes made through another server),
+    /// and when a transaction that created sensors fails.
     pub type SensorCache = HashMap<(i64, String), Arc<Sensor>>;
 
     /// Resolves the sensors of `$batch` from `$device` in the open transaction `$tx` (through
@@ -258,10 +264,10 @@ pub mod ssr {
     macro_rules! resolve_batch {
         ($tx:ident, $device:expr, $batch:expr, $now_ms:expr, $cache:expr) => {
             async {
-                const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
-                const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
-                     values ($1, $2, $3, $4, $5) on conflict (device_id, key) do nothing \
-                     returning sensor_id, kind, room";
+                const FIND: &str = "select sensor_id, kind, room, name, main from sensor where device_id = $1 and key = $2";
+                const CREATE: &str = "insert into sensor (device_id, key, kind, room, main, created_at_ms) \
+                     values ($1, $2, $3, $4, $5, $6) on conflict (device_id, key) do nothing \
+                     returning sensor_id, kind, room, name, main";
                 let (device, batch, now_ms, cache): (&Device, &[Incoming], i64, &mut SensorCache) =
                     ($device, $batch, $now_ms, $cache);
                 let sensor_of = |key: &str, row: SensorRow| -> Result<Sensor, sqlx::Error> {
@@ -271,6 +277,8 @@ pub mod ssr {
                         key: key.to_owned(),
                         kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
                         room: row.room,
+                        name: row.name,
+                        main: row.main,
                     })
                 };
                 // Sensors of this batch: stored ones, then new ones (not created yet).
@@ -305,6 +313,8 @@ pub mod ssr {
                                                 key: reading.key.clone(),
                                                 kind,
                                                 room: reading.room.clone(),
+                                                name: None,
+                                                main: crate::sensor::main_by_key(&reading.key),
                                             })
                                         }
                                         (None, None) => {
@@ -335,6 +345,7 @@ pub mod ssr {
                         .bind(&planned.key)
                         .bind(planned.kind.as_str())
                         .bind(&planned.room)
+                        .bind(planned.main)
                         .bind(now_ms)
                         .fetch_optional(&mut *$tx)
                         .await?;
@@ -375,9 +386,14 @@ pub mod ssr {
                     let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
                     inserted.extend(returned);
                 }
+                // A (sensor, time) given twice was inserted once, with its first value.
+                let mut first = HashSet::with_capacity(inserted.len());
                 let new: Vec<Stored> = rows
                     .iter()
-                    .filter(|(sensor, reading)| inserted.contains(&(sensor.sensor_id, reading.at_ms)))
+                    .filter(|(sensor, reading)| {
+                        let key = (sensor.sensor_id, reading.at_ms);
+                        inserted.contains(&key) && first.insert(key)
+                    })
                     .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
                     .collect();
                 for chunk in crate::rollup::ssr::buckets(&new).chunks(crate::rollup::ssr::BUCKETS_PER_UPSERT) {
@@ -441,7 +457,11 @@ pub mod ssr {
     #[derive(Clone, Debug)]
     pub struct GroupCommit {
         jobs: mpsc::Sender<Job>,
+        sensors_changed: Arc<AtomicBool>,
     }
+
+    /// The longest a group writer keeps a resolved sensor before reading it again.
+    pub const SENSOR_CACHE_TTL: Duration = Duration::from_secs(60);
 
     /// Batches up to this size go through PostgreSQL's group writer; larger ones commit alone.
     pub const GROUP_BATCH_MAX: usize = 100;
@@ -476,8 +496,15 @@ pub mod ssr {
 
         fn spawn(writer: Writer) -> GroupCommit {
             let (jobs, rx) = mpsc::channel(1024);
-            tokio::spawn(run_groups(writer, rx));
-            GroupCommit { jobs }
+            let sensors_changed = Arc::new(AtomicBool::new(false));
+            tokio::spawn(run_groups(writer, rx, sensors_changed.clone()));
+            GroupCommit { jobs, sensors_changed }
+        }
+
+        /// Tells the writer that a sensor's stored fields changed, so that it reads sensors
+        /// again before its next commit.
+        pub fn sensors_changed(&self) {
+            self.sensors_changed.store(true, Ordering::Release);
         }
 
         async fn submit(&self, device: Device, batch: Vec<Incoming>) -> Result<Outcome, StoreError> {
@@ -488,9 +515,14 @@ pub mod ssr {
         }
     }
 
-    async fn run_groups(writer: Writer, mut rx: mpsc::Receiver<Job>) {
+    async fn run_groups(writer: Writer, mut rx: mpsc::Receiver<Job>, sensors_changed: Arc<AtomicBool>) {
         let mut cache = SensorCache::new();
+        let mut cached_since = Instant::now();
         while let Some(first) = rx.recv().await {
+            if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
+                cache.clear();
+                cached_since = Instant::now();
+            }
             let mut readings = first.batch.len();
             let mut jobs = vec![first];
             while jobs.len() < GROUP_JOBS && readings < GROUP_READINGS {
@@ -745,6 +777,8 @@ pub mod ssr {
                 key: "living_room.temperature".into(),
                 kind: Kind::Temperature,
                 room: Some("Living room".into()),
+                name: None,
+                main: false,
             });
             let stored: Vec<Stored> =
                 (0..500).map(|i| Stored { sensor: sensor.clone(), at_ms: 1_764_000_000_000 + i, value: 20.0 }).collect();

@@ -74,6 +74,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
+        .route("/api/v1/sensors/{id}/daily", get(api::daily))
         .leptos_routes_with_context(&state, routes, move || {
             provide_context(db.clone());
             provide_context(zone.clone());
