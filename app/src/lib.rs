@@ -81,8 +81,12 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
-                    <Route path=path!("/") view=routes::temperature::TemperaturePage />
+                    <Route path=path!("/") view=routes::overview::OverviewPage />
                     <Route path=path!("/temperature") view=routes::temperature::TemperaturePage />
+                    <Route path=path!("/energy") view=routes::energy::EnergyPage />
+                    <Route path=path!("/appliances") view=routes::appliances::AppliancesPage />
+                    <Route path=path!("/water") view=routes::water::WaterPage />
+                    <Route path=path!("/devices") view=routes::devices::DevicesPage />
                     <Route path=path!("/login") view=routes::login::LoginPage />
                     <Route path=path!("/setup") view=routes::login::SetupPage />
                     <Route path=path!("/sharing") view=routes::sharing::SharingPage />

@@ -113,6 +113,8 @@ impl LiveReading {
             key: self.sensor.clone(),
             kind: self.kind,
             room: self.room.clone(),
+            name: None,
+            main: crate::sensor::main_by_key(&self.sensor),
         }
     }
 }
@@ -794,5 +796,53 @@ pub mod ssr {
             assert_eq!(times, expected);
             assert!(notify_payloads(&[]).is_empty());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(sensor_id: i64, room: &str, value: f64) -> LiveReading {
+        LiveReading {
+            sensor_id,
+            device: "house".into(),
+            sensor: format!("t{sensor_id}"),
+            kind: Kind::Temperature,
+            room: Some(room.into()),
+            value,
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_new_sensor_gets_a_series_in_label_order() {
+        let mut all = Vec::new();
+        merge_live(&mut all, &reading(2, "Office", 20.0), 1_000, 0);
+        merge_live(&mut all, &reading(1, "Kitchen", 19.0), 1_000, 0);
+        let rooms: Vec<_> = all.iter().map(|s| s.sensor.label()).collect();
+        assert_eq!(rooms, ["Kitchen", "Office"]);
+        assert_eq!(all[1].latest, Some(Point::raw(1_000, 20.0)));
+    }
+
+    #[test]
+    fn points_stay_ordered_and_the_latest_never_goes_back() {
+        let mut all = Vec::new();
+        merge_live(&mut all, &reading(1, "Kitchen", 21.0), 3_000, 0);
+        merge_live(&mut all, &reading(1, "Kitchen", 20.0), 1_000, 0);
+        merge_live(&mut all, &reading(1, "Kitchen", 20.0), 1_000, 0);
+        let times: Vec<_> = all[0].points.iter().map(|p| p.at_ms).collect();
+        assert_eq!(times, [1_000, 3_000]);
+        assert_eq!(all[0].latest.unwrap().value, 21.0);
+    }
+
+    #[test]
+    fn points_before_the_window_are_dropped() {
+        let mut all = Vec::new();
+        for (at, v) in [(0, 1.0), (5_000, 2.0), (12_000, 3.0)] {
+            merge_live(&mut all, &reading(1, "Kitchen", v), at, at - 10_000);
+        }
+        let times: Vec<_> = all[0].points.iter().map(|p| p.at_ms).collect();
+        assert_eq!(times, [5_000, 12_000]);
     }
 }
