@@ -152,7 +152,7 @@ pub const LOADS: [Load; 13] = [
     Load { name: "washing_machine", plug: Some("Bathroom"), standby_mw: 500, runs: washing_machine },
     Load { name: "dishwasher", plug: Some("Kitchen"), standby_mw: 500, runs: dishwasher },
     Load { name: "tv", plug: Some("Living room"), standby_mw: 500, runs: tv },
-    Load { name: "standby", plug: None, standby_mw: 120_000, runs: |_, _| Vec::new() },
+    Load { name: "standby", plug: None, standby_mw: 140_000, runs: |_, _| Vec::new() },
     Load { name: "lights", plug: None, standby_mw: 0, runs: lights },
     Load { name: "kettle", plug: None, standby_mw: 0, runs: kettle },
     Load { name: "cooking", plug: None, standby_mw: 0, runs: cooking },
