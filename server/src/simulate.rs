@@ -136,3 +136,67 @@ fn retryable(e: &reqwest::Error) -> bool {
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use app::store::Db;
+    use leptos::prelude::LeptosOptions;
+    use tokio::net::TcpListener;
+    use tokio::sync::oneshot;
+
+    /// A real server on `listener` over `db` until `stop` fires.
+    fn start_server(listener: TcpListener, db: &Db) -> (oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let options = LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
+        let state = crate::AppState::new(options, db.clone(), Config::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        (stop, tokio::spawn(crate::serve(listener, state, async move { drop(stopped.await) })))
+    }
+
+    #[tokio::test]
+    async fn live_readings_posted_while_the_server_is_down_arrive_once_it_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
+        let Db::Sqlite(sqlite) = &db else { unreachable!() };
+        let pool = sqlite.read.clone();
+        let (_, token) = app::device::ssr::create(&db, "sim").await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, server) = start_server(listener, &db);
+
+        let step_ms = 200;
+        let from = (now_ms() / step_ms + 5) * step_ms;
+        let args = SimulateArgs { url: format!("http://{addr}"), token, interval: 0.2, backfill_days: 0, timezone: HouseZone::named("UTC").ok() };
+        let simulator = tokio::spawn(run(args));
+        let steps = |from: i64| {
+            let sql = "select at_ms from reading join sensor using (sensor_id) where key = 'house.power' and at_ms >= ? and at_ms % ? = 0 order by at_ms";
+            sqlx::query_scalar::<_, i64>(sql).bind(from).bind(step_ms).fetch_all(&pool)
+        };
+        let posting = async {
+            while steps(from).await.unwrap().len() < 3 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), posting).await.expect("live readings within 20 s");
+
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        let down_from = now_ms();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let down_to = now_ms();
+        let (_stop, _server) = start_server(TcpListener::bind(addr).await.unwrap(), &db);
+        let resumed = async {
+            while steps(from).await.unwrap().last().is_none_or(|&last| last < down_to + 500) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), resumed).await.expect("readings again within 20 s of the restart");
+        simulator.abort();
+
+        let stored = steps(from).await.unwrap();
+        let expected: Vec<i64> = (from..=stored[stored.len() - 1]).step_by(step_ms as usize).collect();
+        assert_eq!(stored, expected, "a reading every {step_ms} ms, none lost while the server was down");
+        assert!(stored.iter().filter(|&&at| (down_from..down_to).contains(&at)).count() >= 4);
+    }
+}
