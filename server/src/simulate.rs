@@ -71,7 +71,9 @@ pub async fn run(args: SimulateArgs) -> Result<(), reqwest::Error> {
         while !pending.is_empty() {
             let n = pending.len().min(BATCH);
             match server.post(&pending[..n]).await {
-                Ok(()) => drop(pending.drain(..n)),
+                Ok(()) => {
+                    pending.drain(..n);
+                }
                 Err(e) if retryable(&e) => {
                     tracing::warn!(error = %e, pending = pending.len(), "simulated post failed; retrying with the next one");
                     break;

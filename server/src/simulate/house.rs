@@ -178,8 +178,7 @@ impl House {
             .flat_map(|p| p.runs.iter().enumerate().flat_map(|(l, runs)| runs.iter().map(move |r| (l, r))))
     }
 
-    /// The runs of load `l` starting on the local days that overlap `[from, to)`, which
-    /// must be planned.
+    /// The runs of load `l` that start on the local days overlapping `[from, to)`.
     pub fn runs(&mut self, l: usize, from: i64, to: i64) -> Vec<Run> {
         self.plan_until(to);
         let (first, last) = (self.day_number(from), self.day_number(to - 1));
