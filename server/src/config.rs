@@ -147,9 +147,14 @@ pub struct SimulateArgs {
     /// Seconds between live readings.
     #[arg(long, default_value_t = 5.0)]
     pub interval: f64,
-    /// Hours of history to post first, so charts are full from the start.
-    #[arg(long, default_value_t = 24)]
-    pub backfill_hours: u32,
+    /// Days of history to post first, at 5-minute steps, so charts and daily totals are
+    /// full from the start.
+    #[arg(long, default_value_t = 30)]
+    pub backfill_days: u32,
+    /// The house's time zone, an IANA name such as `Europe/Lisbon`: the rooms' day and
+    /// night and the household's routine follow its clocks. Default: the machine's.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
 }
 
 /// A database URL, whose password is hidden when printed.

@@ -47,7 +47,13 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
         app::account::ssr::set_password(&db, DEMO_ACCOUNT, &password).await?;
         tracing::info!("Demo account: log in at http://{addr}/login as {DEMO_ACCOUNT:?} with password {password:?}");
         let (_, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
-        let sim = SimulateArgs { url: format!("http://{addr}"), token, interval: 5.0, backfill_hours: 24 };
+        let sim = SimulateArgs {
+            url: format!("http://{addr}"),
+            token,
+            interval: 5.0,
+            backfill_days: 30,
+            timezone: Some(args.config.zone()),
+        };
         tokio::spawn(async move {
             if let Err(e) = simulate::run(sim).await {
                 tracing::error!(error = %e, "the simulated house stopped");
