@@ -8,7 +8,7 @@ use crate::range::Window;
 use crate::reading::{Point, Series};
 use crate::time::Zone;
 use leptos::prelude::*;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// How a line chart's values read.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,7 +48,7 @@ pub fn LineChart(
         window.track();
         zone.track();
     });
-    let draw: DrawFn = Rc::new(move |canvas, ratio| {
+    let draw: DrawFn = Arc::new(move |canvas, ratio| {
         let now = now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
@@ -59,15 +59,15 @@ pub fn LineChart(
             None
         }
     });
-    let hover: HoverFn = Rc::new(move |frame, x, _y| {
+    let hover: HoverFn = Arc::new(move |frame, x, _y| {
         series.with_untracked(|s| zone.with_untracked(|z| tip_at(s, z, frame, x, axis)))
     });
     let on_zoom = on_zoom.map(|zoom| Callback::new(move |(a, b): (f64, f64)| zoom.run((a as i64, b as i64))));
     view! {
         <ChartCanvas
             track=track
-            draw=StoredValue::new_local(draw)
-            hover=StoredValue::new_local(hover)
+            draw=StoredValue::new(draw)
+            hover=StoredValue::new(hover)
             on_zoom=on_zoom
             label=label
         />

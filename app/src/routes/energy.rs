@@ -238,7 +238,7 @@ pub fn EnergyPage() -> impl IntoView {
 }
 
 #[component]
-fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Electricity { zone, window, today_ms, power, daily, house, parts } = data;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);

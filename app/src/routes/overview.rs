@@ -181,7 +181,7 @@ pub fn watts(w: f64) -> String {
 }
 
 #[component]
-fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Overview { zone, today_ms, rooms, power, energy, water, appliances } = overview;
     let rooms = RwSignal::new(rooms);
     let power = RwSignal::new(power);

@@ -82,7 +82,7 @@ pub fn WaterPage() -> impl IntoView {
 }
 
 #[component]
-fn LiveWater(data: Water, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveWater(data: Water, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Water { zone, window, today_ms, flow, daily, today } = data;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
