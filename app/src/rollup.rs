@@ -345,32 +345,40 @@ pub mod ssr {
     }
 
     /// The buckets of `tier_ms` (or raw readings) of sensor `sensor_id` that start in any of
-    /// `ranges`, oldest first.
+    /// `ranges`, oldest first. The ranges are a table the query loops over, one index search
+    /// each: SQLite keeps the order of a `cross join`, and PostgreSQL that of a `lateral`
+    /// subquery it cannot flatten (`offset 0`); otherwise both may scan all of the sensor's
+    /// rows against every range.
     async fn read_ranges(db: &Db, sensor_id: i64, tier_ms: Option<i64>, ranges: &[(i64, i64)]) -> Result<Vec<Span>, sqlx::Error> {
-        const RAW: &str = "select at_ms, cast(1 as bigint) as count, value as sum, value as min, value as max, \
-             value as first_value, value as last_value, cast(0 as double precision) as increase \
-             from reading where sensor_id = ";
-        const ROLLUP: &str = "select bucket_ms as at_ms, value_count as count, value_sum as sum, \
-             value_min as min, value_max as max, first_value, last_value, value_increase as increase \
-             from rollup where sensor_id = ";
-        let (select, column) = match tier_ms {
-            Some(_) => (ROLLUP, "bucket_ms"),
-            None => (RAW, "at_ms"),
+        const RAW: &str = "select r.at_ms, cast(1 as bigint) as count, r.value as sum, r.value as min, r.value as max, \
+             r.value as first_value, r.value as last_value, cast(0 as double precision) as increase";
+        const ROLLUP: &str = "select r.bucket_ms as at_ms, r.value_count as count, r.value_sum as sum, \
+             r.value_min as min, r.value_max as max, r.first_value, r.last_value, r.value_increase as increase";
+        let (table, column, select) = match tier_ms {
+            Some(_) => ("rollup", "bucket_ms", ROLLUP),
+            None => ("reading", "at_ms", RAW),
         };
-        with_db!(db, read, |pool| {
-            let mut query = QueryBuilder::new(select);
-            query.push_bind(sensor_id);
-            if let Some(tier_ms) = tier_ms {
-                query.push(" and tier_ms = ").push_bind(tier_ms);
-            }
-            query.push(" and (");
-            for (i, (from_ms, to_ms)) in ranges.iter().enumerate() {
-                query.push(if i == 0 { "(" } else { " or (" });
-                query.push(column).push(" >= ").push_bind(*from_ms).push(" and ").push(column).push(" < ").push_bind(*to_ms).push(")");
-            }
-            query.push(") order by ").push(column);
-            query.build_query_as().fetch_all(pool).await
-        })
+        macro_rules! query {
+            ($pool:expr, $lateral:expr) => {{
+                let mut query = QueryBuilder::new("with ranges (from_ms, to_ms) as (");
+                query.push_values(ranges, |mut row, (from_ms, to_ms)| {
+                    row.push_bind(*from_ms).push_bind(*to_ms);
+                });
+                query.push(format_args!(") {select} from ranges cross join "));
+                query.push(if $lateral { "lateral (select * from " } else { "" }).push(table);
+                query.push(if $lateral { " where " } else { " r where " });
+                query.push(format_args!("{column} >= ranges.from_ms and {column} < ranges.to_ms and sensor_id = ")).push_bind(sensor_id);
+                if let Some(tier_ms) = tier_ms {
+                    query.push(" and tier_ms = ").push_bind(tier_ms);
+                }
+                query.push(if $lateral { " offset 0) r" } else { "" }).push(format_args!(" order by r.{column}"));
+                query.build_query_as().fetch_all($pool).await
+            }};
+        }
+        match db {
+            Db::Sqlite(sqlite) => query!(&sqlite.read, false),
+            Db::Postgres(pg) => query!(&pg.pool, true),
+        }
     }
 
     /// The value of sensor `sensor_id`'s last reading before `at_ms`: the raw reading, or where
