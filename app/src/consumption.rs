@@ -35,9 +35,9 @@ pub mod ssr {
     use crate::time::ssr::{Day, HouseZone};
 
     /// Consumption of counter `sensor_id` in each interval of the sorted, strictly increasing
-    /// `boundaries` (one value fewer than boundaries). Reads the coarsest rollup tier (1 hour,
-    /// 10 minutes, 1 minute) whose width divides every inner boundary, finer tiers and raw
-    /// readings only for the partial buckets at the two ends, and the last reading before
+    /// `boundaries` (one value fewer than boundaries). Reads each interval from hourly rollups,
+    /// its partial hours at the ends from 10-minute and 1-minute ones and raw readings only for
+    /// the partial minutes ([`crate::rollup::segments`]), and the last reading before
     /// `boundaries[0]` as the baseline.
     pub async fn per_interval(db: &Db, sensor_id: i64, boundaries: &[i64]) -> Result<Vec<f64>, sqlx::Error> {
         debug_assert!(boundaries.windows(2).all(|w| w[0] < w[1]), "boundaries must increase");
@@ -169,7 +169,7 @@ mod tests {
     #[cfg(feature = "ssr")]
     #[test]
     fn per_day_consumption_follows_local_days_of_23_and_25_hours() {
-        use crate::rollup::{HOUR_MS, TEN_MINUTES_MS, tier_dividing};
+        use crate::rollup::{HOUR_MS, TEN_MINUTES_MS};
         use crate::time::ssr::HouseZone;
         // Adelaide's local midnights fall on half hours of UTC: 10-minute buckets fit its
         // days, hourly ones do not.
@@ -182,7 +182,6 @@ mod tests {
                 assert_eq!(days.len(), 3);
                 let mut boundaries: Vec<i64> = days.iter().map(|d| d.start_ms).collect();
                 boundaries.push(days[2].end_ms);
-                assert_eq!(tier_dividing(&boundaries), Some(tier_ms), "{name}");
                 // A meter read every 10 minutes, using 0.5 between readings: 3 per hour.
                 let first = days[0].start_ms - 600_000;
                 let readings: Vec<Span> = (0..)

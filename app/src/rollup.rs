@@ -33,14 +33,6 @@ pub fn bucket_of(at_ms: i64, tier_ms: i64) -> i64 {
     at_ms - at_ms.rem_euclid(tier_ms)
 }
 
-/// The coarsest tier whose buckets never straddle an inner boundary of `boundaries` (its
-/// width divides each of them), or `None` when only raw readings do. The first and last
-/// boundaries may fall anywhere: [`segments`] reads the partial buckets at the ends finer.
-pub fn tier_dividing(boundaries: &[i64]) -> Option<i64> {
-    let inner = boundaries.get(1..boundaries.len().saturating_sub(1)).unwrap_or_default();
-    TIERS.iter().rev().copied().find(|tier| inner.iter().all(|b| b.rem_euclid(*tier) == 0))
-}
-
 /// A stretch of time to read from one source: the buckets of a tier that start inside it, or
 /// raw readings when `tier_ms` is `None`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,19 +45,28 @@ pub struct Segment {
     pub to_ms: i64,
 }
 
-/// `[from_ms, to_ms)` cut into segments, oldest first, that together hold every reading of the
-/// range exactly once: whole buckets of `tier_ms` in the middle, and at each end the finer
-/// tiers' whole buckets, then raw readings for what is left (less than a minute at each end).
-pub fn segments(from_ms: i64, to_ms: i64, tier_ms: Option<i64>) -> Vec<Segment> {
-    let tiers = match tier_ms {
-        Some(tier) => &TIERS[..TIERS.iter().take_while(|t| **t <= tier).count()],
-        None => &[][..],
-    };
+/// Where to read the intervals of the sorted `boundaries` from, so that every reading between
+/// the first and the last boundary is read exactly once and no bucket straddles a boundary:
+/// each interval as whole hourly buckets, the partial hours at its ends as whole 10-minute,
+/// then 1-minute buckets, and raw readings only for what is left (less than a minute at each
+/// end). Segments oldest first; neighbours of the same tier are merged.
+pub fn segments(boundaries: &[i64]) -> Vec<Segment> {
     let mut out = Vec::new();
-    push_segments(&mut out, from_ms, to_ms, tiers);
+    for w in boundaries.windows(2) {
+        push_segments(&mut out, w[0], w[1], &TIERS);
+    }
+    out.dedup_by(|next, previous| {
+        let adjacent = next.tier_ms == previous.tier_ms && next.from_ms == previous.to_ms;
+        if adjacent {
+            previous.to_ms = next.to_ms;
+        }
+        adjacent
+    });
     out
 }
 
+/// Pushes `[from_ms, to_ms)` as whole buckets of the coarsest of `tiers` (finest first) that
+/// fits, and its ends recursively with the finer ones.
 fn push_segments(out: &mut Vec<Segment>, from_ms: i64, to_ms: i64, tiers: &[i64]) {
     if from_ms >= to_ms {
         return;
@@ -158,7 +159,7 @@ pub fn stats_per_interval(spans: &[Span], boundaries: &[i64]) -> Vec<Option<Stat
 pub mod ssr {
     //! Merging stored readings into the rollup table, and reading spans back.
 
-    use super::{Segment, Span, TIERS, bucket_of, segments, tier_dividing};
+    use super::{Segment, Span, TIERS, bucket_of, segments};
     use crate::reading::ssr::Stored;
     use crate::store::{Db, with_db};
     use sqlx::{Database, Encode, QueryBuilder, Type};
@@ -321,42 +322,62 @@ pub mod ssr {
         upsert
     }
 
-    /// The spans of sensor `sensor_id` in `[from_ms, to_ms)`, oldest first: the buckets of
-    /// `tier_ms` and, at the ends, of finer tiers and raw readings (see [`segments`]).
-    pub async fn spans(db: &Db, sensor_id: i64, from_ms: i64, to_ms: i64, tier_ms: Option<i64>) -> Result<Vec<Span>, sqlx::Error> {
+    /// The spans of sensor `sensor_id` between the first and last of the sorted `boundaries`,
+    /// oldest first, each inside one interval: read as [`segments`] says, one query per tier.
+    pub async fn spans_within(db: &Db, sensor_id: i64, boundaries: &[i64]) -> Result<Vec<Span>, sqlx::Error> {
+        let segments = segments(boundaries);
         let mut out = Vec::new();
-        for segment in segments(from_ms, to_ms, tier_ms) {
-            out.extend(segment_spans(db, sensor_id, segment).await?);
+        for tier_ms in [None, Some(super::MINUTE_MS), Some(super::TEN_MINUTES_MS), Some(super::HOUR_MS)] {
+            let ranges: Vec<(i64, i64)> =
+                segments.iter().filter(|s| s.tier_ms == tier_ms).map(|s| (s.from_ms, s.to_ms)).collect();
+            if !ranges.is_empty() {
+                out.extend(read_ranges(db, sensor_id, tier_ms, &ranges).await?);
+            }
         }
+        out.sort_by_key(|span| span.at_ms);
         Ok(out)
     }
 
     /// The spans of sensor `sensor_id` in one segment, oldest first: the buckets of its tier
     /// that start in it, or its raw readings.
     pub async fn segment_spans(db: &Db, sensor_id: i64, segment: Segment) -> Result<Vec<Span>, sqlx::Error> {
-        const RAW: &str = "select at_ms, cast(1 as bigint) as count, value as sum, value as min, value as max, \
-             value as first_value, value as last_value, cast(0 as double precision) as increase \
-             from reading where sensor_id = $1 and at_ms >= $2 and at_ms < $3 order by at_ms";
-        const ROLLUP: &str = "select bucket_ms as at_ms, value_count as count, value_sum as sum, \
-             value_min as min, value_max as max, first_value, last_value, value_increase as increase \
-             from rollup where sensor_id = $1 and tier_ms = $4 and bucket_ms >= $2 and bucket_ms < $3 \
-             order by bucket_ms";
-        let Segment { tier_ms, from_ms, to_ms } = segment;
-        with_db!(db, read, |pool| {
-            let query = match tier_ms {
-                Some(tier_ms) => sqlx::query_as(ROLLUP).bind(sensor_id).bind(from_ms).bind(to_ms).bind(tier_ms),
-                None => sqlx::query_as(RAW).bind(sensor_id).bind(from_ms).bind(to_ms),
-            };
-            query.fetch_all(pool).await
-        })
+        read_ranges(db, sensor_id, segment.tier_ms, &[(segment.from_ms, segment.to_ms)]).await
     }
 
-    /// The spans of sensor `sensor_id` between the first and last of the sorted `boundaries`,
-    /// read from the coarsest tier whose buckets each fall in one interval ([`tier_dividing`]).
-    pub async fn spans_within(db: &Db, sensor_id: i64, boundaries: &[i64]) -> Result<Vec<Span>, sqlx::Error> {
-        match (boundaries.first(), boundaries.last()) {
-            (Some(&from_ms), Some(&to_ms)) => spans(db, sensor_id, from_ms, to_ms, tier_dividing(boundaries)).await,
-            _ => Ok(Vec::new()),
+    /// The buckets of `tier_ms` (or raw readings) of sensor `sensor_id` that start in any of
+    /// `ranges`, oldest first. The ranges are a table the query loops over, one index search
+    /// each: SQLite keeps the order of a `cross join`, and PostgreSQL that of a `lateral`
+    /// subquery it cannot flatten (`offset 0`); otherwise both may scan all of the sensor's
+    /// rows against every range.
+    async fn read_ranges(db: &Db, sensor_id: i64, tier_ms: Option<i64>, ranges: &[(i64, i64)]) -> Result<Vec<Span>, sqlx::Error> {
+        const RAW: &str = "select r.at_ms, cast(1 as bigint) as count, r.value as sum, r.value as min, r.value as max, \
+             r.value as first_value, r.value as last_value, cast(0 as double precision) as increase";
+        const ROLLUP: &str = "select r.bucket_ms as at_ms, r.value_count as count, r.value_sum as sum, \
+             r.value_min as min, r.value_max as max, r.first_value, r.last_value, r.value_increase as increase";
+        let (table, column, select) = match tier_ms {
+            Some(_) => ("rollup", "bucket_ms", ROLLUP),
+            None => ("reading", "at_ms", RAW),
+        };
+        macro_rules! query {
+            ($pool:expr, $lateral:expr) => {{
+                let mut query = QueryBuilder::new("with ranges (from_ms, to_ms) as (");
+                query.push_values(ranges, |mut row, (from_ms, to_ms)| {
+                    row.push_bind(*from_ms).push_bind(*to_ms);
+                });
+                query.push(format_args!(") {select} from ranges cross join "));
+                query.push(if $lateral { "lateral (select * from " } else { "" }).push(table);
+                query.push(if $lateral { " where " } else { " r where " });
+                query.push(format_args!("{column} >= ranges.from_ms and {column} < ranges.to_ms and sensor_id = ")).push_bind(sensor_id);
+                if let Some(tier_ms) = tier_ms {
+                    query.push(" and tier_ms = ").push_bind(tier_ms);
+                }
+                query.push(if $lateral { " offset 0) r" } else { "" }).push(format_args!(" order by r.{column}"));
+                query.build_query_as().fetch_all($pool).await
+            }};
+        }
+        match db {
+            Db::Sqlite(sqlite) => query!(&sqlite.read, false),
+            Db::Postgres(pg) => query!(&pg.pool, true),
         }
     }
 
@@ -432,42 +453,54 @@ mod tests {
     }
 
     #[test]
-    fn the_tier_must_divide_every_inner_boundary() {
-        let h = HOUR_MS;
-        assert_eq!(tier_dividing(&[0, h, 2 * h]), Some(HOUR_MS));
-        // Adelaide's local midnights are on half hours; Kathmandu's on quarter hours.
-        assert_eq!(tier_dividing(&[0, h / 2, 24 * h + h / 2]), Some(TEN_MINUTES_MS));
-        assert_eq!(tier_dividing(&[0, 18 * h + 15 * 60_000, 48 * h]), Some(MINUTE_MS));
-        assert_eq!(tier_dividing(&[0, 30_000, 60_000]), None);
-        // The ends may fall anywhere.
-        assert_eq!(tier_dividing(&[12_345, 67_890]), Some(HOUR_MS));
-        assert_eq!(tier_dividing(&[12_345, h, 9 * h + 1]), Some(HOUR_MS));
-    }
-
-    #[test]
-    fn segments_cover_the_range_once_with_whole_buckets() {
-        let h = HOUR_MS;
+    fn intervals_are_read_as_whole_buckets_that_never_straddle_a_boundary() {
+        let (h, m) = (HOUR_MS, MINUTE_MS);
         let seg = |tier_ms, from_ms, to_ms| Segment { tier_ms, from_ms, to_ms };
-        let from = 5 * h + 25 * 60_000 + 1_500;
-        let to = 9 * h + 12 * 60_000 + 30_000;
+        // Ends between minutes: finer tiers, then raw readings, at the ends only.
+        let from = 5 * h + 25 * m + 1_500;
+        let to = 9 * h + 12 * m + 30_000;
         assert_eq!(
-            segments(from, to, Some(HOUR_MS)),
+            segments(&[from, to]),
             [
-                seg(None, from, 5 * h + 26 * 60_000),
-                seg(Some(MINUTE_MS), 5 * h + 26 * 60_000, 5 * h + 30 * 60_000),
-                seg(Some(TEN_MINUTES_MS), 5 * h + 30 * 60_000, 6 * h),
+                seg(None, from, 5 * h + 26 * m),
+                seg(Some(MINUTE_MS), 5 * h + 26 * m, 5 * h + 30 * m),
+                seg(Some(TEN_MINUTES_MS), 5 * h + 30 * m, 6 * h),
                 seg(Some(HOUR_MS), 6 * h, 9 * h),
-                seg(Some(TEN_MINUTES_MS), 9 * h, 9 * h + 10 * 60_000),
-                seg(Some(MINUTE_MS), 9 * h + 10 * 60_000, 9 * h + 12 * 60_000),
-                seg(None, 9 * h + 12 * 60_000, to),
+                seg(Some(TEN_MINUTES_MS), 9 * h, 9 * h + 10 * m),
+                seg(Some(MINUTE_MS), 9 * h + 10 * m, 9 * h + 12 * m),
+                seg(None, 9 * h + 12 * m, to),
             ]
         );
-        // Aligned ends need nothing finer; a short range falls back to finer tiers.
-        assert_eq!(segments(h, 3 * h, Some(HOUR_MS)), [seg(Some(HOUR_MS), h, 3 * h)]);
-        assert_eq!(segments(h + 60_000, h + 120_000, Some(HOUR_MS)), [seg(Some(MINUTE_MS), h + 60_000, h + 120_000)]);
-        assert_eq!(segments(h, h + 30_000, Some(HOUR_MS)), [seg(None, h, h + 30_000)]);
-        assert_eq!(segments(h, 3 * h, None), [seg(None, h, 3 * h)]);
-        assert!(segments(h, h, Some(HOUR_MS)).is_empty());
+        // Days starting on whole hours: one hourly range for all of them.
+        assert_eq!(segments(&[0, 24 * h, 47 * h, 72 * h]), [seg(Some(HOUR_MS), 0, 72 * h)]);
+        // Adelaide's midnights on half hours: the hour around each midnight in 10-minute buckets.
+        let half = h / 2;
+        assert_eq!(
+            segments(&[half, 24 * h + half, 48 * h + half]),
+            [
+                seg(Some(TEN_MINUTES_MS), half, h),
+                seg(Some(HOUR_MS), h, 24 * h),
+                seg(Some(TEN_MINUTES_MS), 24 * h, 25 * h),
+                seg(Some(HOUR_MS), 25 * h, 48 * h),
+                seg(Some(TEN_MINUTES_MS), 48 * h, 48 * h + half),
+            ]
+        );
+        // Kathmandu's on quarter hours: 1-minute buckets for five minutes on either side.
+        let quarter = 18 * h + 15 * m;
+        assert_eq!(
+            segments(&[quarter, quarter + 24 * h]),
+            [
+                seg(Some(MINUTE_MS), quarter, quarter + 5 * m),
+                seg(Some(TEN_MINUTES_MS), quarter + 5 * m, 19 * h),
+                seg(Some(HOUR_MS), 19 * h, 42 * h),
+                seg(Some(TEN_MINUTES_MS), 42 * h, 42 * h + 10 * m),
+                seg(Some(MINUTE_MS), 42 * h + 10 * m, quarter + 24 * h),
+            ]
+        );
+        // Short intervals fall back to finer tiers; nothing for no interval.
+        assert_eq!(segments(&[h + m, h + 2 * m]), [seg(Some(MINUTE_MS), h + m, h + 2 * m)]);
+        assert_eq!(segments(&[h, h + 30_000]), [seg(None, h, h + 30_000)]);
+        assert!(segments(&[h]).is_empty());
     }
 
     #[test]
