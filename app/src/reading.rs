@@ -733,23 +733,27 @@ pub mod ssr {
 
     /// Deletes the readings older than `before_ms`, one sensor and one hour at a time so that
     /// no transaction holds the write lock for long. Returns how many were deleted.
+    ///
+    /// Switch readings are kept: appliance runs and hours of use are computed from them (they
+    /// are few: a device reports a switch when it changes, and now and then).
     pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
+        const SENSORS: &str = "select sensor_id from sensor where kind <> 'switch' order by sensor_id";
         const OLDEST: &str = "select min(at_ms) from reading where sensor_id = $1";
         const DELETE: &str = "delete from reading where sensor_id = $1 and at_ms < $2";
-        prune_by_slices(db, before_ms, crate::rollup::HOUR_MS, OLDEST, DELETE).await
+        prune_by_slices(db, SENSORS, before_ms, crate::rollup::HOUR_MS, OLDEST, DELETE).await
     }
 
     /// Deletes, for every sensor, the rows that `oldest` (the oldest time of sensor `$1`) and
     /// `delete` (rows of sensor `$1` before `$2`) select, `slice_ms` at a time, up to `before_ms`.
     pub(crate) async fn prune_by_slices(
         db: &Db,
+        sensors: &'static str,
         before_ms: i64,
         slice_ms: i64,
         oldest: &'static str,
         delete: &'static str,
     ) -> Result<u64, sqlx::Error> {
-        const SENSORS: &str = "select sensor_id from sensor order by sensor_id";
-        let sensors: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(SENSORS).fetch_all(pool).await)?;
+        let sensors: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(sensors).fetch_all(pool).await)?;
         let mut deleted = 0;
         for sensor_id in sensors {
             loop {

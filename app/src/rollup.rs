@@ -258,7 +258,8 @@ pub mod ssr {
                 "delete from rollup where sensor_id = $1 and tier_ms = 3600000 and bucket_ms < $2",
             ),
         };
-        crate::reading::ssr::prune_by_slices(db, before_ms, 24 * super::HOUR_MS, oldest, delete).await
+        const SENSORS: &str = "select sensor_id from sensor order by sensor_id";
+        crate::reading::ssr::prune_by_slices(db, SENSORS, before_ms, 24 * super::HOUR_MS, oldest, delete).await
     }
 
     /// Buckets per statement: 12 bind parameters each stays below both databases' limits.

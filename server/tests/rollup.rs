@@ -76,12 +76,17 @@ async fn retention_drops_old_raw_readings_but_charts_keep_them(t: TestDb) {
     let recent: Vec<Incoming> = (0..24).map(|h| reading(now - DAY + h * HOUR_MS, 9.0)).collect();
     store(&t.db, &device, old).await.unwrap();
     store(&t.db, &device, recent).await.unwrap();
+    // An appliance's runs are read from its switch readings: those are kept.
+    let switch = |at_ms: i64, on: bool| Incoming { key: "washer.switch".into(), value: f64::from(u8::from(on)), at_ms, kind: Some(Kind::Switch), room: None };
+    store(&t.db, &device, vec![switch(now - 40 * DAY, true), switch(now - 40 * DAY + HOUR_MS, false)]).await.unwrap();
     let sixty_days = |db: Db| async move { history(&db, Kind::Power, now - 60 * DAY, now).await.unwrap() };
     let before = sixty_days(t.db.clone()).await;
 
     let retention = hearth::retention::Retention { raw_days: Some(30), minute_days: Some(365), ten_minute_days: None, hour_days: None };
     let deleted = hearth::retention::prune(&t.db, retention, now).await.unwrap();
-    assert_eq!(deleted, 24, "only the readings older than 30 days go");
+    assert_eq!(deleted, 24, "only the readings older than 30 days go, and not the switch's");
+    let runs = app::usage::ssr::runs(&t.db, switch_id(&t.db).await, now - 60 * DAY, now, now).await.unwrap();
+    assert_eq!(runs.iter().map(|r| (r.start_ms, r.end_ms)).collect::<Vec<_>>(), [(now - 40 * DAY, Some(now - 40 * DAY + HOUR_MS))]);
     let raw = history(&t.db, Kind::Power, now - 2 * HOUR_MS, now).await.unwrap();
     assert_eq!(raw[0].latest.map(|p| p.value), Some(9.0));
     assert_eq!(sixty_days(t.db.clone()).await[0].points, before[0].points, "old ranges are drawn from rollups");
@@ -91,6 +96,15 @@ async fn retention_drops_old_raw_readings_but_charts_keep_them(t: TestDb) {
     hearth::retention::prune(&t.db, shorter, now).await.unwrap();
     let after = sixty_days(t.db.clone()).await;
     assert!(after[0].points.iter().all(|p| p.value == 9.0), "10-minute and hourly buckets older than 30 days are gone too");
+}
+
+/// The id of the sensor `washer.switch`.
+async fn switch_id(db: &Db) -> i64 {
+    const SQL: &str = "select sensor_id from sensor where key = 'washer.switch'";
+    match db {
+        Db::Sqlite(s) => sqlx::query_scalar(SQL).fetch_one(&s.read).await.unwrap(),
+        Db::Postgres(p) => sqlx::query_scalar(SQL).fetch_one(&p.pool).await.unwrap(),
+    }
 }
 
 fn counter(at_ms: i64, value: f64) -> Incoming {
