@@ -8,6 +8,7 @@
 pub mod components;
 pub mod device;
 pub mod live;
+pub mod mqtt;
 pub mod reading;
 pub mod rollup;
 pub mod routes;

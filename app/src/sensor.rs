@@ -182,6 +182,12 @@ pub mod ssr {
         with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
     }
 
+    /// The keys of a device's sensors.
+    pub async fn keys(db: &Db, device_id: i64) -> Result<Vec<String>, sqlx::Error> {
+        const SQL: &str = "select key from sensor where device_id = $1";
+        with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(device_id).fetch_all(pool).await)
+    }
+
     /// One sensor, if it exists.
     pub async fn find(db: &Db, sensor_id: i64) -> Result<Option<Sensor>, sqlx::Error> {
         const SQL: &str = "select s.sensor_id, d.name as device, s.key, s.kind, s.room \

@@ -8,6 +8,9 @@
 //! authentication ([`device_for_token`]), the checks of a reading ([`check_incoming`]) and the
 //! naming rules that turn foreign names into sensor keys and kinds ([`mapping`]).
 
+pub mod influx;
+pub mod mapping;
+
 use crate::AppState;
 use crate::error::{Error, Result};
 use app::device::Device;
@@ -20,6 +23,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The most readings one request may carry.
 pub const MAX_READINGS: usize = 10_000;
@@ -90,6 +94,62 @@ pub async fn accept(state: &AppState, device: &Device, batch: Vec<Incoming>) -> 
         state.hub.publish(outcome.stored.iter().map(|s| s.live()));
     }
     Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+}
+
+/// A reading from another protocol, before Hearth knows whether its sensor exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreign {
+    /// The reading; its kind is `None` when nothing tells it.
+    pub reading: Incoming,
+    /// Whether the kind was guessed from a name rather than stated by the protocol. A guessed
+    /// kind only types a new sensor; an existing sensor keeps its own.
+    pub guessed: bool,
+    /// Where the reading came from in the request (a line number, a position), used in errors
+    /// instead of its index in the batch.
+    pub origin: usize,
+}
+
+/// What a batch from another protocol did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// Stored readings and duplicates.
+    pub receipt: Receipt,
+    /// Readings skipped because their sensor does not exist and their kind is unknown.
+    pub skipped: usize,
+}
+
+/// [`accept`] for readings of another protocol: a reading whose sensor does not exist yet and
+/// whose kind nothing tells is skipped and counted (see `app::mqtt::Skipped`), never stored
+/// under a guessed kind; errors name the reading by its [`Foreign::origin`].
+pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, readings: Vec<Foreign>) -> Result<Accepted> {
+    let existing: HashSet<String> = app::sensor::ssr::keys(&state.db, device.device_id).await?.into_iter().collect();
+    let now = now_ms();
+    let mut batch = Vec::with_capacity(readings.len());
+    let mut origins = Vec::with_capacity(readings.len());
+    let mut skipped = 0;
+    for Foreign { mut reading, guessed, origin } in readings {
+        let exists = existing.contains(&reading.key);
+        if exists && guessed {
+            reading.kind = None;
+        }
+        if !exists && reading.kind.is_none() {
+            state.activity.skipped(&device.name, &reading.key, protocol, now);
+            skipped += 1;
+            continue;
+        }
+        batch.push(reading);
+        origins.push(origin);
+    }
+    if batch.is_empty() {
+        return Ok(Accepted { receipt: Receipt { stored: 0, duplicates: 0 }, skipped });
+    }
+    match accept(state, device, batch).await {
+        Ok(receipt) => Ok(Accepted { receipt, skipped }),
+        Err(Error::Invalid { message, index: Some(index), field }) => {
+            Err(Error::Invalid { message, index: origins.get(index).copied(), field })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The device whose bearer token the request carries (`Authorization: Bearer <token>`).

@@ -14,6 +14,7 @@ pub mod retention;
 pub mod simulate;
 pub mod stream;
 
+use app::mqtt::ssr::Activity;
 use app::store::Db;
 use app::time::ssr::HouseZone;
 use axum::Router;
@@ -26,6 +27,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Everything handlers share.
@@ -41,32 +43,44 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The house's time zone.
     pub zone: HouseZone,
+    /// What the protocol front doors have seen: broker connection, discovered MQTT prefixes,
+    /// skipped inputs.
+    pub activity: Arc<Activity>,
 }
 
 impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
         let zone = config.zone();
-        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config), zone }
+        let hub = Arc::new(Hub::new(config.stream_buffer));
+        AppState { leptos_options, db, hub, config: Arc::new(config), zone, activity: Arc::default() }
     }
 }
 
 /// The whole HTTP surface: the API under `/api/v1`, server functions, pages and static files.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let (db, zone) = (state.db.clone(), state.zone.clone());
+    let (db, zone, activity) = (state.db.clone(), state.zone.clone(), state.activity.clone());
     let options = state.leptos_options.clone();
+    let body_limit = DefaultBodyLimit::max(state.config.max_body_bytes);
+    // Telegraf gzips line protocol by default; the limit applies to the decompressed body.
+    let line_protocol = Router::new()
+        .route("/api/v2/write", post(ingest::influx::write_v2))
+        .route("/write", post(ingest::influx::write_v1))
+        .layer(RequestDecompressionLayer::new())
+        .layer(body_limit);
     Router::new()
-        .route(
-            "/api/v1/readings",
-            post(ingest::post_readings).layer(DefaultBodyLimit::max(state.config.max_body_bytes)),
-        )
+        .route("/api/v1/readings", post(ingest::post_readings).layer(body_limit))
+        .merge(line_protocol)
+        .route("/query", post(ingest::influx::query))
+        .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .leptos_routes_with_context(&state, routes, move || {
             provide_context(db.clone());
             provide_context(zone.clone());
+            provide_context(activity.clone());
         }, move || {
             app::shell(options.clone())
         })
