@@ -41,6 +41,12 @@ pub enum DeviceCommand {
     },
     /// List the registered devices.
     List,
+    /// Give a device a new Emoncms API key (32 characters, as emonhub requires) and print it
+    /// (on stdout, alone; shown only this once). It replaces any earlier key.
+    Apikey {
+        /// The device's name.
+        name: String,
+    },
 }
 
 /// `hearth serve`

@@ -8,6 +8,7 @@
 //! authentication ([`device_for_token`]), the checks of a reading ([`check_incoming`]) and the
 //! naming rules that turn foreign names into sensor keys and kinds ([`mapping`]).
 
+pub mod emoncms;
 pub mod influx;
 pub mod mapping;
 

@@ -69,10 +69,18 @@ pub fn app(state: AppState) -> Router {
         .route("/write", post(ingest::influx::write_v1))
         .layer(RequestDecompressionLayer::new())
         .layer(body_limit);
+    let emoncms = Router::new()
+        .route("/input/post", get(ingest::emoncms::post).post(ingest::emoncms::post))
+        .route("/input/post.json", get(ingest::emoncms::post).post(ingest::emoncms::post))
+        .route("/input/post/{node}", get(ingest::emoncms::post_to_node).post(ingest::emoncms::post_to_node))
+        .route("/input/bulk", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
+        .route("/input/bulk.json", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
+        .layer(body_limit);
     Router::new()
         .route("/api/v1/readings", post(ingest::post_readings).layer(body_limit))
         .merge(line_protocol)
         .route("/query", post(ingest::influx::query))
+        .merge(emoncms)
         .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))

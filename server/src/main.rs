@@ -62,6 +62,13 @@ async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxErr
             eprintln!("Device {:?} added (id {}). Its token, shown only this once:", device.name, device.device_id);
             println!("{token}");
         }
+        DeviceCommand::Apikey { name } => {
+            let (device, key) = app::device::ssr::rotate_apikey(&db, &name)
+                .await?
+                .ok_or_else(|| format!("no device named {name:?}"))?;
+            eprintln!("Device {:?} has a new Emoncms API key, shown only this once:", device.name);
+            println!("{key}");
+        }
         DeviceCommand::List => {
             for device in app::device::ssr::list(&db).await? {
                 println!("{}\t{}", device.device_id, device.name);
