@@ -11,6 +11,7 @@
 pub mod emoncms;
 pub mod influx;
 pub mod mapping;
+pub mod mqtt;
 
 use crate::AppState;
 use crate::error::{Error, Result};

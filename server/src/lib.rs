@@ -98,8 +98,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
-/// and waits for requests in flight. Retention runs in the background meanwhile. On PostgreSQL
-/// it first starts relaying the readings every server stores to this server's live streams.
+/// and waits for requests in flight. Retention runs in the background meanwhile, and so does
+/// the MQTT subscriber when a broker is configured. On PostgreSQL it first starts relaying the
+/// readings every server stores to this server's live streams.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -109,6 +110,19 @@ pub async fn serve(
     let relay = match &state.db {
         Db::Postgres(pg) => Some(broadcast::relay_postgres(&pg.pool, hub.clone()).await.map_err(std::io::Error::other)?),
         Db::Sqlite(_) => None,
+    };
+    let mqtt = match &state.config.mqtt_url {
+        Some(url) => {
+            let port = listener.local_addr()?.port();
+            let host = gethostname::gethostname().to_string_lossy().into_owned();
+            let client_id = state.config.mqtt_client_id.clone().unwrap_or_else(|| format!("hearth-{host}-{port}"));
+            let options = ingest::mqtt::options(&url.0, &client_id, state.config.mqtt_session_seconds)
+                .map_err(std::io::Error::other)?;
+            state.activity.broker_configured(url.to_string());
+            tracing::info!(broker = %url, client_id, group = state.config.mqtt_group, "subscribing to MQTT");
+            Some(tokio::spawn(ingest::mqtt::run(state.clone(), options, state.config.mqtt_group.clone())))
+        }
+        None => None,
     };
     let pruning = tokio::spawn(retention::run(
         state.db.clone(),
@@ -122,6 +136,9 @@ pub async fn serve(
         })
         .await;
     pruning.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.abort();
+    }
     if let Some(relay) = relay {
         relay.abort();
     }

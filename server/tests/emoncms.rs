@@ -118,3 +118,25 @@ on_both_databases!(
     emonhub_bulk_posts_with_the_emoncms_api_key,
     bad_requests_get_emoncms_errors_and_store_nothing,
 );
+
+#[tokio::test]
+async fn device_apikey_prints_a_32_character_key_that_posts() {
+    let t = common::sqlite().await;
+    common::device_token(&t.db, "emonpi").await;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["device", "apikey", "emonpi"])
+        .env("HEARTH_DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let key = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit()), "{key:?}");
+    let (status, body) = send(&t, get(&format!(r#"/input/post?node=emonpi&fulljson={{"power1":5}}&apikey={key}"#))).await;
+    assert_eq!((status, body.as_str()), (StatusCode::OK, r#"{"success":true}"#));
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(["device", "apikey", "nobody"])
+        .env("HEARTH_DATABASE_URL", &t.url)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+}
