@@ -1,3 +1,4 @@
 //! Widgets used by the pages.
 
 pub mod chart;
+pub mod mqtt;

@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
             <main>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=routes::dashboard::Dashboard />
+                    <Route path=path!("/mqtt") view=components::mqtt::MqttPanel />
                 </Routes>
             </main>
         </Router>
