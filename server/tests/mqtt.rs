@@ -274,11 +274,55 @@ async fn hearth_reconnects_and_subscribes_again_after_a_broker_restart() {
     broker.kill().await.unwrap();
 }
 
+async fn the_panel_actions_add_a_discovered_device_and_set_prefixes(t: TestDb) {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use leptos::server_fn::ServerFn;
+    use tower::ServiceExt;
+    let state = common::state(&t.db);
+    state.activity.discovered("tasmota_1A2B3C", "tasmota", "tele/tasmota_1A2B3C/SENSOR", 1_764_000_000_000);
+    let call = |path: &'static str, form: String| {
+        let router = hearth::app(state.clone());
+        async move {
+            let request = axum::http::Request::post(path)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .body(Body::from(form))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            let status = response.status();
+            (status, String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap())
+        }
+    };
+    let (status, body) = call(app::mqtt::AddMqttDevice::PATH, "name=bathroom&prefix=tasmota_1A2B3C".into()).await;
+    assert_eq!(status, 200, "{body}");
+    let added: app::mqtt::NewDevice = serde_json::from_str(&body).unwrap();
+    assert_eq!(added.device.name, "bathroom");
+    assert_eq!(app::device::ssr::find_by_token(&t.db, &added.token).await.unwrap(), Some(added.device.clone()), "the token shown works");
+    assert!(state.activity.overview(Vec::new()).discovered.is_empty(), "an added prefix is no longer listed as discovered");
+
+    let (status, body) = call(app::mqtt::AddMqttDevice::PATH, "name=second&prefix=tasmota_1A2B3C".into()).await;
+    assert!(status.is_server_error() || status.is_client_error(), "{status} {body}");
+    assert!(body.contains("already belongs"), "{body}");
+
+    let id = added.device.device_id;
+    let (status, _) = call(app::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=bathroom%2Fplug")).await;
+    assert_eq!(status, 200);
+    assert!(app::mqtt::ssr::device_by_prefix(&t.db, "bathroom/plug").await.unwrap().is_some());
+    let (status, body) = call(app::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=tele%2F%23")).await;
+    assert!(!status.is_success() && body.contains("must not contain"), "{status} {body}");
+    let (status, _) = call(app::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=")).await;
+    assert_eq!(status, 200);
+    assert_eq!(app::mqtt::ssr::links(&t.db).await.unwrap()[0].mqtt_prefix, None, "an empty prefix clears it");
+}
+
 on_both_databases!(
     tasmota_telemetry_reaches_the_store_and_the_stream,
     shelly_esphome_and_hearth_topics_are_stored,
     unknown_prefixes_are_counted_not_stored,
     bad_payloads_store_nothing_and_are_reported,
+    the_panel_shows_prefixes_online_states_and_discovered_prefixes,
+    the_panel_actions_add_a_discovered_device_and_set_prefixes,
 );
 
 #[tokio::test]
@@ -302,4 +346,21 @@ async fn device_add_takes_an_mqtt_prefix() {
     let wildcard = add("third-plug", "tele/#");
     assert!(!wildcard.status.success());
     assert_eq!(app::device::ssr::list(&t.db).await.unwrap().len(), 1, "refused prefixes create no device");
+}
+
+async fn the_panel_shows_prefixes_online_states_and_discovered_prefixes(t: TestDb) {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (device, _) = app::mqtt::ssr::create_with_prefix(&t.db, "washer-plug", "tasmota_washer").await.unwrap();
+    app::mqtt::ssr::set_online(&t.db, device.device_id, false, 1_764_000_000_000).await.unwrap();
+    common::device_token(&t.db, "hall-esp32").await;
+    let state = common::state(&t.db);
+    state.activity.discovered("shellyplus1pm-a8032ab12345", "shelly", "shellyplus1pm-a8032ab12345/status/switch:0", 1_764_000_000_000);
+    let page = hearth::app(state).oneshot(axum::http::Request::get("/mqtt").body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = String::from_utf8(page.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for expected in ["No broker configured", "washer-plug", "value=\"tasmota_washer\"", "Offline", "hall-esp32", "shellyplus1pm-a8032ab12345", "Add as device"] {
+        assert!(html.contains(expected), "{expected:?} in the panel: {html}");
+    }
 }

@@ -37,7 +37,7 @@ pub fn MqttPanel() -> impl IntoView {
         <section class="panel mqtt-panel">
             <div class="panel-head">
                 <h2>"MQTT"</h2>
-                <span class="muted">"Tasmota, Shelly, ESPHome and hearth/<device>/<sensor> topics"</span>
+                <span class="muted subtitle">"Tasmota, Shelly, ESPHome and hearth/<device>/<sensor> topics"</span>
             </div>
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -99,7 +99,7 @@ fn Overview(
         </div>
         <h3>"Discovered, not yet added"</h3>
         {if discovered.is_empty() {
-            view! { <p class="muted">"No unknown prefix heard. Messages of a prefix no device claims are counted here, never stored."</p> }.into_any()
+            view! { <p class="hint">"No unknown prefix heard. Messages of a prefix no device claims are counted here, never stored."</p> }.into_any()
         } else {
             view! {
                 <div class="table-wrap">
@@ -130,8 +130,8 @@ fn DeviceRow(linked: Linked, now_ms: RwSignal<Option<i64>>, set_prefix: ServerAc
     let aria = format!("MQTT topic prefix of {}", device.name);
     view! {
         <tr data-device=device.name.clone()>
-            <td>{device.name.clone()}</td>
-            <td>
+            <td class="name">{device.name.clone()}</td>
+            <td data-label="Topic prefix">
                 <ActionForm action=set_prefix attr:class="inline-form">
                     <input type="hidden" name="device_id" value=device.device_id />
                     <input
@@ -144,15 +144,15 @@ fn DeviceRow(linked: Linked, now_ms: RwSignal<Option<i64>>, set_prefix: ServerAc
                     <button type="submit">"Save"</button>
                 </ActionForm>
             </td>
-            <td>
+            <td data-label="State">
                 <span class="online" data-state=state title=move || ago(online_at_ms, now_ms.get()).unwrap_or_default()>
                     <span class="dot"></span>
                     {label}
                 </span>
             </td>
-            <td>{protocol.unwrap_or_else(|| "–".into())}</td>
-            <td class="num">{messages}</td>
-            <td>
+            <td data-label="Protocol">{protocol.unwrap_or_else(|| "–".into())}</td>
+            <td class="num" data-label="Messages">{messages}</td>
+            <td data-label="Last">
                 <span class="muted">{move || ago(last_message_ms, now_ms.get()).unwrap_or_default()}</span>
                 {last_error.map(|e| view! { <div class="error small">{e}</div> })}
             </td>
@@ -168,11 +168,11 @@ fn DiscoveredRow(discovered: Discovered, now_ms: RwSignal<Option<i64>>, add_devi
     let (row, shown) = (prefix.clone(), prefix.clone());
     view! {
         <tr data-prefix=row>
-            <td><code>{shown}</code></td>
-            <td>{protocol}</td>
-            <td class="num">{messages}</td>
-            <td><code class="small">{last_topic}</code></td>
-            <td class="muted">{move || ago(Some(last_seen_ms), now_ms.get()).unwrap_or_default()}</td>
+            <td class="name"><code>{shown}</code></td>
+            <td data-label="Looks like">{protocol}</td>
+            <td class="num" data-label="Messages">{messages}</td>
+            <td data-label="Last topic"><code class="small">{last_topic}</code></td>
+            <td class="muted" data-label="Seen">{move || ago(Some(last_seen_ms), now_ms.get()).unwrap_or_default()}</td>
             <td>
                 <ActionForm action=add_device attr:class="inline-form">
                     <input type="hidden" name="prefix" value=prefix />
@@ -188,7 +188,7 @@ fn DiscoveredRow(discovered: Discovered, now_ms: RwSignal<Option<i64>>, add_devi
 fn SkippedInputs(skipped: Vec<Skipped>, now_ms: RwSignal<Option<i64>>) -> impl IntoView {
     view! {
         <h3>"Skipped inputs"</h3>
-        <p class="muted">
+        <p class="hint">
             "Values of sensors that do not exist yet and whose kind nothing tells. Post one reading of the sensor with its "
             <code>"kind"</code>
             " to the JSON API and the next values are stored."
@@ -205,11 +205,11 @@ fn SkippedInputs(skipped: Vec<Skipped>, now_ms: RwSignal<Option<i64>>) -> impl I
                             let at = s.last_seen_ms;
                             view! {
                                 <tr>
-                                    <td>{s.device}</td>
-                                    <td><code>{s.key}</code></td>
-                                    <td>{s.protocol}</td>
-                                    <td class="num">{s.count}</td>
-                                    <td class="muted">{move || ago(Some(at), now_ms.get()).unwrap_or_default()}</td>
+                                    <td class="name">{s.device}</td>
+                                    <td data-label="Sensor key"><code>{s.key}</code></td>
+                                    <td data-label="Protocol">{s.protocol}</td>
+                                    <td class="num" data-label="Values">{s.count}</td>
+                                    <td class="muted" data-label="Last">{move || ago(Some(at), now_ms.get()).unwrap_or_default()}</td>
                                 </tr>
                             }
                         })
