@@ -34,7 +34,7 @@ pub fn MqttPanel() -> impl IntoView {
         );
     });
     view! {
-        <section class="panel mqtt-panel">
+        <section class="panel mqtt-panel" data-hydrated=move || now_ms.get().is_some().to_string()>
             <div class="panel-head">
                 <h2>"MQTT"</h2>
                 <span class="muted subtitle">"Tasmota, Shelly, ESPHome and hearth/<device>/<sensor> topics"</span>
