@@ -1,6 +1,7 @@
 //! Devices: the things that post readings, each holding a secret token. Only a hash of the
 //! token is stored, so a leaked database does not let anyone post as a device.
 
+use crate::sensor::Listed;
 use serde::{Deserialize, Serialize};
 
 /// A registered device.
@@ -11,13 +12,46 @@ pub struct Device {
     pub device_id: i64,
     /// Unique name chosen by the homeowner.
     pub name: String,
+    /// Whether its token was revoked: it is refused everywhere (queries that leave out the
+    /// `revoked` column read `false`).
+    #[cfg_attr(feature = "ssr", sqlx(default))]
+    #[serde(default)]
+    pub revoked: bool,
+}
+
+/// Revokes the device `name`'s token: from now on every request with it gets 401. Its
+/// readings stay. Issuing a new token (`hearth device add` under another name, or the
+/// simulated house's rotation) is how a device comes back.
+#[leptos::server(prefix = "/api/owner", endpoint = "revoke_device")]
+pub async fn revoke_device(name: String) -> Result<(), leptos::prelude::ServerFnError> {
+    use crate::account::ssr::{fail, internal, require_owner};
+    require_owner()?;
+    let db = leptos::prelude::use_context::<crate::store::Db>()
+        .ok_or_else(|| leptos::prelude::ServerFnError::new("database missing from context"))?;
+    match ssr::revoke(&db, &name).await.map_err(internal)? {
+        true => Ok(()),
+        false => Err(fail(404, &format!("no device named {name:?}"))),
+    }
+}
+
+/// A device with its sensors, as the Devices page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceOverview {
+    /// The device.
+    pub device: Device,
+    /// When it was registered, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Time of the newest reading of any of its sensors, Unix milliseconds.
+    pub last_seen_ms: Option<i64>,
+    /// Its sensors with their newest readings, by key.
+    pub sensors: Vec<Listed>,
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Device tokens and queries.
 
-    use super::Device;
+    use super::{Device, DeviceOverview};
     use crate::store::{Db, with_db};
     use rand::RngCore;
     use sha2::{Digest, Sha256};
@@ -61,7 +95,7 @@ pub mod ssr {
     /// The old token stops working.
     pub async fn rotate_token(db: &Db, name: &str) -> Result<(Device, String), sqlx::Error> {
         const SQL: &str = "insert into device (name, token_hash, created_at_ms) values ($1, $2, $3) \
-             on conflict (name) do update set token_hash = excluded.token_hash \
+             on conflict (name) do update set token_hash = excluded.token_hash, revoked_at_ms = null \
              returning device_id, name";
         let token = new_token();
         let hash = token_hash(&token);
@@ -89,9 +123,9 @@ pub mod ssr {
         })
     }
 
-    /// The device whose token hashes to `hash`, if any.
+    /// The device whose token is `token`, if any, revoked or not.
     pub async fn find_by_token(db: &Db, token: &str) -> Result<Option<Device>, sqlx::Error> {
-        const SQL: &str = "select device_id, name from device where token_hash = $1";
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where token_hash = $1";
         let hash = token_hash(token);
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
     }
@@ -116,15 +150,49 @@ pub mod ssr {
 
     /// The device whose Emoncms API key is `key`, if any.
     pub async fn find_by_apikey(db: &Db, key: &str) -> Result<Option<Device>, sqlx::Error> {
-        const SQL: &str = "select device_id, name from device where apikey_hash = $1";
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where apikey_hash = $1";
         let hash = token_hash(key);
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
     }
 
     /// Every device, by name.
     pub async fn list(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
-        const SQL: &str = "select device_id, name from device order by name";
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device order by name";
         with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
+    }
+
+    /// Revokes the token of the device `name`; `false` if there is no such device.
+    pub async fn revoke(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
+        const SQL: &str = "update device set revoked_at_ms = coalesce(revoked_at_ms, $2) where name = $1";
+        with_db!(db, write, |pool| Ok(sqlx::query(SQL).bind(name).bind(now_ms()).execute(pool).await?.rows_affected() > 0))
+    }
+
+    /// The device `device_id`, if it exists.
+    pub async fn find(db: &Db, device_id: i64) -> Result<Option<Device>, sqlx::Error> {
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where device_id = $1";
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(device_id).fetch_optional(pool).await)
+    }
+
+    /// Every device by name, with its sensors (by key) and when it was last heard from.
+    pub async fn overview(db: &Db) -> Result<Vec<DeviceOverview>, sqlx::Error> {
+        const SQL: &str = "select device_id, name, created_at_ms, revoked_at_ms from device order by name";
+        let devices: Vec<(i64, String, i64, Option<i64>)> = with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        let mut sensors = crate::sensor::ssr::list_all(db).await?;
+        sensors.sort_by(|a, b| (&a.sensor.device, &a.sensor.key).cmp(&(&b.sensor.device, &b.sensor.key)));
+        Ok(devices
+            .into_iter()
+            .map(|(device_id, name, created_at_ms, revoked_at_ms)| {
+                let from = sensors.partition_point(|l| l.sensor.device < name);
+                let to = sensors.partition_point(|l| l.sensor.device <= name);
+                let own = sensors[from..to].to_vec();
+                DeviceOverview {
+                    last_seen_ms: own.iter().filter_map(|l| l.last_at_ms).max(),
+                    device: Device { device_id, name, revoked: revoked_at_ms.is_some() },
+                    created_at_ms,
+                    sensors: own,
+                }
+            })
+            .collect())
     }
 
     fn now_ms() -> i64 {

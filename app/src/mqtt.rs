@@ -178,6 +178,8 @@ pub mod ssr {
         pub mqtt_online: Option<bool>,
         /// When that was reported.
         pub mqtt_online_at_ms: Option<i64>,
+        /// Whether its token was revoked.
+        pub revoked: bool,
     }
 
     /// Why a prefix could not be set.
@@ -215,14 +217,14 @@ pub mod ssr {
 
     /// Every device with its MQTT columns, those with a prefix first.
     pub async fn links(db: &Db) -> Result<Vec<LinkRow>, sqlx::Error> {
-        const SQL: &str = "select device_id, name, mqtt_prefix, mqtt_online, mqtt_online_at_ms from device \
-             order by mqtt_prefix is null, name";
+        const SQL: &str = "select device_id, name, mqtt_prefix, mqtt_online, mqtt_online_at_ms, \
+             revoked_at_ms is not null as revoked from device order by mqtt_prefix is null, name";
         with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
     }
 
     /// The device whose prefix is `prefix`, if any.
     pub async fn device_by_prefix(db: &Db, prefix: &str) -> Result<Option<Device>, sqlx::Error> {
-        const SQL: &str = "select device_id, name from device where mqtt_prefix = $1";
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where mqtt_prefix = $1";
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(prefix).fetch_optional(pool).await)
     }
 
@@ -388,7 +390,7 @@ pub mod ssr {
                 .map(|row| {
                     let seen = inner.devices.get(&row.device_id).cloned().unwrap_or_default();
                     Linked {
-                        device: Device { device_id: row.device_id, name: row.name },
+                        device: Device { device_id: row.device_id, name: row.name, revoked: row.revoked },
                         prefix: row.mqtt_prefix,
                         online: row.mqtt_online,
                         online_at_ms: row.mqtt_online_at_ms,

@@ -3,6 +3,7 @@
 use app::time::ssr::HouseZone;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
+use std::num::NonZeroU32;
 
 /// Hearth: a self-hosted, real-time home monitor.
 #[derive(Parser)]
@@ -51,14 +52,23 @@ pub enum DeviceCommand {
         /// The device's name.
         name: String,
     },
+    /// Revoke a device's token: every request with it is refused from now on.
+    Revoke {
+        /// The device's name.
+        name: String,
+    },
 }
 
 /// `hearth serve`
 #[derive(Args, Clone)]
 pub struct ServeArgs {
-    /// Also run the simulated house against this server, as device `simulated-house`.
+    /// Also run the simulated house against this server, as device `simulated-house`, and
+    /// give the account `demo` a password printed at start (or `--demo-password`).
     #[arg(long, env = "HEARTH_SIMULATE")]
     pub simulate: bool,
+    /// The demo account's password with `--simulate`; a random one when not given.
+    #[arg(long, env = "HEARTH_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
     #[command(flatten)]
     pub config: Config,
 }
@@ -103,12 +113,32 @@ pub struct Config {
     /// disconnected, such as during a restart.
     #[arg(long, env = "HEARTH_MQTT_SESSION_SECONDS", default_value_t = 3600)]
     pub mqtt_session_seconds: u32,
+    /// The address people open Hearth at, such as `https://hearth.example.org`. When it
+    /// starts with `https://`, session cookies are marked `Secure`.
+    #[arg(long, env = "HEARTH_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Hearth is behind a reverse proxy that sets `X-Forwarded-For` and
+    /// `X-Forwarded-Proto`: believe them for the client's address (login rate limit) and for
+    /// HTTPS (`Secure` cookies). Leave off when clients reach Hearth directly.
+    #[arg(long, env = "HEARTH_TRUSTED_PROXY")]
+    pub trusted_proxy: bool,
+    /// Days a login lasts.
+    #[arg(long, env = "HEARTH_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+    /// Login attempts allowed per minute from one address, and for one account name.
+    #[arg(long, env = "HEARTH_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = NonZeroU32::new(10).expect("non-zero"))]
+    pub login_attempts_per_minute: NonZeroU32,
 }
 
 impl Config {
     /// The house's time zone: the configured one or the machine's.
     pub fn zone(&self) -> HouseZone {
         self.timezone.clone().unwrap_or_else(HouseZone::system)
+    }
+
+    /// Whether Hearth is served over HTTPS according to `--public-url`.
+    pub fn https(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|url| url.starts_with("https://"))
     }
 }
 
@@ -126,6 +156,10 @@ impl Default for Config {
             mqtt_client_id: None,
             mqtt_group: "hearth".into(),
             mqtt_session_seconds: 3600,
+            public_url: None,
+            trusted_proxy: false,
+            session_days: 30,
+            login_attempts_per_minute: NonZeroU32::new(10).expect("non-zero"),
         }
     }
 }
@@ -142,9 +176,14 @@ pub struct SimulateArgs {
     /// Seconds between live readings.
     #[arg(long, default_value_t = 5.0)]
     pub interval: f64,
-    /// Hours of history to post first, so charts are full from the start.
-    #[arg(long, default_value_t = 24)]
-    pub backfill_hours: u32,
+    /// Days of history to post first, at 5-minute steps, so charts and daily totals are
+    /// full from the start.
+    #[arg(long, default_value_t = 30)]
+    pub backfill_days: u32,
+    /// The house's time zone, an IANA name such as `Europe/Lisbon`: the rooms' day and
+    /// night and the household's routine follow its clocks. Default: the machine's.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
 }
 
 /// A database URL, whose password is hidden when printed.

@@ -29,6 +29,15 @@ pub enum Error {
     /// 401 Unauthorized: no device token, or one Hearth does not know.
     #[error("missing or unknown device token: send \"Authorization: Bearer <token>\"")]
     Unauthorized,
+    /// 401 Unauthorized: the device's token was revoked.
+    #[error("this device token was revoked")]
+    Revoked,
+    /// 401 Unauthorized: the read API, the stream and server functions need a session.
+    #[error("log in first: this needs a session")]
+    LoggedOut,
+    /// 403 Forbidden: a read-only (share link) session asked for an owner's action.
+    #[error("a shared screen is read-only: log in as the owner to change anything")]
+    ReadOnly,
     /// 413 Payload Too Large: the body, or the number of readings in it, exceeds the limit.
     #[error("{message}")]
     TooLarge {
@@ -71,7 +80,8 @@ impl Error {
         match self {
             Error::Malformed(_) | Error::BadParameter { .. } => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Unauthorized => StatusCode::UNAUTHORIZED,
+            Error::Unauthorized | Error::Revoked | Error::LoggedOut => StatusCode::UNAUTHORIZED,
+            Error::ReadOnly => StatusCode::FORBIDDEN,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

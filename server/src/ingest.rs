@@ -170,9 +170,13 @@ pub fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> 
         .map(|(_, credentials)| credentials.trim())
 }
 
-/// The device a token belongs to, or 401. Every ingest protocol authenticates through here.
+/// The device a token belongs to, or 401 (unknown or revoked token). Every ingest protocol
+/// authenticates through here.
 pub async fn device_for_token(state: &AppState, token: &str) -> Result<Device> {
     let device = app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)?;
+    if device.revoked {
+        return Err(Error::Revoked);
+    }
     tracing::Span::current().record("device", &device.name);
     Ok(device)
 }

@@ -5,7 +5,10 @@
 //! `app::reading::ssr::store` (commit) → [`broadcast`] (fan out) → [`stream`] (SSE to
 //! browsers) → the chart in `app`.
 
+#![recursion_limit = "512"]
+
 pub mod api;
+pub mod auth;
 pub mod broadcast;
 pub mod config;
 pub mod error;
@@ -14,11 +17,13 @@ pub mod retention;
 pub mod simulate;
 pub mod stream;
 
+use app::account::ssr::Auth;
 use app::mqtt::ssr::Activity;
 use app::store::Db;
 use app::time::ssr::HouseZone;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::middleware;
 use axum::routing::{get, post};
 use broadcast::Hub;
 use config::Config;
@@ -43,6 +48,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// The house's time zone.
     pub zone: HouseZone,
+    /// Login settings and the login rate limit.
+    pub auth: Auth,
     /// What the protocol front doors have seen: broker connection, discovered MQTT prefixes,
     /// skipped inputs.
     pub activity: Arc<Activity>,
@@ -52,15 +59,17 @@ impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
         let zone = config.zone();
+        let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer));
-        AppState { leptos_options, db, hub, config: Arc::new(config), zone, activity: Arc::default() }
+        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default() }
     }
 }
 
-/// The whole HTTP surface: the API under `/api/v1`, server functions, pages and static files.
+/// The whole HTTP surface: ingest (device tokens), and behind the session middleware
+/// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let (db, zone, activity) = (state.db.clone(), state.zone.clone(), state.activity.clone());
+    let (db, zone, auth, activity) = (state.db.clone(), state.zone.clone(), state.auth.clone(), state.activity.clone());
     let options = state.leptos_options.clone();
     let body_limit = DefaultBodyLimit::max(state.config.max_body_bytes);
     // Telegraf gzips line protocol by default; the limit applies to the decompressed body.
@@ -76,25 +85,30 @@ pub fn app(state: AppState) -> Router {
         .route("/input/bulk", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
         .route("/input/bulk.json", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
         .layer(body_limit);
-    Router::new()
+    // Every way devices post in, with their own credentials and no session.
+    let ingest = Router::new()
         .route("/api/v1/readings", post(ingest::post_readings).layer(body_limit))
         .merge(line_protocol)
         .route("/query", post(ingest::influx::query))
-        .merge(emoncms)
         .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
+        .merge(emoncms);
+    let with_session = Router::new()
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
+        .route("/share/{token}", get(auth::open_share))
+        .route("/api/v1/sensors/{id}/daily", get(api::daily))
         .leptos_routes_with_context(&state, routes, move || {
             provide_context(db.clone());
             provide_context(zone.clone());
+            provide_context(auth.clone());
             provide_context(activity.clone());
         }, move || {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
+    ingest.merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
@@ -129,7 +143,7 @@ pub async fn serve(
         retention::Retention::from_config(&state.config),
         std::time::Duration::from_secs(3600),
     ));
-    let served = axum::serve(listener, app(state))
+    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(async move {
             shutdown.await;
             hub.close();

@@ -11,6 +11,9 @@ use tracing_subscriber::EnvFilter;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// The account `--simulate` logs in as.
+const DEMO_ACCOUNT: &str = "demo";
+
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -40,8 +43,17 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.backend(), "Hearth is listening on http://{addr}");
     if args.simulate {
+        let password = args.demo_password.clone().unwrap_or_else(|| app::device::ssr::new_token()[4..20].to_owned());
+        app::account::ssr::set_password(&db, DEMO_ACCOUNT, &password).await?;
+        tracing::info!("Demo account: log in at http://{addr}/login as {DEMO_ACCOUNT:?} with password {password:?}");
         let (_, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
-        let sim = SimulateArgs { url: format!("http://{addr}"), token, interval: 5.0, backfill_hours: 24 };
+        let sim = SimulateArgs {
+            url: format!("http://{addr}"),
+            token,
+            interval: 5.0,
+            backfill_days: 30,
+            timezone: Some(args.config.zone()),
+        };
         tokio::spawn(async move {
             if let Err(e) = simulate::run(sim).await {
                 tracing::error!(error = %e, "the simulated house stopped");
@@ -74,8 +86,15 @@ async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxErr
         }
         DeviceCommand::List => {
             for device in app::device::ssr::list(&db).await? {
-                println!("{}\t{}", device.device_id, device.name);
+                let state = if device.revoked { "\trevoked" } else { "" };
+                println!("{}\t{}{state}", device.device_id, device.name);
             }
+        }
+        DeviceCommand::Revoke { name } => {
+            if !app::device::ssr::revoke(&db, &name).await? {
+                return Err(format!("no device named {name:?}").into());
+            }
+            eprintln!("Device {name:?} revoked: its token is refused from now on.");
         }
     }
     db.close().await;

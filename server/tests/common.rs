@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use app::account::ssr::Holder;
 use app::store::Db;
 use hearth::AppState;
 use hearth::config::Config;
@@ -88,6 +89,29 @@ pub fn state_with(db: &Db, config: Config) -> AppState {
 /// Registers a device and returns its token.
 pub async fn device_token(db: &Db, name: &str) -> String {
     app::device::ssr::create(db, name).await.expect("device created").1
+}
+
+/// The owner's account name and password in tests.
+pub const OWNER: (&str, &str) = ("owner", "correct-horse-battery");
+
+/// Creates the owner's account (if missing) and a session for it; returns the `Cookie`
+/// header value that carries the session.
+pub async fn owner_cookie(db: &Db) -> String {
+    let account = app::account::ssr::set_password(db, OWNER.0, OWNER.1).await.expect("owner account");
+    session_cookie(db, Holder::Account(account)).await
+}
+
+/// A session for `holder`, as a `Cookie` header value.
+pub async fn session_cookie(db: &Db, holder: Holder) -> String {
+    let token = app::account::ssr::open_session(db, holder, Duration::from_secs(3600)).await.expect("session opens");
+    format!("{}={token}", app::account::ssr::COOKIE)
+}
+
+/// A client that sends the owner's session cookie with every request.
+pub async fn owner_client(db: &Db) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, owner_cookie(db).await.parse().expect("cookie header"));
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
 }
 
 /// Defines one `#[tokio::test]` per listed `async fn(TestDb)` in a `sqlite` module and

@@ -185,8 +185,9 @@ async fn the_dashboard_page_shows_the_latest_value(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let body = json!({"sensor": "hall.temp", "value": 19.4, "kind": "temperature", "room": "Hallway"});
     assert_eq!(post(&t.db, &token, body).await.0, StatusCode::OK);
+    let cookie = common::owner_cookie(&t.db).await;
     let response = hearth::app(common::state(&t.db))
-        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .oneshot(Request::get("/").header(header::COOKIE, cookie).body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);

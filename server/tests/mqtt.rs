@@ -105,7 +105,8 @@ async fn tasmota_telemetry_reaches_the_store_and_the_stream(t: TestDb) {
     let plug = unique("pow1");
     app::mqtt::ssr::create_with_prefix(&t.db, "washer-plug", &plug).await.unwrap();
     let (state, base) = serve(&t, BROKER_PORT).await;
-    let mut events = reqwest::get(format!("{base}/api/v1/stream")).await.unwrap().bytes_stream().eventsource();
+    let viewer = common::owner_client(&t.db).await;
+    let mut events = viewer.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
 
     // docs/devices/Sonoff-Pow-R2.md in tasmota/docs; then docs/MQTT.md's power state and LWT.
     let sensor = r#"{"Time":"2018-02-15T17:37:10","ENERGY":{"TotalStartTime":"2018-11-14T18:39:40","Total":6.294,"Yesterday":5.340,"Today":0.954,"Period":217,"Power":2635,"ApparentPower":2650,"ReactivePower":282,"Factor":0.99,"Voltage":227,"Current":11.661}}"#;
@@ -281,10 +282,13 @@ async fn the_panel_actions_add_a_discovered_device_and_set_prefixes(t: TestDb) {
     use tower::ServiceExt;
     let state = common::state(&t.db);
     state.activity.discovered("tasmota_1A2B3C", "tasmota", "tele/tasmota_1A2B3C/SENSOR", 1_764_000_000_000);
+    let cookie = common::owner_cookie(&t.db).await;
     let call = |path: &'static str, form: String| {
         let router = hearth::app(state.clone());
+        let cookie = cookie.clone();
         async move {
             let request = axum::http::Request::post(path)
+                .header("cookie", cookie)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("accept", "application/json")
                 .body(Body::from(form))
@@ -357,7 +361,9 @@ async fn the_panel_shows_prefixes_online_states_and_discovered_prefixes(t: TestD
     common::device_token(&t.db, "hall-esp32").await;
     let state = common::state(&t.db);
     state.activity.discovered("shellyplus1pm-a8032ab12345", "shelly", "shellyplus1pm-a8032ab12345/status/switch:0", 1_764_000_000_000);
-    let page = hearth::app(state).oneshot(axum::http::Request::get("/mqtt").body(Body::empty()).unwrap()).await.unwrap();
+    let cookie = common::owner_cookie(&t.db).await;
+    let request = axum::http::Request::get("/mqtt").header("cookie", cookie).body(Body::empty()).unwrap();
+    let page = hearth::app(state).oneshot(request).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = String::from_utf8(page.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
     for expected in ["No broker configured", "washer-plug", "value=\"tasmota_washer\"", "Offline", "hall-esp32", "shellyplus1pm-a8032ab12345", "Add as device"] {

@@ -35,7 +35,7 @@ async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids(t: TestD
     let token = common::device_token(&t.db, "hall").await;
     let (base, stop, server) = spawn(&t).await;
 
-    let client = reqwest::Client::new();
+    let client = common::owner_client(&t.db).await;
     let response = client.get(format!("{base}/api/v1/stream")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
@@ -80,7 +80,7 @@ async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids(t: TestD
 async fn a_refused_post_sends_nothing(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let (base, _stop, _server) = spawn(&t).await;
-    let client = reqwest::Client::new();
+    let client = common::owner_client(&t.db).await;
     let mut events = client.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
     let post = |body: Value| client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&body).send();
 

@@ -40,6 +40,12 @@ async fn main() -> Result<(), BoxError> {
     let db = app::store::Db::connect(&url).await?;
     let device = format!("bench-{}", jiff::Timestamp::now().as_second());
     let (_, token) = app::device::ssr::create(&db, &device).await?;
+    // The read API and the stream need a session: the bench logs in as an account of its own.
+    let account = app::account::ssr::set_password(&db, "bench", &app::device::ssr::new_token()).await?;
+    let holder = app::account::ssr::Holder::Account(account);
+    let session = app::account::ssr::open_session(&db, holder, Duration::from_secs(86_400)).await?;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(reqwest::header::COOKIE, format!("{}={session}", app::account::ssr::COOKIE).parse()?);
     db.close().await;
 
     let hearth = std::env::current_exe()?.with_file_name("hearth");
@@ -63,7 +69,8 @@ async fn main() -> Result<(), BoxError> {
     println!("hearth {} on {} ({}), {} s per scenario", env!("CARGO_PKG_VERSION"), base, backend(&url), args.seconds);
 
     let run = Duration::from_secs(args.seconds);
-    let bench = Bench { client: reqwest::Client::new(), endpoint: format!("{base}/api/v1/readings"), token: Arc::from(token) };
+    let client = reqwest::Client::builder().default_headers(headers.clone()).build()?;
+    let bench = Bench { client, headers, endpoint: format!("{base}/api/v1/readings"), token: Arc::from(token) };
 
     let (readings, elapsed, errors) = bench.batches(4, 5000, run).await;
     println!(
@@ -113,6 +120,8 @@ async fn main() -> Result<(), BoxError> {
 
 struct Bench {
     client: reqwest::Client,
+    /// Carry the session cookie.
+    headers: reqwest::header::HeaderMap,
     endpoint: String,
     token: Arc<str>,
 }
@@ -236,7 +245,7 @@ impl Bench {
         let posts = (run.as_millis() / every.as_millis()) as usize;
         // When reading i was posted, in µs since `origin`; 0 until then.
         let sent: Arc<Vec<std::sync::atomic::AtomicU64>> = Arc::new((0..posts).map(|_| Default::default()).collect());
-        let stream_client = reqwest::Client::builder().pool_max_idle_per_host(0).build()?;
+        let stream_client = reqwest::Client::builder().default_headers(self.headers.clone()).pool_max_idle_per_host(0).build()?;
         let deadline = tokio::time::Instant::now() + run + Duration::from_secs(2);
         let mut listeners = Vec::with_capacity(subscribers);
         for _ in 0..subscribers {

@@ -161,6 +161,9 @@ async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params) ->
         return super::device_for_token(state, key).await;
     }
     let device = app::device::ssr::find_by_apikey(&state.db, key).await?.ok_or(Error::Unauthorized)?;
+    if device.revoked {
+        return Err(Error::Revoked);
+    }
     tracing::Span::current().record("device", &device.name);
     Ok(device)
 }

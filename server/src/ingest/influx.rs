@@ -46,13 +46,19 @@ pub struct InfluxError {
 
 impl IntoResponse for InfluxError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self.error {
-            Error::Malformed(_) | Error::BadParameter { .. } | Error::Invalid { .. } => (StatusCode::BAD_REQUEST, "invalid"),
-            Error::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Error::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "request too large"),
-            Error::NotFound(_) => (StatusCode::NOT_FOUND, "not found"),
-            Error::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal error"),
+        let status = match &self.error {
+            Error::Malformed(_) | Error::BadParameter { .. } | Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            e => e.status(),
+        };
+        let code = match status {
+            StatusCode::BAD_REQUEST => "invalid",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not found",
+            StatusCode::PAYLOAD_TOO_LARGE => "request too large",
+            StatusCode::TOO_MANY_REQUESTS => "too many requests",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ => "internal error",
         };
         let message = match &self.error {
             Error::Unauthorized => "unauthorized access: send the device token as \"Authorization: Token <token>\"".to_owned(),

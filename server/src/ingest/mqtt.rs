@@ -426,6 +426,7 @@ async fn handle_route(state: &AppState, route: &Route<'_>, publish: &Publish, re
         return Ok(());
     };
     let outcome = match read(route, &publish.payload, received_ms, &state.zone) {
+        _ if device.revoked => Err("the device's token was revoked: its messages are not stored".to_owned()),
         Err(why) => Err(why),
         Ok(Message::Online(online)) => {
             app::mqtt::ssr::set_online(&state.db, device.device_id, online, received_ms).await.map_err(Error::from)?;
