@@ -4,7 +4,7 @@
 
 use crate::reading::LiveReading;
 use leptos::prelude::*;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// The state of the connection to the live stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,14 +35,14 @@ pub enum LiveEvent {
     Resync,
 }
 
-type Listener = Rc<dyn Fn(&LiveEvent)>;
+type Listener = Arc<dyn Fn(&LiveEvent) + Send + Sync>;
 
 /// The live stream of the page, shared by every view on it through context.
 #[derive(Clone, Copy)]
 pub struct Live {
     /// The connection's state.
     pub status: ReadSignal<LiveStatus>,
-    listeners: StoredValue<Vec<(u64, Listener)>, LocalStorage>,
+    listeners: StoredValue<Vec<(u64, Listener)>>,
     next_id: StoredValue<u64>,
 }
 
@@ -64,7 +64,7 @@ impl Live {
 /// provides it to the views below.
 pub fn provide_live() -> Live {
     let (status, set_status) = signal(LiveStatus::Connecting);
-    let live = Live { status, listeners: StoredValue::new_local(Vec::new()), next_id: StoredValue::new(0) };
+    let live = Live { status, listeners: StoredValue::new(Vec::new()), next_id: StoredValue::new(0) };
     provide_context(live);
     #[cfg(feature = "hydrate")]
     browser::open(move |event| live.dispatch(&event), set_status);
@@ -75,11 +75,11 @@ pub fn provide_live() -> Live {
 
 /// Calls `on_event` with every event of the page's live stream for as long as the calling
 /// component lives, and returns the connection's state.
-pub fn use_live(on_event: impl Fn(&LiveEvent) + 'static) -> ReadSignal<LiveStatus> {
+pub fn use_live(on_event: impl Fn(&LiveEvent) + Send + Sync + 'static) -> ReadSignal<LiveStatus> {
     let live = use_context::<Live>().unwrap_or_else(provide_live);
     let id = live.next_id.get_value();
     live.next_id.set_value(id + 1);
-    live.listeners.update_value(|l| l.push((id, Rc::new(on_event))));
+    live.listeners.update_value(|l| l.push((id, Arc::new(on_event))));
     on_cleanup(move || {
         live.listeners.try_update_value(|l| l.retain(|(i, _)| *i != id));
     });

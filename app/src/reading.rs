@@ -656,6 +656,8 @@ pub mod ssr {
         for sensor in sensors {
             series.push(sensor_history(db, sensor, from_ms, to_ms, points).await?);
         }
+        // The order of the legend and of live additions (`merge_live`), whatever the database's.
+        series.sort_by_cached_key(|s| (s.sensor.label(), s.sensor.sensor_id));
         Ok(series)
     }
 

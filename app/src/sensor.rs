@@ -180,6 +180,10 @@ impl Sensor {
             return name.clone();
         }
         let stem = self.key.split('.').next().unwrap_or_default().replace('_', " ");
+        // A two-letter stem is an abbreviation: `tv` reads "TV", `ac` "AC".
+        if stem.len() == 2 && stem.chars().all(|c| c.is_ascii_alphabetic()) {
+            return stem.to_ascii_uppercase();
+        }
         let mut chars = stem.chars();
         match chars.next() {
             Some(first) => first.to_uppercase().chain(chars).collect(),
@@ -382,6 +386,7 @@ mod tests {
         assert_eq!(sensor("washing_machine.power", Some("Miele"), None).title(), "Miele");
         assert_eq!(sensor("power", None, None).title(), "Power");
         assert_eq!(sensor(".power", None, None).title(), ".power");
+        assert_eq!(sensor("tv.switch", None, None).title(), "TV");
         assert_eq!(sensor("washing_machine.power", None, Some("Utility")).label(), "Utility");
         assert_eq!(sensor("washing_machine.power", None, None).label(), "washing_machine.power");
     }

@@ -80,7 +80,7 @@ pub struct Config {
     #[arg(long, env = "HEARTH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
     /// How many readings a live-stream client may fall behind before it must resync.
-    #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 4096)]
+    #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 16_384)]
     pub stream_buffer: usize,
     /// Days raw readings are kept (0: forever). Older ranges are drawn from the rollups.
     #[arg(long, env = "HEARTH_RETENTION_RAW_DAYS", default_value_t = 30)]
@@ -146,7 +146,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             max_body_bytes: 4 * 1024 * 1024,
-            stream_buffer: 4096,
+            stream_buffer: 16_384,
             retention_raw_days: 30,
             retention_minute_days: 365,
             retention_ten_minute_days: 0,

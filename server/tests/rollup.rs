@@ -4,7 +4,7 @@
 mod common;
 
 use app::device::Device;
-use app::reading::ssr::{Incoming, history, store};
+use app::reading::ssr::{Incoming, history, history_in, store};
 use app::rollup::{HOUR_MS, MINUTE_MS};
 use app::sensor::Kind;
 use app::store::Db;
@@ -54,7 +54,7 @@ async fn long_ranges_are_read_from_rollups_even_without_raw_readings(t: TestDb) 
         .collect();
     store(&t.db, &device, readings).await.unwrap();
     // 25 days in 600 points: one point per hour, read from the hourly tier.
-    let twenty_five_days = |db: Db| async move { history(&db, Kind::Power, HOUR - 25 * 24 * HOUR_MS, HOUR).await.unwrap() };
+    let twenty_five_days = |db: Db| async move { history_in(&db, Kind::Power, HOUR - 25 * 24 * HOUR_MS, HOUR, 600).await.unwrap() };
     let before = twenty_five_days(t.db.clone()).await;
     let points = &before[0].points;
     assert_eq!(points.len(), 72);

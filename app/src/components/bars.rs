@@ -5,7 +5,7 @@
 use super::plot::{ChartCanvas, DrawFn, Frame, HoverFn, Tip, series_color};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One bar.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,7 +63,7 @@ pub fn BarChart(
         names.track();
         compare.track();
     });
-    let draw: DrawFn = Rc::new(move |canvas, ratio| {
+    let draw: DrawFn = Arc::new(move |canvas, ratio| {
         #[cfg(feature = "hydrate")]
         return bars.with_untracked(|b| draw::bars(canvas, ratio, b, unit, compare.get_untracked(), first_color));
         #[cfg(not(feature = "hydrate"))]
@@ -72,11 +72,11 @@ pub fn BarChart(
             None
         }
     });
-    let hover: HoverFn = Rc::new(move |frame, x, _y| {
+    let hover: HoverFn = Arc::new(move |frame, x, _y| {
         bars.with_untracked(|b| names.with_untracked(|n| tip_at(b, n, frame, x, unit, decimals, compare.get_untracked(), first_color)))
     });
     view! {
-        <ChartCanvas track=track draw=StoredValue::new_local(draw) hover=StoredValue::new_local(hover) label=label class="bars" />
+        <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) label=label class="bars" />
     }
 }
 

@@ -8,7 +8,7 @@ use crate::range::Window;
 use crate::reading::{Point, Series};
 use crate::time::Zone;
 use leptos::prelude::*;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// How a line chart's values read.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -42,32 +42,35 @@ pub fn LineChart(
     /// Called with a dragged span, in Unix milliseconds.
     #[prop(default = None)]
     on_zoom: Option<Callback<(i64, i64)>>,
+    /// The palette position of the first line's colour.
+    #[prop(default = 0)]
+    first_color: usize,
 ) -> impl IntoView {
     let track = Callback::new(move |()| {
         series.track();
         window.track();
         zone.track();
     });
-    let draw: DrawFn = Rc::new(move |canvas, ratio| {
+    let draw: DrawFn = Arc::new(move |canvas, ratio| {
         let now = now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
-        return series.with_untracked(|s| zone.with_untracked(|z| draw::lines(canvas, ratio, s, w, z, axis)));
+        return series.with_untracked(|s| zone.with_untracked(|z| draw::lines(canvas, ratio, s, w, z, axis, first_color)));
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (canvas, ratio, w);
             None
         }
     });
-    let hover: HoverFn = Rc::new(move |frame, x, _y| {
-        series.with_untracked(|s| zone.with_untracked(|z| tip_at(s, z, frame, x, axis)))
+    let hover: HoverFn = Arc::new(move |frame, x, _y| {
+        series.with_untracked(|s| zone.with_untracked(|z| tip_at(s, z, frame, x, axis, first_color)))
     });
     let on_zoom = on_zoom.map(|zoom| Callback::new(move |(a, b): (f64, f64)| zoom.run((a as i64, b as i64))));
     view! {
         <ChartCanvas
             track=track
-            draw=StoredValue::new_local(draw)
-            hover=StoredValue::new_local(hover)
+            draw=StoredValue::new(draw)
+            hover=StoredValue::new(hover)
             on_zoom=on_zoom
             label=label
         />
@@ -90,7 +93,7 @@ pub fn now_ms() -> i64 {
 
 /// The tooltip at horizontal position `x`: the time under the pointer and, for each series,
 /// its point nearest that time (if within a few pixels' worth of time).
-fn tip_at(series: &[Series], zone: &Zone, frame: &Frame, x: f64, axis: Axis) -> Option<Tip> {
+fn tip_at(series: &[Series], zone: &Zone, frame: &Frame, x: f64, axis: Axis, first_color: usize) -> Option<Tip> {
     let at = frame.x_at(x);
     let reach = (frame.x_to - frame.x_from) / (frame.right - frame.left).max(1.0) * 24.0;
     let mut rows = Vec::new();
@@ -116,7 +119,7 @@ fn tip_at(series: &[Series], zone: &Zone, frame: &Frame, x: f64, axis: Axis) -> 
         } else {
             format!("{}: {:.d$} {}", s.sensor.label(), p.value, axis.unit, d = axis.decimals)
         };
-        rows.push((series_color(i), value));
+        rows.push((series_color(first_color + i), value));
     }
     let at_ms = nearest_at?;
     let span = frame.x_to - frame.x_from;
@@ -167,8 +170,8 @@ mod draw {
     use crate::time::Zone;
     use plotters::prelude::*;
 
-    pub(super) fn lines(canvas: &web_sys::HtmlCanvasElement, ratio: f64, series: &[Series], window: Window, zone: &Zone, axis: Axis) -> Option<Frame> {
-        match render(canvas, ratio, series, window, zone, axis) {
+    pub(super) fn lines(canvas: &web_sys::HtmlCanvasElement, ratio: f64, series: &[Series], window: Window, zone: &Zone, axis: Axis, first_color: usize) -> Option<Frame> {
+        match render(canvas, ratio, series, window, zone, axis, first_color) {
             Ok(frame) => Some(frame),
             Err(e) => {
                 leptos::logging::warn!("chart not drawn: {e}");
@@ -184,6 +187,7 @@ mod draw {
         window: Window,
         zone: &Zone,
         axis: Axis,
+        first_color: usize,
     ) -> Result<Frame, Box<dyn std::error::Error>> {
         let px = |n: f64| (n * ratio) as u32;
         let theme = theme();
@@ -216,7 +220,7 @@ mod draw {
             .draw()?;
 
         for (i, s) in series.iter().enumerate() {
-            let line = color(i);
+            let line = color(first_color + i);
             let start = s.points.partition_point(|p| p.at_ms < from);
             for segment in segments(&s.points[start..]) {
                 if segment.iter().any(|p| p.max > p.min) && segment.len() > 1 {

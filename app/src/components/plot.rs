@@ -5,7 +5,7 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// Series colours, assigned in order; legends use the same ones.
 pub const PALETTE: [(u8, u8, u8); 8] = [
@@ -85,10 +85,10 @@ pub struct Tip {
 
 /// Draws a chart on a canvas whose backing store already matches its CSS size times `ratio`;
 /// returns where the data went, or `None` when nothing was drawn.
-pub type DrawFn = Rc<dyn Fn(&leptos::web_sys::HtmlCanvasElement, f64) -> Option<Frame>>;
+pub type DrawFn = Arc<dyn Fn(&leptos::web_sys::HtmlCanvasElement, f64) -> Option<Frame> + Send + Sync>;
 
 /// What lies under the pointer at `(x, y)` of a chart drawn in `frame`.
-pub type HoverFn = Rc<dyn Fn(&Frame, f64, f64) -> Option<Tip>>;
+pub type HoverFn = Arc<dyn Fn(&Frame, f64, f64) -> Option<Tip> + Send + Sync>;
 
 /// A canvas that redraws with `draw` whenever `track` changes or the window is resized, shows
 /// `hover`'s tooltip under the pointer and, given `on_zoom`, lets a person drag across it to
@@ -98,9 +98,9 @@ pub fn ChartCanvas(
     /// Called inside the redraw effect: reads the signals the drawing depends on.
     track: Callback<()>,
     /// The drawing.
-    draw: StoredValue<DrawFn, LocalStorage>,
+    draw: StoredValue<DrawFn>,
     /// What lies under the pointer.
-    hover: StoredValue<HoverFn, LocalStorage>,
+    hover: StoredValue<HoverFn>,
     /// Called with the x values of a dragged span; without it, dragging does nothing.
     #[prop(default = None)]
     on_zoom: Option<Callback<(f64, f64)>>,

@@ -6,7 +6,7 @@ use crate::range::Window;
 use crate::time::Zone;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// One run on the timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ pub fn Timeline(
         window.track();
         zone.track();
     });
-    let draw: DrawFn = Rc::new(move |canvas, ratio| {
+    let draw: DrawFn = Arc::new(move |canvas, ratio| {
         let now = super::chart::now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
@@ -63,13 +63,13 @@ pub fn Timeline(
             None
         }
     });
-    let hover: HoverFn = Rc::new(move |frame, x, y| {
+    let hover: HoverFn = Arc::new(move |frame, x, y| {
         let now = super::chart::now_ms();
         lanes.with_untracked(|l| zone.with_untracked(|z| tip_at(l, z, frame, x, y, now)))
     });
     let on_zoom = on_zoom.map(|zoom| Callback::new(move |(a, b): (f64, f64)| zoom.run((a as i64, b as i64))));
     view! {
-        <ChartCanvas track=track draw=StoredValue::new_local(draw) hover=StoredValue::new_local(hover) on_zoom=on_zoom label=label class="timeline" />
+        <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) on_zoom=on_zoom label=label class="timeline" />
     }
 }
 

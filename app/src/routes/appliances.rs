@@ -168,12 +168,18 @@ fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + '
             })
         })
     });
+    let only = RwSignal::new(None::<i64>);
     let recent = move || {
+        let only = only.get();
         let mut runs: Vec<(usize, String, Run)> = appliances.with(|all| {
-            all.iter().enumerate().flat_map(|(i, a)| a.runs.iter().map(move |r| (i, a.sensor.title(), *r))).collect()
+            all.iter()
+                .enumerate()
+                .filter(|(_, a)| only.is_none_or(|id| id == a.sensor.sensor_id))
+                .flat_map(|(i, a)| a.runs.iter().map(move |r| (i, a.sensor.title(), *r)))
+                .collect()
         });
         runs.sort_by_key(|(_, _, r)| std::cmp::Reverse(r.start_ms));
-        runs.truncate(40);
+        runs.truncate(30);
         runs
     };
     let keyed_names = move || names.get().into_iter().enumerate().collect::<Vec<_>>();
@@ -193,7 +199,16 @@ fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + '
                 </ul>
             </section>
             <section class="panel">
-                <h2>"Recent runs"</h2>
+                <div class="panel-head">
+                    <h2>"Recent runs"</h2>
+                    <label class="filter">
+                        "Show "
+                        <select on:change=move |ev| only.set(event_target_value(&ev).parse().ok())>
+                            <option value="">"every appliance"</option>
+                            {move || appliances.with(|all| all.iter().map(|a| view! { <option value=a.sensor.sensor_id.to_string()>{a.sensor.title()}</option> }).collect_view())}
+                        </select>
+                    </label>
+                </div>
                 <div class="table-wrap">
                     <table data-testid="runs">
                         <thead><tr><th>"Appliance"</th><th>"Started"</th><th class="r">"Duration"</th><th class="r">"Energy"</th></tr></thead>

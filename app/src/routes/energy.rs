@@ -84,7 +84,14 @@ pub(crate) mod ssr {
         if all.iter().any(|l| l.sensor.main) { all.into_iter().filter(|l| l.sensor.main).collect() } else { all }
     }
 
-    /// Daily totals of `meters` over `days`, with the as many days before them.
+    /// The local days of daily bars for `window`: its days, and at least the last 7.
+    pub fn bar_days(house: &HouseZone, window: &crate::range::Window, now_ms: i64) -> Vec<Day> {
+        let today = house.day_of(now_ms);
+        let week_ago = today.date.checked_sub(jiff::Span::new().days(6)).map_or(today.start_ms, |d| house.day(d).start_ms);
+        house.days(window.from_ms.min(week_ago), window.to_ms.min(now_ms + 1))
+    }
+
+    /// Daily totals of `meters` over `days`, with as many days before them.
     pub async fn daily(db: &Db, house: &HouseZone, meters: &[&Listed], days: &[Day]) -> Result<Daily, sqlx::Error> {
         let previous: Vec<Day> = match days.first() {
             Some(first) => match first.date.checked_sub(jiff::Span::new().days(days.len() as i64)) {
@@ -169,7 +176,7 @@ pub async fn load_electricity(range: RangeQuery) -> Result<Electricity, ServerFn
     let mut power = history_in(&db, Kind::Power, window.from_ms, window.to_ms, MAX_POINTS).await.map_err(failed)?;
     power.sort_by_key(|s| (!s.sensor.main, s.sensor.title()));
     let meters = ssr::meters(&sensors, Kind::Energy);
-    let days = house.days(window.from_ms, window.to_ms.min(now + 1));
+    let days = ssr::bar_days(&house, &window, now);
     let daily = ssr::daily(&db, &house, &meters, &days).await.map_err(failed)?;
     let today = house.day_of(now);
     let house_meters: Vec<_> = meters.iter().copied().filter(|m| m.sensor.main).collect();
@@ -238,7 +245,7 @@ pub fn EnergyPage() -> impl IntoView {
 }
 
 #[component]
-fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Electricity { zone, window, today_ms, power, daily, house, parts } = data;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
@@ -289,7 +296,11 @@ fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + 'static) -> i
     let tracked = move || parts.with(|p| p.iter().map(|p| p.counter.today).sum::<f64>());
     let untracked = move || house_today().map(|h| (h - tracked()).max(0.0));
     let scale = move || house_today().unwrap_or_else(tracked).max(parts.with(|p| p.first().map_or(0.0, |p| p.counter.today))).max(1e-9);
-    let ranked = move || parts.get().into_iter().enumerate().collect::<Vec<_>>();
+    // A device's bar has the colour of its line in the power chart.
+    let ranked = move || {
+        let titles: Vec<String> = power.with(|p| p.iter().map(|s| s.sensor.title()).collect());
+        parts.get().into_iter().enumerate().map(|(i, p)| (titles.iter().position(|t| *t == p.name).unwrap_or(titles.len() + i), p)).collect::<Vec<_>>()
+    };
     let power_key = move || power.with(|p| p.iter().enumerate().map(|(i, s)| (i, s.sensor.title())).collect::<Vec<_>>());
     let now_w = move || power.with(|p| p.first().filter(|s| s.sensor.main).and_then(|s| s.latest).map(|l| l.value));
     view! {
@@ -331,7 +342,7 @@ fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + 'static) -> i
                         <For each=ranked key=|(i, p)| (*i, p.name.clone(), p.counter.today.to_bits()) let:item>
                             <li data-part=item.1.name.clone()>
                                 <div class="row"><span>{item.1.name.clone()}</span><span class="num">{format!("{:.2} kWh", item.1.counter.today)}</span></div>
-                                <div class="track"><div class="fill" style:width=move || format!("{:.1}%", item.1.counter.today / scale() * 100.0) style:background=series_color(item.0 + 1)></div></div>
+                                <div class="track"><div class="fill" style:width=move || format!("{:.1}%", item.1.counter.today / scale() * 100.0) style:background=series_color(item.0)></div></div>
                             </li>
                         </For>
                         <Show when=move || untracked().is_some()>

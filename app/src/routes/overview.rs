@@ -181,7 +181,7 @@ pub fn watts(w: f64) -> String {
 }
 
 #[component]
-fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Overview { zone, today_ms, rooms, power, energy, water, appliances } = overview;
     let rooms = RwSignal::new(rooms);
     let power = RwSignal::new(power);
@@ -212,12 +212,29 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + 'static) -> imp
                 }
             }
             Kind::Power => {
-                power.update(|p| p.iter_mut().filter(|l| l.sensor_id == id).for_each(set_latest));
+                let known = power.try_update(|p| {
+                    let mut found = p.iter_mut().filter(|l| l.sensor_id == id).peekable();
+                    let known = found.peek().is_some();
+                    found.for_each(set_latest);
+                    known
+                });
                 appliances.update(|a| a.iter_mut().filter_map(|a| a.power.as_mut()).filter(|l| l.sensor_id == id).for_each(set_latest));
+                // A new house meter changes what "the house" sums.
+                if known == Some(false) && (reading.sensor().main || power.with_untracked(Vec::is_empty)) {
+                    refetch();
+                }
             }
             Kind::Energy | Kind::Water if at_ms >= today_ms.0 => {
                 let counters = if reading.kind == Kind::Energy { energy } else { water };
-                counters.update(|c| c.iter_mut().filter(|c| c.sensor_id == id).for_each(|c| c.add(value)));
+                let known = counters.try_update(|c| {
+                    let mut found = c.iter_mut().filter(|c| c.sensor_id == id).peekable();
+                    let known = found.peek().is_some();
+                    found.for_each(|c| c.add(value));
+                    known
+                });
+                if known == Some(false) && (reading.sensor().main || counters.with_untracked(Vec::is_empty)) {
+                    refetch();
+                }
             }
             Kind::Switch => {
                 let known = appliances.try_update(|a| {

@@ -90,7 +90,7 @@ fn ClimatePlaceholder() -> impl IntoView {
 
 /// The charts and numbers, kept current by the live stream.
 #[component]
-fn LiveClimate(climate: Climate, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveClimate(climate: Climate, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Climate { zone, window, temperature, humidity, today, today_ms } = climate;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);

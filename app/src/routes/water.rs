@@ -48,7 +48,7 @@ pub async fn load_water(range: RangeQuery) -> Result<Water, ServerFnError> {
     let sensors = crate::sensor::ssr::list_all(&db).await.map_err(failed)?;
     let flow = history_in(&db, Kind::Flow, window.from_ms, window.to_ms, MAX_POINTS).await.map_err(failed)?;
     let meters = ssr::meters(&sensors, Kind::Water);
-    let days = house.days(window.from_ms, window.to_ms.min(now + 1));
+    let days = ssr::bar_days(&house, &window, now);
     let daily = ssr::daily(&db, &house, &meters, &days).await.map_err(failed)?;
     let day = house.day_of(now);
     let today = ssr::today(&db, &meters, day.start_ms, now).await.map_err(failed)?;
@@ -82,7 +82,7 @@ pub fn WaterPage() -> impl IntoView {
 }
 
 #[component]
-fn LiveWater(data: Water, refetch: impl Fn() + Clone + 'static) -> impl IntoView {
+fn LiveWater(data: Water, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
     let Water { zone, window, today_ms, flow, daily, today } = data;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
@@ -156,7 +156,7 @@ fn LiveWater(data: Water, refetch: impl Fn() + Clone + 'static) -> impl IntoView
         <section class="panel">
             <h2>"Flow"</h2>
             <Show when=move || flow.with(|f| !f.is_empty()) fallback=|| view! { <p class="empty">"No flow sensor has reported yet."</p> }>
-                <LineChart series=flow window=window zone=zone axis=Axis { unit: "L/min", decimals: 1, from_zero: true } label="Water flow" on_zoom=Some(zoom) />
+                <LineChart series=flow window=window zone=zone axis=Axis { unit: "L/min", decimals: 1, from_zero: true } label="Water flow" on_zoom=Some(zoom) first_color=1 />
             </Show>
         </section>
     }
