@@ -4,6 +4,7 @@
 pub mod account_menu;
 pub mod bars;
 pub mod chart;
+pub mod mqtt;
 pub mod plot;
 pub mod range_picker;
 pub mod timeline;

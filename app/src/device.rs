@@ -130,6 +130,31 @@ pub mod ssr {
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
     }
 
+    /// A new Emoncms API key: 32 random lowercase hex characters (128 bits), the only length
+    /// emonhub accepts. It works only on the Emoncms endpoints, beside the device's token.
+    pub fn new_apikey() -> String {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    }
+
+    /// Gives the device `name` a new Emoncms API key, replacing any earlier one, and returns it
+    /// (shown once; only its hash is stored). `None` when there is no such device.
+    pub async fn rotate_apikey(db: &Db, name: &str) -> Result<Option<(Device, String)>, sqlx::Error> {
+        const SQL: &str = "update device set apikey_hash = $1 where name = $2 returning device_id, name";
+        let key = new_apikey();
+        let hash = token_hash(&key);
+        let device = with_db!(db, write, |pool| sqlx::query_as(SQL).bind(&hash).bind(name).fetch_optional(pool).await)?;
+        Ok(device.map(|device| (device, key)))
+    }
+
+    /// The device whose Emoncms API key is `key`, if any.
+    pub async fn find_by_apikey(db: &Db, key: &str) -> Result<Option<Device>, sqlx::Error> {
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where apikey_hash = $1";
+        let hash = token_hash(key);
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
+    }
+
     /// Every device, by name.
     pub async fn list(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
         const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device order by name";

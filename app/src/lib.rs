@@ -10,6 +10,7 @@ pub mod components;
 pub mod consumption;
 pub mod device;
 pub mod live;
+pub mod mqtt;
 pub mod range;
 pub mod reading;
 pub mod rollup;
@@ -90,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=routes::login::LoginPage />
                     <Route path=path!("/setup") view=routes::login::SetupPage />
                     <Route path=path!("/sharing") view=routes::sharing::SharingPage />
+                    <Route path=path!("/mqtt") view=components::mqtt::MqttPanel />
                 </Routes>
             </main>
         </Router>

@@ -269,6 +269,12 @@ pub mod ssr {
         with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
     }
 
+    /// The keys of a device's sensors.
+    pub async fn keys(db: &Db, device_id: i64) -> Result<Vec<String>, sqlx::Error> {
+        const SQL: &str = "select key from sensor where device_id = $1";
+        with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(device_id).fetch_all(pool).await)
+    }
+
     /// Every sensor of the device that sensor `sensor_id` belongs to, itself included, ordered
     /// by key.
     pub async fn same_device(db: &Db, sensor_id: i64) -> Result<Vec<Sensor>, sqlx::Error> {

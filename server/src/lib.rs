@@ -18,6 +18,7 @@ pub mod simulate;
 pub mod stream;
 
 use app::account::ssr::Auth;
+use app::mqtt::ssr::Activity;
 use app::store::Db;
 use app::time::ssr::HouseZone;
 use axum::Router;
@@ -31,6 +32,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Everything handlers share.
@@ -48,6 +50,9 @@ pub struct AppState {
     pub zone: HouseZone,
     /// Login settings and the login rate limit.
     pub auth: Auth,
+    /// What the protocol front doors have seen: broker connection, discovered MQTT prefixes,
+    /// skipped inputs.
+    pub activity: Arc<Activity>,
 }
 
 impl AppState {
@@ -55,7 +60,8 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
         let zone = config.zone();
         let auth = auth::settings(&config);
-        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config), zone, auth }
+        let hub = Arc::new(Hub::new(config.stream_buffer));
+        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default() }
     }
 }
 
@@ -63,12 +69,29 @@ impl AppState {
 /// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let (db, zone, auth) = (state.db.clone(), state.zone.clone(), state.auth.clone());
+    let (db, zone, auth, activity) = (state.db.clone(), state.zone.clone(), state.auth.clone(), state.activity.clone());
     let options = state.leptos_options.clone();
-    let ingest = Router::new().route(
-        "/api/v1/readings",
-        post(ingest::post_readings).layer(DefaultBodyLimit::max(state.config.max_body_bytes)),
-    );
+    let body_limit = DefaultBodyLimit::max(state.config.max_body_bytes);
+    // Telegraf gzips line protocol by default; the limit applies to the decompressed body.
+    let line_protocol = Router::new()
+        .route("/api/v2/write", post(ingest::influx::write_v2))
+        .route("/write", post(ingest::influx::write_v1))
+        .layer(RequestDecompressionLayer::new())
+        .layer(body_limit);
+    let emoncms = Router::new()
+        .route("/input/post", get(ingest::emoncms::post).post(ingest::emoncms::post))
+        .route("/input/post.json", get(ingest::emoncms::post).post(ingest::emoncms::post))
+        .route("/input/post/{node}", get(ingest::emoncms::post_to_node).post(ingest::emoncms::post_to_node))
+        .route("/input/bulk", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
+        .route("/input/bulk.json", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
+        .layer(body_limit);
+    // Every way devices post in, with their own credentials and no session.
+    let ingest = Router::new()
+        .route("/api/v1/readings", post(ingest::post_readings).layer(body_limit))
+        .merge(line_protocol)
+        .route("/query", post(ingest::influx::query))
+        .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
+        .merge(emoncms);
     let with_session = Router::new()
         .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))
@@ -79,6 +102,7 @@ pub fn app(state: AppState) -> Router {
             provide_context(db.clone());
             provide_context(zone.clone());
             provide_context(auth.clone());
+            provide_context(activity.clone());
         }, move || {
             app::shell(options.clone())
         })
@@ -88,8 +112,9 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
-/// and waits for requests in flight. Retention runs in the background meanwhile. On PostgreSQL
-/// it first starts relaying the readings every server stores to this server's live streams.
+/// and waits for requests in flight. Retention runs in the background meanwhile, and so does
+/// the MQTT subscriber when a broker is configured. On PostgreSQL it first starts relaying the
+/// readings every server stores to this server's live streams.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -99,6 +124,19 @@ pub async fn serve(
     let relay = match &state.db {
         Db::Postgres(pg) => Some(broadcast::relay_postgres(&pg.pool, hub.clone()).await.map_err(std::io::Error::other)?),
         Db::Sqlite(_) => None,
+    };
+    let mqtt = match &state.config.mqtt_url {
+        Some(url) => {
+            let port = listener.local_addr()?.port();
+            let host = gethostname::gethostname().to_string_lossy().into_owned();
+            let client_id = state.config.mqtt_client_id.clone().unwrap_or_else(|| format!("hearth-{host}-{port}"));
+            let options = ingest::mqtt::options(&url.0, &client_id, state.config.mqtt_session_seconds)
+                .map_err(std::io::Error::other)?;
+            state.activity.broker_configured(url.to_string());
+            tracing::info!(broker = %url, client_id, group = state.config.mqtt_group, "subscribing to MQTT");
+            Some(tokio::spawn(ingest::mqtt::run(state.clone(), options, state.config.mqtt_group.clone())))
+        }
+        None => None,
     };
     let pruning = tokio::spawn(retention::run(
         state.db.clone(),
@@ -112,6 +150,9 @@ pub async fn serve(
         })
         .await;
     pruning.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.abort();
+    }
     if let Some(relay) = relay {
         relay.abort();
     }
