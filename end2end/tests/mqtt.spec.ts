@@ -3,7 +3,7 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { hearthEnv } from "../playwright.config";
 
-// The MQTT panel, mounted at /mqtt until the Devices page hosts it.
+// The MQTT panel of the Devices page.
 const root = path.resolve(__dirname, "../..");
 
 function addDevice(name: string): void {
@@ -15,9 +15,9 @@ function addDevice(name: string): void {
 }
 
 test("a device's topic prefix is set and cleared from the panel", async ({ page }, info) => {
-  const name = `mqtt-e2e-${info.project.name}`;
+  const name = `mqtt-e2e-${info.project.name}-${Date.now().toString(36)}`;
   addDevice(name);
-  await page.goto("/mqtt");
+  await page.goto("/devices");
   await expect(page.getByText("No broker configured")).toBeVisible();
   const row = page.locator(`tr[data-device="${name}"]`);
   const prefix = row.getByRole("textbox", { name: `MQTT topic prefix of ${name}` });

@@ -23,7 +23,7 @@ pub fn MqttPanel() -> impl IntoView {
     let now_ms = RwSignal::new(None::<i64>);
     Effect::new(move |_| {
         now_ms.set(Some(browser_now_ms()));
-        set_interval(
+        let refresh = set_interval_with_handle(
             move || {
                 if !editing() {
                     now_ms.set(Some(browser_now_ms()));
@@ -32,6 +32,9 @@ pub fn MqttPanel() -> impl IntoView {
             },
             std::time::Duration::from_secs(REFRESH_SECONDS),
         );
+        if let Ok(refresh) = refresh {
+            on_cleanup(move || refresh.clear());
+        }
     });
     view! {
         <section class="panel mqtt-panel" data-hydrated=move || now_ms.get().is_some().to_string()>

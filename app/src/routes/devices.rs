@@ -1,8 +1,10 @@
 //! `/devices`: every device with when it was last seen and its sensors; adding a device (its
 //! token shown once), naming sensors, setting their room and marking whole-house meters,
-//! revoking a device's token.
+//! revoking a device's token; and the MQTT panel (topic prefixes, online states, discovered
+//! prefixes).
 
 use crate::account::current_viewer;
+use crate::components::mqtt::MqttPanel;
 use crate::device::{DeviceOverview, RevokeDevice};
 use crate::routes::overview::watts;
 use crate::sensor::{Kind, Listed};
@@ -146,6 +148,7 @@ pub fn DevicesPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+        <MqttPanel />
     }
 }
 
