@@ -61,6 +61,9 @@ pub const VIEWS: [(&str, &str); 6] = [
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let live = live::provide_live();
+    // Set once the page is hydrated: tests wait for it before they type into forms.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <Stylesheet id="leptos" href="/pkg/hearth.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
@@ -80,7 +83,7 @@ pub fn App() -> impl IntoView {
                 </div>
                 <components::account_menu::AccountMenu />
             </header>
-            <main>
+            <main data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=routes::overview::OverviewPage />
                     <Route path=path!("/temperature") view=routes::temperature::TemperaturePage />

@@ -11,6 +11,7 @@ async function anonymousPage(browser: Browser): Promise<Page> {
 
 async function logIn(page: Page, password: string) {
   await page.goto("/login");
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Name").fill(owner.name);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();

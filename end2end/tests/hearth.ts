@@ -76,6 +76,7 @@ export async function openLive(page: Page, url: string) {
     if (m.type() === "error") errors.push(m.text());
   });
   await page.goto(url);
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
   await expect(page.locator("[data-live]")).toHaveAttribute("data-live", "open");
   await page.evaluate(() => ((window as any).__notReloaded = true));
   return {

@@ -65,9 +65,14 @@ test.describe("temperature", () => {
     await expect(tip).toContainText(/\d{2}:\d{2}:\d{2}/);
     await expect(tip).toContainText(/\d+\.\d °C/);
 
-    await page.getByRole("link", { name: "7d" }).click();
+    const hour = await canvasImage(chart);
+    await Promise.all([
+      page.waitForResponse((r) => r.url().includes("load_climate")),
+      page.getByRole("link", { name: "7d" }).click(),
+    ]);
     await expect(page).toHaveURL(/range=7d/);
     await expect(page.getByRole("link", { name: "7d" })).toHaveAttribute("aria-current", "true");
+    await expect.poll(() => canvasImage(chart), { message: "the week is drawn" }).not.toBe(hour);
 
     // Drag across the middle of the chart: the view zooms to that span.
     await page.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.5);

@@ -67,13 +67,17 @@ pub async fn load_appliances(range: RangeQuery) -> Result<Appliances, ServerFnEr
 pub fn AppliancesPage() -> impl IntoView {
     let query = use_range_query();
     let data = Resource::new(move || query.get(), load_appliances);
-    let shown = Signal::derive(move || data.get().and_then(|r| r.ok()).map(|a| (a.window, a.zone)));
+    // What the range buttons describe, set once the data is in (read inside the Suspense).
+    let shown = RwSignal::new(None);
     view! {
         <ViewHead title="Appliances" default=Preset::Week shown=shown />
         <Suspense fallback=|| view! { <section class="panel"><div class="chart timeline placeholder"></div></section> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(a) => view! { <LiveAppliances data=a refetch=move || data.refetch() /> }.into_any(),
+                    Ok(a) => {
+                        shown.set(Some((a.window, a.zone.clone())));
+                        view! { <LiveAppliances data=a refetch=move || data.refetch() /> }.into_any()
+                    }
                     Err(e) => view! { <p class="error">"Could not load the appliances: " {e.to_string()}</p> }.into_any(),
                 }
             })}

@@ -3,7 +3,6 @@
 //! revoking a device's token; and the MQTT panel (topic prefixes, online states, discovered
 //! prefixes).
 
-use crate::account::current_viewer;
 use crate::components::mqtt::MqttPanel;
 use crate::device::{DeviceOverview, RevokeDevice};
 use crate::routes::overview::watts;
@@ -22,6 +21,8 @@ pub struct Devices {
     pub now_ms: i64,
     /// Every device, by name.
     pub devices: Vec<DeviceOverview>,
+    /// Whether the owner is looking (a read-only share session cannot change anything).
+    pub owner: bool,
 }
 
 /// Every device with its sensors.
@@ -34,7 +35,8 @@ pub async fn load_devices() -> Result<Devices, ServerFnError> {
         ServerFnError::new("could not read the devices")
     })?;
     let oldest = devices.iter().map(|d| d.created_at_ms).min().unwrap_or(now);
-    Ok(Devices { zone: house.zone(oldest, now), now_ms: now, devices })
+    let owner = crate::account::ssr::viewer().is_some_and(|v| !v.read_only);
+    Ok(Devices { zone: house.zone(oldest, now), now_ms: now, devices, owner })
 }
 
 /// Registers a device and returns its token, which is shown this once.
@@ -112,42 +114,46 @@ pub fn DevicesPage() -> impl IntoView {
         move || (add.version().get(), update.version().get(), revoke.version().get()),
         |_| load_devices(),
     );
-    let viewer = Resource::new(|| (), |_| current_viewer());
-    let owner = move || viewer.get().and_then(|v| v.ok()).flatten().is_some_and(|v| !v.read_only);
     let new_token = move || add.value().get().and_then(|r| r.ok());
     let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
     let update_error = move || update.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
     view! {
         <div class="view-head"><h1>"Devices"</h1></div>
-        <Show when=owner>
-            <section class="panel">
-                <h2>"Add a device"</h2>
-                <ActionForm action=add attr:class="inline-form">
-                    <input type="text" name="name" placeholder="kitchen-esp32" required maxlength="64" aria-label="Device name" />
-                    <button type="submit" class="primary">"Add device"</button>
-                </ActionForm>
-                {move || add_error().map(|e| view! { <p class="error">{e}</p> })}
-                {move || new_token().map(|token| view! {
-                    <div class="callout" data-testid="new-token">
-                        <p>"The device's token, shown only this once. Put it in the device's requests as " <code>"Authorization: Bearer <token>"</code> ":"</p>
-                        <p class="token">{token}</p>
-                    </div>
-                })}
-            </section>
-        </Show>
-        {move || update_error().map(|e| view! { <p class="error">{e}</p> })}
-        <Suspense fallback=|| view! { <section class="panel"><p class="muted">"Loading…"</p></section> }>
+        <Transition fallback=|| view! { <section class="panel"><p class="muted">"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Devices { zone, now_ms, devices }) if !devices.is_empty() => {
+                    Ok(Devices { zone, now_ms, devices, owner }) => {
                         let zone = StoredValue::new(zone);
-                        devices.into_iter().map(|d| view! { <DeviceCard device=d zone=zone now_ms=now_ms owner=Signal::derive(owner) update=update revoke=revoke /> }).collect_view().into_any()
+                        let owner = Signal::derive(move || owner);
+                        let empty = devices.is_empty();
+                        view! {
+                            <Show when=move || owner.get()>
+                                <section class="panel">
+                                    <h2>"Add a device"</h2>
+                                    <ActionForm action=add attr:class="inline-form">
+                                        <input type="text" name="name" placeholder="kitchen-esp32" required maxlength="64" aria-label="Device name" />
+                                        <button type="submit" class="primary">"Add device"</button>
+                                    </ActionForm>
+                                    {move || add_error().map(|e| view! { <p class="error">{e}</p> })}
+                                    {move || new_token().map(|token| view! {
+                                        <div class="callout" data-testid="new-token">
+                                            <p>"The device's token, shown only this once. Put it in the device's requests as " <code>"Authorization: Bearer <token>"</code> ":"</p>
+                                            <p class="token">{token}</p>
+                                        </div>
+                                    })}
+                                </section>
+                            </Show>
+                            {move || update_error().map(|e| view! { <p class="error">{e}</p> })}
+                            <Show when=move || empty>
+                                <p class="empty">"No device yet. Add one above, then post readings with its token."</p>
+                            </Show>
+                            {devices.into_iter().map(|d| view! { <DeviceCard device=d zone=zone now_ms=now_ms owner=owner update=update revoke=revoke /> }).collect_view()}
+                        }.into_any()
                     }
-                    Ok(_) => view! { <p class="empty">"No device yet. Add one above, then post readings with its token."</p> }.into_any(),
                     Err(e) => view! { <p class="error">"Could not load the devices: " {e.to_string()}</p> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
         <MqttPanel />
     }
 }

@@ -230,13 +230,17 @@ pub fn add_to_days(days: &mut [DayTotal], last: &mut Vec<(i64, f64)>, sensor_id:
 pub fn EnergyPage() -> impl IntoView {
     let query = use_range_query();
     let data = Resource::new(move || query.get(), load_electricity);
-    let shown = Signal::derive(move || data.get().and_then(|r| r.ok()).map(|e| (e.window, e.zone)));
+    // What the range buttons describe, set once the data is in (read inside the Suspense).
+    let shown = RwSignal::new(None);
     view! {
         <ViewHead title="Electricity" default=Preset::Day shown=shown />
         <Suspense fallback=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(e) => view! { <LiveElectricity data=e refetch=move || data.refetch() /> }.into_any(),
+                    Ok(e) => {
+                        shown.set(Some((e.window, e.zone.clone())));
+                        view! { <LiveElectricity data=e refetch=move || data.refetch() /> }.into_any()
+                    }
                     Err(e) => view! { <p class="error">"Could not load the electricity history: " {e.to_string()}</p> }.into_any(),
                 }
             })}

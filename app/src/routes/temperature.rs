@@ -66,13 +66,17 @@ pub async fn load_climate(range: RangeQuery) -> Result<Climate, ServerFnError> {
 pub fn TemperaturePage() -> impl IntoView {
     let query = use_range_query();
     let data = Resource::new(move || query.get(), load_climate);
-    let shown = Signal::derive(move || data.get().and_then(|r| r.ok()).map(|c| (c.window, c.zone)));
+    // What the range buttons describe, set once the data is in (read inside the Suspense).
+    let shown = RwSignal::new(None);
     view! {
         <ViewHead title="Temperature" default=Preset::Day shown=shown />
         <Suspense fallback=|| view! { <ClimatePlaceholder /> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(climate) => view! { <LiveClimate climate=climate refetch=move || data.refetch() /> }.into_any(),
+                    Ok(climate) => {
+                        shown.set(Some((climate.window, climate.zone.clone())));
+                        view! { <LiveClimate climate=climate refetch=move || data.refetch() /> }.into_any()
+                    }
                     Err(e) => view! { <p class="error">"Could not load the history: " {e.to_string()}</p> }.into_any(),
                 }
             })}

@@ -67,13 +67,17 @@ pub async fn load_water(range: RangeQuery) -> Result<Water, ServerFnError> {
 pub fn WaterPage() -> impl IntoView {
     let query = use_range_query();
     let data = Resource::new(move || query.get(), load_water);
-    let shown = Signal::derive(move || data.get().and_then(|r| r.ok()).map(|w| (w.window, w.zone)));
+    // What the range buttons describe, set once the data is in (read inside the Suspense).
+    let shown = RwSignal::new(None);
     view! {
         <ViewHead title="Water" default=Preset::Week shown=shown />
         <Suspense fallback=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(w) => view! { <LiveWater data=w refetch=move || data.refetch() /> }.into_any(),
+                    Ok(w) => {
+                        shown.set(Some((w.window, w.zone.clone())));
+                        view! { <LiveWater data=w refetch=move || data.refetch() /> }.into_any()
+                    }
                     Err(e) => view! { <p class="error">"Could not load the water history: " {e.to_string()}</p> }.into_any(),
                 }
             })}
