@@ -2,7 +2,10 @@
 //! today's electricity and water, and the appliances that are on and for how long. Every
 //! number moves with the live stream.
 
-use crate::components::chart::now_ms;
+use crate::components::chart::{Axis, LineChart, now_ms};
+use crate::range::{Preset, Window};
+use crate::reading::merge_live;
+use crate::time::DAY_MS;
 use crate::components::timeline::duration;
 use crate::live::{LiveEvent, use_live};
 use crate::sensor::{Kind, Sensor};
@@ -83,6 +86,8 @@ pub struct Overview {
     pub water: Vec<CounterToday>,
     /// Every appliance.
     pub appliances: Vec<ApplianceNow>,
+    /// The house's power meters over the last 24 hours.
+    pub power_history: Vec<crate::reading::Series>,
 }
 
 /// The overview's data.
@@ -132,14 +137,21 @@ pub async fn load_overview() -> Result<Overview, ServerFnError> {
     }
     appliances.sort_by_key(|a| a.sensor.title());
 
+    let power = of_kind(Kind::Power);
+    let mut power_history = Vec::with_capacity(power.len());
+    for l in &power {
+        let history = crate::reading::ssr::sensor_history(&db, l.sensor.clone(), now - crate::time::DAY_MS, now, 288).await.map_err(failed)?;
+        power_history.push(history);
+    }
     Ok(Overview {
-        zone: house.zone(day.start_ms, day.end_ms),
+        zone: house.zone(now - crate::time::DAY_MS, day.end_ms),
         today_ms: (day.start_ms, day.end_ms),
         rooms,
-        power: of_kind(Kind::Power).into_iter().map(latest).collect(),
+        power: power.into_iter().map(latest).collect(),
         energy,
         water,
         appliances,
+        power_history,
     })
 }
 
@@ -182,7 +194,10 @@ pub fn watts(w: f64) -> String {
 
 #[component]
 fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let Overview { zone, today_ms, rooms, power, energy, water, appliances } = overview;
+    let Overview { zone, today_ms, rooms, power, energy, water, appliances, power_history } = overview;
+    let power_history = RwSignal::new(power_history);
+    let day = Window { from_ms: now_ms() - DAY_MS, to_ms: now_ms(), preset: Some(Preset::Day) };
+    let chart_zone = Signal::stored(zone.clone());
     let rooms = RwSignal::new(rooms);
     let power = RwSignal::new(power);
     let energy = RwSignal::new(energy);
@@ -212,6 +227,9 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                 }
             }
             Kind::Power => {
+                if power_history.with_untracked(|h| h.iter().any(|s| s.sensor.sensor_id == id)) {
+                    power_history.update(|h| merge_live(h, reading, at_ms, now_ms() - DAY_MS));
+                }
                 let known = power.try_update(|p| {
                     let mut found = p.iter_mut().filter(|l| l.sensor_id == id).peekable();
                     let known = found.peek().is_some();
@@ -319,6 +337,12 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                 </ul>
             </Show>
         </section>
+        <Show when=move || power_history.with(|h| !h.is_empty())>
+            <section class="panel">
+                <div class="panel-head"><h2>"Power, last 24 hours"</h2><a class="muted" href="/energy">"Electricity →"</a></div>
+                <LineChart series=power_history window=day zone=chart_zone axis=Axis { unit: "W", decimals: 0, from_zero: true } label="The house's power, last 24 hours" />
+            </section>
+        </Show>
     }
 }
 
