@@ -362,7 +362,7 @@ async fn the_panel_shows_prefixes_online_states_and_discovered_prefixes(t: TestD
     let state = common::state(&t.db);
     state.activity.discovered("shellyplus1pm-a8032ab12345", "shelly", "shellyplus1pm-a8032ab12345/status/switch:0", 1_764_000_000_000);
     let cookie = common::owner_cookie(&t.db).await;
-    let request = axum::http::Request::get("/mqtt").header("cookie", cookie).body(Body::empty()).unwrap();
+    let request = axum::http::Request::get("/devices").header("cookie", cookie).body(Body::empty()).unwrap();
     let page = hearth::app(state).oneshot(request).await.unwrap();
     assert_eq!(page.status(), 200);
     let html = String::from_utf8(page.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
