@@ -46,6 +46,14 @@ pub enum Error {
         /// The field at fault, if any.
         field: Option<&'static str>,
     },
+    /// 429 Too Many Requests, with `Retry-After`: a rate or a count limit was reached.
+    #[error("{message}")]
+    TooMany {
+        /// Which limit, for a person.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
     /// 422 Unprocessable Entity: a reading breaks a rule; nothing of the request was stored.
     #[error("{message}")]
     Invalid {
@@ -84,6 +92,7 @@ impl Error {
             Error::ReadOnly => StatusCode::FORBIDDEN,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,8 +135,13 @@ impl IntoResponse for Error {
         };
         let body = Body { error: self.to_string(), index, field };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        let retry_after = match self {
+            Error::Unavailable(_) => Some(5),
+            Error::TooMany { retry_after, .. } => Some(retry_after),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

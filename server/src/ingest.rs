@@ -61,6 +61,7 @@ pub async fn post_readings(
 ) -> Result<Json<Receipt>> {
     let device = authenticate(&state, &headers).await?;
     tracing::Span::current().record("device", &device.name);
+    state.limits.ingest(device.device_id)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
             message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),

@@ -53,6 +53,9 @@ async fn main() -> Result<(), BoxError> {
         .env("HEARTH_DATABASE_URL", &url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn,hearth=info")
+        // One device and one session drive the whole load.
+        .env("HEARTH_INGEST_REQUESTS_PER_SECOND", "0")
+        .env("HEARTH_STREAMS_PER_SESSION", "0")
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
