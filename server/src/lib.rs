@@ -87,7 +87,7 @@ pub fn app(state: AppState) -> Router {
     let ingest = Router::new()
         .route("/api/v1/readings", post(ingest::post_readings))
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(timeout.clone());
+        .layer(timeout);
     let with_session = Router::new()
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
