@@ -115,6 +115,10 @@ pub struct Config {
     /// Live streams one session may hold open at once; beyond that, 429. 0: no limit.
     #[arg(long, env = "HEARTH_STREAMS_PER_SESSION", default_value_t = 8)]
     pub streams_per_session: usize,
+    /// Milliseconds a request waits for the database (SQLite's write lock held by another
+    /// process, a PostgreSQL connection) before ingest answers 503 with `Retry-After`.
+    #[arg(long, env = "HEARTH_DB_WAIT_MS", default_value_t = 10_000)]
+    pub db_wait_ms: u64,
     /// Login attempts allowed per minute from one address, and for one account name.
     #[arg(long, env = "HEARTH_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = NonZeroU32::new(10).expect("non-zero"))]
     pub login_attempts_per_minute: NonZeroU32,
@@ -124,6 +128,11 @@ impl Config {
     /// The house's time zone: the configured one or the machine's.
     pub fn zone(&self) -> HouseZone {
         self.timezone.clone().unwrap_or_else(HouseZone::system)
+    }
+
+    /// How the database pools wait.
+    pub fn store(&self) -> app::store::StoreOptions {
+        app::store::StoreOptions { wait: std::time::Duration::from_millis(self.db_wait_ms) }
     }
 
     /// Whether Hearth is served over HTTPS according to `--public-url`.
@@ -150,6 +159,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             header_timeout_secs: 10,
             streams_per_session: 8,
+            db_wait_ms: 10_000,
         }
     }
 }

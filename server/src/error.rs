@@ -107,15 +107,23 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         let busy = match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
-            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-            sqlx::Error::Database(d) => d
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => unavailable(d.as_ref()),
             _ => false,
         };
         if busy { Error::Unavailable(Box::new(e)) } else { Error::Internal(Box::new(e)) }
+    }
+}
+
+/// Whether a database error means "busy or down, try again": SQLite's SQLITE_BUSY (5) and
+/// SQLITE_LOCKED (6) with their extended codes; PostgreSQL's connection exceptions (class
+/// 08), shutdowns (57P01–57P03) and too many connections (53300).
+fn unavailable(e: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = e.code() else { return false };
+    if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+    } else {
+        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
     }
 }
 
