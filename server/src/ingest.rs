@@ -22,6 +22,12 @@ pub const MAX_READINGS: usize = 10_000;
 pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
 /// The longest room name.
 pub const MAX_ROOM_CHARS: usize = 64;
+/// The largest magnitude a value may have: beyond any real reading, small enough that sums
+/// in the rollups stay finite.
+pub const MAX_ABS_VALUE: f64 = 1e15;
+/// The earliest time a reading may have (2000-01-01): before it, the device's clock is
+/// almost certainly not set (a fresh ESP32 counts from 1970).
+pub const MIN_AT_MS: i64 = 946_684_800_000;
 
 /// The answer to a successful post.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -138,6 +144,9 @@ fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
     if !value.is_finite() {
         return Err(invalid("value", "value must be a finite number".into()));
     }
+    if value.abs() > MAX_ABS_VALUE {
+        return Err(invalid("value", format!("value must be between -{MAX_ABS_VALUE:e} and {MAX_ABS_VALUE:e}")));
+    }
     let kind = posted
         .kind
         .map(|k| k.parse::<Kind>())
@@ -168,8 +177,8 @@ fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
     if at_ms > now_ms + MAX_FUTURE_MS {
         return Err(invalid("at", "at is more than 5 minutes in the future".into()));
     }
-    if at_ms < 0 {
-        return Err(invalid("at", "at is before 1970".into()));
+    if at_ms < MIN_AT_MS {
+        return Err(invalid("at", "at is before 2000: is the device's clock set?".into()));
     }
     Ok(Incoming { key, value, at_ms, kind, room })
 }
@@ -190,10 +199,14 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
         Segment::Seq { index } => Some(*index),
         _ => None,
     });
-    let field = path.iter().rev().find_map(|s| match s {
-        Segment::Map { key } if key != "readings" => Some(key.clone()),
-        _ => None,
-    });
+    let field = path
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            Segment::Map { key } if key != "readings" => Some(key.clone()),
+            _ => None,
+        })
+        .or_else(|| path.first().map(|s| s.to_string()));
     let message = match field.as_deref() {
         Some("value") if out_of_range => "value must be a finite number".to_owned(),
         Some("at") => "at must be an RFC 3339 string or a number of Unix seconds".to_owned(),
