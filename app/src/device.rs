@@ -1,6 +1,7 @@
 //! Devices: the things that post readings, each holding a secret token. Only a hash of the
 //! token is stored, so a leaked database does not let anyone post as a device.
 
+use crate::sensor::Listed;
 use serde::{Deserialize, Serialize};
 
 /// A registered device.
@@ -33,11 +34,24 @@ pub async fn revoke_device(name: String) -> Result<(), leptos::prelude::ServerFn
     }
 }
 
+/// A device with its sensors, as the Devices page shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeviceOverview {
+    /// The device.
+    pub device: Device,
+    /// When it was registered, Unix milliseconds.
+    pub created_at_ms: i64,
+    /// Time of the newest reading of any of its sensors, Unix milliseconds.
+    pub last_seen_ms: Option<i64>,
+    /// Its sensors with their newest readings, by key.
+    pub sensors: Vec<Listed>,
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Device tokens and queries.
 
-    use super::Device;
+    use super::{Device, DeviceOverview};
     use crate::store::{Db, with_db};
     use rand::RngCore;
     use sha2::{Digest, Sha256};
@@ -116,6 +130,31 @@ pub mod ssr {
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
     }
 
+    /// A new Emoncms API key: 32 random lowercase hex characters (128 bits), the only length
+    /// emonhub accepts. It works only on the Emoncms endpoints, beside the device's token.
+    pub fn new_apikey() -> String {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    }
+
+    /// Gives the device `name` a new Emoncms API key, replacing any earlier one, and returns it
+    /// (shown once; only its hash is stored). `None` when there is no such device.
+    pub async fn rotate_apikey(db: &Db, name: &str) -> Result<Option<(Device, String)>, sqlx::Error> {
+        const SQL: &str = "update device set apikey_hash = $1 where name = $2 returning device_id, name";
+        let key = new_apikey();
+        let hash = token_hash(&key);
+        let device = with_db!(db, write, |pool| sqlx::query_as(SQL).bind(&hash).bind(name).fetch_optional(pool).await)?;
+        Ok(device.map(|device| (device, key)))
+    }
+
+    /// The device whose Emoncms API key is `key`, if any.
+    pub async fn find_by_apikey(db: &Db, key: &str) -> Result<Option<Device>, sqlx::Error> {
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where apikey_hash = $1";
+        let hash = token_hash(key);
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)
+    }
+
     /// Every device, by name.
     pub async fn list(db: &Db) -> Result<Vec<Device>, sqlx::Error> {
         const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device order by name";
@@ -126,6 +165,34 @@ pub mod ssr {
     pub async fn revoke(db: &Db, name: &str) -> Result<bool, sqlx::Error> {
         const SQL: &str = "update device set revoked_at_ms = coalesce(revoked_at_ms, $2) where name = $1";
         with_db!(db, write, |pool| Ok(sqlx::query(SQL).bind(name).bind(now_ms()).execute(pool).await?.rows_affected() > 0))
+    }
+
+    /// The device `device_id`, if it exists.
+    pub async fn find(db: &Db, device_id: i64) -> Result<Option<Device>, sqlx::Error> {
+        const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where device_id = $1";
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(device_id).fetch_optional(pool).await)
+    }
+
+    /// Every device by name, with its sensors (by key) and when it was last heard from.
+    pub async fn overview(db: &Db) -> Result<Vec<DeviceOverview>, sqlx::Error> {
+        const SQL: &str = "select device_id, name, created_at_ms, revoked_at_ms from device order by name";
+        let devices: Vec<(i64, String, i64, Option<i64>)> = with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?;
+        let mut sensors = crate::sensor::ssr::list_all(db).await?;
+        sensors.sort_by(|a, b| (&a.sensor.device, &a.sensor.key).cmp(&(&b.sensor.device, &b.sensor.key)));
+        Ok(devices
+            .into_iter()
+            .map(|(device_id, name, created_at_ms, revoked_at_ms)| {
+                let from = sensors.partition_point(|l| l.sensor.device < name);
+                let to = sensors.partition_point(|l| l.sensor.device <= name);
+                let own = sensors[from..to].to_vec();
+                DeviceOverview {
+                    last_seen_ms: own.iter().filter_map(|l| l.last_at_ms).max(),
+                    device: Device { device_id, name, revoked: revoked_at_ms.is_some() },
+                    created_at_ms,
+                    sensors: own,
+                }
+            })
+            .collect())
     }
 
     fn now_ms() -> i64 {

@@ -7,8 +7,11 @@
 
 pub mod account;
 pub mod components;
+pub mod consumption;
 pub mod device;
 pub mod live;
+pub mod mqtt;
+pub mod range;
 pub mod reading;
 pub mod rollup;
 pub mod routes;
@@ -16,6 +19,7 @@ pub mod sensor;
 #[cfg(feature = "ssr")]
 pub mod store;
 pub mod time;
+pub mod usage;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -42,10 +46,21 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The app: a header and the routed page.
+/// The views, in the order of the navigation bar: path and title.
+pub const VIEWS: [(&str, &str); 6] = [
+    ("/", "Overview"),
+    ("/temperature", "Temperature"),
+    ("/energy", "Electricity"),
+    ("/appliances", "Appliances"),
+    ("/water", "Water"),
+    ("/devices", "Devices"),
+];
+
+/// The app: the navigation bar, the live stream's state, and the routed page.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let live = live::provide_live();
     view! {
         <Stylesheet id="leptos" href="/pkg/hearth.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
@@ -54,16 +69,29 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <A href="/" attr:class="brand">
                     <img src="/favicon.svg" alt="" width="24" height="24" />
-                    "Hearth"
+                    <span>"Hearth"</span>
                 </A>
+                <nav class="views" aria-label="Views">
+                    {VIEWS.into_iter().map(|(path, title)| view! { <A href=path exact=true>{title}</A> }).collect_view()}
+                </nav>
+                <div class="live" data-live=move || live.status.get().as_str() title="Live updates">
+                    <span class="dot"></span>
+                    <span class="live-text">{move || if live.status.get() == live::LiveStatus::Open { "Live" } else { "Connecting…" }}</span>
+                </div>
                 <components::account_menu::AccountMenu />
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
-                    <Route path=path!("/") view=routes::dashboard::Dashboard />
+                    <Route path=path!("/") view=routes::overview::OverviewPage />
+                    <Route path=path!("/temperature") view=routes::temperature::TemperaturePage />
+                    <Route path=path!("/energy") view=routes::energy::EnergyPage />
+                    <Route path=path!("/appliances") view=routes::appliances::AppliancesPage />
+                    <Route path=path!("/water") view=routes::water::WaterPage />
+                    <Route path=path!("/devices") view=routes::devices::DevicesPage />
                     <Route path=path!("/login") view=routes::login::LoginPage />
                     <Route path=path!("/setup") view=routes::login::SetupPage />
                     <Route path=path!("/sharing") view=routes::sharing::SharingPage />
+                    <Route path=path!("/mqtt") view=components::mqtt::MqttPanel />
                 </Routes>
             </main>
         </Router>

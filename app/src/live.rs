@@ -1,9 +1,10 @@
-//! The browser's end of the live stream: `/api/v1/stream` read as server-sent events, with
-//! reconnection, and its readings merged into the series the charts draw.
+//! The browser's end of the live stream: one connection to `/api/v1/stream` per open page,
+//! read as server-sent events with reconnection, whose events every mounted view receives
+//! through [`use_live`].
 
-use crate::reading::{LiveReading, Point, Series};
-use crate::sensor::Sensor;
+use crate::reading::LiveReading;
 use leptos::prelude::*;
+use std::sync::Arc;
 
 /// The state of the connection to the live stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,20 +25,65 @@ impl LiveStatus {
     }
 }
 
-/// Opens the live stream in the browser for as long as the calling component lives, and calls
-/// `on_reading` with each reading and its time in Unix milliseconds. `on_resync` is called
-/// when readings may have been missed (this client fell behind, or the connection dropped and
-/// came back), so the caller can refetch. On the server this does nothing and the status stays `Connecting`.
-pub fn use_live_readings(
-    on_reading: impl Fn(LiveReading, i64) + 'static,
-    on_resync: impl Fn() + 'static,
-) -> ReadSignal<LiveStatus> {
+/// What the live stream tells a view.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LiveEvent {
+    /// A reading was stored; its time in Unix milliseconds.
+    Reading(LiveReading, i64),
+    /// Readings may have been missed (this page fell behind, or the connection dropped and
+    /// came back): refetch.
+    Resync,
+}
+
+type Listener = Arc<dyn Fn(&LiveEvent) + Send + Sync>;
+
+/// The live stream of the page, shared by every view on it through context.
+#[derive(Clone, Copy)]
+pub struct Live {
+    /// The connection's state.
+    pub status: ReadSignal<LiveStatus>,
+    listeners: StoredValue<Vec<(u64, Listener)>>,
+    next_id: StoredValue<u64>,
+}
+
+impl Live {
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn dispatch(&self, event: &LiveEvent) {
+        // Clone the list first: a listener may subscribe or unsubscribe while it runs.
+        let listeners: Vec<Listener> = self
+            .listeners
+            .try_with_value(|l| l.iter().map(|(_, f)| f.clone()).collect())
+            .unwrap_or_default();
+        for listener in listeners {
+            listener(event);
+        }
+    }
+}
+
+/// Opens the page's live stream (in the browser; on the server it stays `Connecting`) and
+/// provides it to the views below.
+pub fn provide_live() -> Live {
     let (status, set_status) = signal(LiveStatus::Connecting);
+    let live = Live { status, listeners: StoredValue::new(Vec::new()), next_id: StoredValue::new(0) };
+    provide_context(live);
     #[cfg(feature = "hydrate")]
-    browser::open(on_reading, on_resync, set_status);
+    browser::open(move |event| live.dispatch(&event), set_status);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (on_reading, on_resync, set_status);
-    status
+    let _ = set_status;
+    live
+}
+
+/// Calls `on_event` with every event of the page's live stream for as long as the calling
+/// component lives, and returns the connection's state.
+pub fn use_live(on_event: impl Fn(&LiveEvent) + Send + Sync + 'static) -> ReadSignal<LiveStatus> {
+    let live = use_context::<Live>().unwrap_or_else(provide_live);
+    let id = live.next_id.get_value();
+    live.next_id.set_value(id + 1);
+    live.listeners.update_value(|l| l.push((id, Arc::new(on_event))));
+    on_cleanup(move || {
+        live.listeners.try_update_value(|l| l.retain(|(i, _)| *i != id));
+    });
+    live.status
 }
 
 #[cfg(feature = "hydrate")]
@@ -46,7 +92,7 @@ mod browser {
     //! but the request is ours, so a reconnect can say `Last-Event-ID` itself, and headless
     //! browsers that wait for pending `EventSource` requests before rendering don't hang.
 
-    use super::LiveStatus;
+    use super::{LiveEvent, LiveStatus};
     use crate::reading::LiveReading;
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
@@ -62,11 +108,7 @@ mod browser {
     const FIRST_RETRY_MS: u32 = 500;
     const LAST_RETRY_MS: u32 = 10_000;
 
-    pub(super) fn open(
-        on_reading: impl Fn(LiveReading, i64) + 'static,
-        on_resync: impl Fn() + 'static,
-        set_status: WriteSignal<LiveStatus>,
-    ) {
+    pub(super) fn open(dispatch: impl Fn(LiveEvent) + 'static, set_status: WriteSignal<LiveStatus>) {
         let Ok(abort) = AbortController::new() else { return };
         let stopped = Rc::new(Cell::new(false));
         let signal = abort.signal();
@@ -83,7 +125,7 @@ mod browser {
                         // Readings stored while the connection was down never reached this
                         // page: let it refetch rather than show a hole.
                         if std::mem::take(&mut dropped) {
-                            on_resync();
+                            dispatch(LiveEvent::Resync);
                         }
                         let mut events = body.eventsource();
                         while let Some(Ok(event)) = events.next().await {
@@ -94,11 +136,11 @@ mod browser {
                                 "reading" => match serde_json::from_str::<LiveReading>(&event.data) {
                                     Ok(reading) => {
                                         let at_ms = js_sys::Date::parse(&reading.at) as i64;
-                                        on_reading(reading, at_ms);
+                                        dispatch(LiveEvent::Reading(reading, at_ms));
                                     }
                                     Err(e) => leptos::logging::warn!("unreadable live reading: {e}"),
                                 },
-                                "resync" => on_resync(),
+                                "resync" => dispatch(LiveEvent::Resync),
                                 _ => {}
                             }
                         }
@@ -142,86 +184,5 @@ mod browser {
         let body = response.body().ok_or("no body")?;
         let chunks = wasm_streams::ReadableStream::from_raw(body.unchecked_into()).into_stream();
         Ok(chunks.map(|chunk| chunk.map(|c| js_sys::Uint8Array::new(&c).to_vec())))
-    }
-}
-
-/// Adds a live reading to `all`, the series of the sensors a page shows: appends the point to
-/// its sensor's series (or starts a series for a new sensor, kept in label order), moves the
-/// latest value forward, and drops points older than `window_ms` before the newest.
-pub fn merge_live(all: &mut Vec<Series>, reading: &LiveReading, at_ms: i64, window_ms: i64) {
-    let point = Point { at_ms, value: reading.value };
-    let series = match all.iter_mut().position(|s| s.sensor.sensor_id == reading.sensor_id) {
-        Some(i) => &mut all[i],
-        None => {
-            let sensor = Sensor {
-                sensor_id: reading.sensor_id,
-                device: reading.device.clone(),
-                key: reading.sensor.clone(),
-                kind: reading.kind,
-                room: reading.room.clone(),
-            };
-            let at = all.partition_point(|s| (s.sensor.label(), s.sensor.sensor_id) < (sensor.label(), sensor.sensor_id));
-            all.insert(at, Series { sensor, points: Vec::new(), latest: None });
-            &mut all[at]
-        }
-    };
-    let at = series.points.partition_point(|p| p.at_ms < at_ms);
-    if series.points.get(at).is_none_or(|p| p.at_ms != at_ms) {
-        series.points.insert(at, point);
-    }
-    if series.latest.is_none_or(|latest| latest.at_ms <= at_ms) {
-        series.latest = Some(point);
-    }
-    let newest = series.points.last().map_or(at_ms, |p| p.at_ms);
-    let keep_from = series.points.partition_point(|p| p.at_ms < newest - window_ms);
-    series.points.drain(..keep_from);
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sensor::Kind;
-
-    fn reading(sensor_id: i64, room: &str, value: f64) -> LiveReading {
-        LiveReading {
-            sensor_id,
-            device: "house".into(),
-            sensor: format!("t{sensor_id}"),
-            kind: Kind::Temperature,
-            room: Some(room.into()),
-            value,
-            at: String::new(),
-        }
-    }
-
-    #[test]
-    fn a_new_sensor_gets_a_series_in_label_order() {
-        let mut all = Vec::new();
-        merge_live(&mut all, &reading(2, "Office", 20.0), 1_000, 10_000);
-        merge_live(&mut all, &reading(1, "Kitchen", 19.0), 1_000, 10_000);
-        let rooms: Vec<_> = all.iter().map(|s| s.sensor.label()).collect();
-        assert_eq!(rooms, ["Kitchen", "Office"]);
-        assert_eq!(all[1].latest, Some(Point { at_ms: 1_000, value: 20.0 }));
-    }
-
-    #[test]
-    fn points_stay_ordered_and_the_latest_never_goes_back() {
-        let mut all = Vec::new();
-        merge_live(&mut all, &reading(1, "Kitchen", 21.0), 3_000, 10_000);
-        merge_live(&mut all, &reading(1, "Kitchen", 20.0), 1_000, 10_000);
-        merge_live(&mut all, &reading(1, "Kitchen", 20.0), 1_000, 10_000);
-        let times: Vec<_> = all[0].points.iter().map(|p| p.at_ms).collect();
-        assert_eq!(times, [1_000, 3_000]);
-        assert_eq!(all[0].latest.unwrap().value, 21.0);
-    }
-
-    #[test]
-    fn points_older_than_the_window_are_dropped() {
-        let mut all = Vec::new();
-        for (at, v) in [(0, 1.0), (5_000, 2.0), (12_000, 3.0)] {
-            merge_live(&mut all, &reading(1, "Kitchen", v), at, 10_000);
-        }
-        let times: Vec<_> = all[0].points.iter().map(|p| p.at_ms).collect();
-        assert_eq!(times, [5_000, 12_000]);
     }
 }

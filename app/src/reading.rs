@@ -2,12 +2,11 @@
 //! the live stream pushes each stored one to every open dashboard.
 
 use crate::sensor::{Kind, Sensor};
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// The most points a history series holds for one sensor: enough for a sharp line at any
 /// screen width, few enough to send quickly.
-pub const MAX_POINTS: i64 = 600;
+pub const MAX_POINTS: i64 = 720;
 
 /// One reading as the live stream sends it (`event: reading`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,13 +27,27 @@ pub struct LiveReading {
     pub at: String,
 }
 
-/// A point of a chart: milliseconds since the Unix epoch and a value.
+/// A point of a chart: one reading, or the readings of a time bucket (their mean, with
+/// their extremes for the min–max band).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Point {
-    /// Time in Unix milliseconds.
+    /// Time in Unix milliseconds (a bucket's middle).
     pub at_ms: i64,
-    /// The value at that time.
+    /// The value, or the bucket's mean.
     pub value: f64,
+    /// The bucket's smallest value (the value itself for one reading).
+    pub min: f64,
+    /// The bucket's largest value.
+    pub max: f64,
+    /// The width of the bucket in milliseconds; 0 for one reading.
+    pub span_ms: i64,
+}
+
+impl Point {
+    /// A point for one reading.
+    pub fn raw(at_ms: i64, value: f64) -> Point {
+        Point { at_ms, value, min: value, max: value, span_ms: 0 }
+    }
 }
 
 /// A sensor's recent history and its latest reading.
@@ -62,28 +75,55 @@ pub struct Bucket {
     pub mean: f64,
     /// Number of readings.
     pub count: i64,
+    /// Time of the earliest reading in the bucket, Unix milliseconds.
+    pub first_at_ms: i64,
 }
 
-/// The history of every sensor of `kind` over the last `hours`, at most [`MAX_POINTS`]
-/// points per sensor.
-#[server]
-pub async fn history(kind: Kind, hours: u32) -> Result<Vec<Series>, ServerFnError> {
-    let db = use_context::<crate::store::Db>()
-        .ok_or_else(|| ServerFnError::new("database missing from context"))?;
-    let hours = hours.clamp(1, 24 * 366);
-    let to = jiff::Timestamp::now().as_millisecond();
-    let from = to - i64::from(hours) * 3_600_000;
-    ssr::history(&db, kind, from, to).await.map_err(|e| {
-        tracing::error!(error = %e, "history query failed");
-        ServerFnError::new("could not read the history")
-    })
+/// Adds a live reading to `all`, the series of the sensors a view shows: appends the point to
+/// its sensor's series (or starts a series for a new sensor, kept in label order), moves the
+/// latest value forward, and drops points before `keep_from_ms`.
+pub fn merge_live(all: &mut Vec<Series>, reading: &LiveReading, at_ms: i64, keep_from_ms: i64) {
+    let point = Point::raw(at_ms, reading.value);
+    let series = match all.iter_mut().position(|s| s.sensor.sensor_id == reading.sensor_id) {
+        Some(i) => &mut all[i],
+        None => {
+            let sensor = reading.sensor();
+            let at = all.partition_point(|s| (s.sensor.label(), s.sensor.sensor_id) < (sensor.label(), sensor.sensor_id));
+            all.insert(at, Series { sensor, points: Vec::new(), latest: None });
+            &mut all[at]
+        }
+    };
+    let at = series.points.partition_point(|p| p.at_ms < at_ms);
+    if series.points.get(at).is_none_or(|p| p.at_ms != at_ms) {
+        series.points.insert(at, point);
+    }
+    if series.latest.is_none_or(|latest| latest.at_ms <= at_ms) {
+        series.latest = Some(point);
+    }
+    let keep = series.points.partition_point(|p| p.at_ms < keep_from_ms);
+    series.points.drain(..keep);
+}
+
+impl LiveReading {
+    /// The sensor the reading belongs to, as far as the reading tells.
+    pub fn sensor(&self) -> Sensor {
+        Sensor {
+            sensor_id: self.sensor_id,
+            device: self.device.clone(),
+            key: self.sensor.clone(),
+            kind: self.kind,
+            room: self.room.clone(),
+            name: None,
+            main: crate::sensor::main_by_key(&self.sensor),
+        }
+    }
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Storing readings and reading them back.
 
-    use super::{LiveReading, MAX_POINTS, Point, Series};
+    use super::{LiveReading, Point, Series};
     use crate::device::Device;
     use crate::sensor::{Kind, Sensor};
     use crate::store::{Db, with_db};
@@ -92,6 +132,8 @@ pub mod ssr {
     use sqlx::sqlite::SqlitePool;
     use std::collections::{HashMap, HashSet};
     use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
     use tokio::sync::{mpsc, oneshot};
 
     /// A reading that passed the checks that need no database, not yet tied to a sensor.
@@ -155,6 +197,8 @@ pub mod ssr {
         sensor_id: i64,
         kind: String,
         room: Option<String>,
+        name: Option<String>,
+        main: bool,
     }
 
     /// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
@@ -209,8 +253,10 @@ pub mod ssr {
         payloads
     }
 
-    /// Sensors already resolved, by (device id, key). Sensors are never deleted, so entries stay
-    /// valid; a writer clears its cache when a transaction that created sensors fails.
+    /// Sensors already resolved, by (device id, key). Sensors are never deleted, but their room,
+    /// name and main flag may change: a writer clears its cache when told of a change on this
+    /// server, at least every [`SENSOR_CACHE_TTL`] (for changes made through another server),
+    /// and when a transaction that created sensors fails.
     pub type SensorCache = HashMap<(i64, String), Arc<Sensor>>;
 
     /// Resolves the sensors of `$batch` from `$device` in the open transaction `$tx` (through
@@ -220,10 +266,10 @@ pub mod ssr {
     macro_rules! resolve_batch {
         ($tx:ident, $device:expr, $batch:expr, $now_ms:expr, $cache:expr) => {
             async {
-                const FIND: &str = "select sensor_id, kind, room from sensor where device_id = $1 and key = $2";
-                const CREATE: &str = "insert into sensor (device_id, key, kind, room, created_at_ms) \
-                     values ($1, $2, $3, $4, $5) on conflict (device_id, key) do nothing \
-                     returning sensor_id, kind, room";
+                const FIND: &str = "select sensor_id, kind, room, name, main from sensor where device_id = $1 and key = $2";
+                const CREATE: &str = "insert into sensor (device_id, key, kind, room, main, created_at_ms) \
+                     values ($1, $2, $3, $4, $5, $6) on conflict (device_id, key) do nothing \
+                     returning sensor_id, kind, room, name, main";
                 let (device, batch, now_ms, cache): (&Device, &[Incoming], i64, &mut SensorCache) =
                     ($device, $batch, $now_ms, $cache);
                 let sensor_of = |key: &str, row: SensorRow| -> Result<Sensor, sqlx::Error> {
@@ -233,6 +279,8 @@ pub mod ssr {
                         key: key.to_owned(),
                         kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
                         room: row.room,
+                        name: row.name,
+                        main: row.main,
                     })
                 };
                 // Sensors of this batch: stored ones, then new ones (not created yet).
@@ -267,6 +315,8 @@ pub mod ssr {
                                                 key: reading.key.clone(),
                                                 kind,
                                                 room: reading.room.clone(),
+                                                name: None,
+                                                main: crate::sensor::main_by_key(&reading.key),
                                             })
                                         }
                                         (None, None) => {
@@ -297,6 +347,7 @@ pub mod ssr {
                         .bind(&planned.key)
                         .bind(planned.kind.as_str())
                         .bind(&planned.room)
+                        .bind(planned.main)
                         .bind(now_ms)
                         .fetch_optional(&mut *$tx)
                         .await?;
@@ -337,9 +388,14 @@ pub mod ssr {
                     let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
                     inserted.extend(returned);
                 }
+                // A (sensor, time) given twice was inserted once, with its first value.
+                let mut first = HashSet::with_capacity(inserted.len());
                 let new: Vec<Stored> = rows
                     .iter()
-                    .filter(|(sensor, reading)| inserted.contains(&(sensor.sensor_id, reading.at_ms)))
+                    .filter(|(sensor, reading)| {
+                        let key = (sensor.sensor_id, reading.at_ms);
+                        inserted.contains(&key) && first.insert(key)
+                    })
                     .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
                     .collect();
                 for chunk in crate::rollup::ssr::buckets(&new).chunks(crate::rollup::ssr::BUCKETS_PER_UPSERT) {
@@ -403,7 +459,11 @@ pub mod ssr {
     #[derive(Clone, Debug)]
     pub struct GroupCommit {
         jobs: mpsc::Sender<Job>,
+        sensors_changed: Arc<AtomicBool>,
     }
+
+    /// The longest a group writer keeps a resolved sensor before reading it again.
+    pub const SENSOR_CACHE_TTL: Duration = Duration::from_secs(60);
 
     /// Batches up to this size go through PostgreSQL's group writer; larger ones commit alone.
     pub const GROUP_BATCH_MAX: usize = 100;
@@ -438,8 +498,15 @@ pub mod ssr {
 
         fn spawn(writer: Writer) -> GroupCommit {
             let (jobs, rx) = mpsc::channel(1024);
-            tokio::spawn(run_groups(writer, rx));
-            GroupCommit { jobs }
+            let sensors_changed = Arc::new(AtomicBool::new(false));
+            tokio::spawn(run_groups(writer, rx, sensors_changed.clone()));
+            GroupCommit { jobs, sensors_changed }
+        }
+
+        /// Tells the writer that a sensor's stored fields changed, so that it reads sensors
+        /// again before its next commit.
+        pub fn sensors_changed(&self) {
+            self.sensors_changed.store(true, Ordering::Release);
         }
 
         async fn submit(&self, device: Device, batch: Vec<Incoming>) -> Result<Outcome, StoreError> {
@@ -450,9 +517,14 @@ pub mod ssr {
         }
     }
 
-    async fn run_groups(writer: Writer, mut rx: mpsc::Receiver<Job>) {
+    async fn run_groups(writer: Writer, mut rx: mpsc::Receiver<Job>, sensors_changed: Arc<AtomicBool>) {
         let mut cache = SensorCache::new();
+        let mut cached_since = Instant::now();
         while let Some(first) = rx.recv().await {
+            if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
+                cache.clear();
+                cached_since = Instant::now();
+            }
             let mut readings = first.batch.len();
             let mut jobs = vec![first];
             while jobs.len() < GROUP_JOBS && readings < GROUP_READINGS {
@@ -569,42 +641,56 @@ pub mod ssr {
         })
     }
 
-    /// The history of every sensor of `kind` between `from_ms` and `to_ms`, as bucket means
-    /// (at most [`MAX_POINTS`] per sensor), with each sensor's latest reading. Buckets at least
-    /// a minute wide are read from the coarsest rollup tier that fits, not from raw readings.
+    /// [`history_in`] with at most [`MAX_POINTS`](super::MAX_POINTS) points per sensor.
     pub async fn history(db: &Db, kind: Kind, from_ms: i64, to_ms: i64) -> Result<Vec<Series>, sqlx::Error> {
-        const RAW: &str = "select cast(avg(at_ms) as bigint) as at_ms, avg(value) as value \
-             from reading where sensor_id = $1 and at_ms >= $2 and at_ms <= $3 \
-             group by at_ms / $4 order by min(at_ms)";
-        const ROLLUP: &str = "select cast(avg(bucket_ms) as bigint) + $5 / 2 as at_ms, \
-             sum(value_sum) / sum(value_count) as value \
-             from rollup where sensor_id = $1 and tier_ms = $5 and bucket_ms >= $2 and bucket_ms <= $3 \
-             group by bucket_ms / $4 order by min(bucket_ms)";
-        const LATEST: &str = "select at_ms, value from reading where sensor_id = $1 \
-             order by at_ms desc limit 1";
-        let bucket_ms = ((to_ms - from_ms) / MAX_POINTS).max(1);
-        let tier = crate::rollup::tier_for(bucket_ms);
+        history_in(db, kind, from_ms, to_ms, super::MAX_POINTS).await
+    }
+
+    /// The history of every sensor of `kind` between `from_ms` and `to_ms`, as at most
+    /// `points` buckets per sensor (mean, min and max of each), with each sensor's latest
+    /// reading. Buckets at least a minute wide are read from the coarsest rollup tier that
+    /// fits, not from raw readings; narrower ones are single readings.
+    pub async fn history_in(db: &Db, kind: Kind, from_ms: i64, to_ms: i64, points: i64) -> Result<Vec<Series>, sqlx::Error> {
         let sensors = crate::sensor::ssr::list_by_kind(db, kind).await?;
         let mut series = Vec::with_capacity(sensors.len());
         for sensor in sensors {
-            let (points, latest) = with_db!(db, read, |pool| {
-                let query = match tier {
-                    Some(tier_ms) => sqlx::query_as(ROLLUP).bind(sensor.sensor_id).bind(from_ms).bind(to_ms).bind(bucket_ms).bind(tier_ms),
-                    None => sqlx::query_as(RAW).bind(sensor.sensor_id).bind(from_ms).bind(to_ms).bind(bucket_ms),
-                };
-                let points: Vec<(i64, f64)> = query.fetch_all(pool).await?;
-                let latest: Option<(i64, f64)> =
-                    sqlx::query_as(LATEST).bind(sensor.sensor_id).fetch_optional(pool).await?;
-                (points, latest)
-            });
-            let point = |(at_ms, value)| Point { at_ms, value };
-            series.push(Series {
-                sensor,
-                points: points.into_iter().map(point).collect(),
-                latest: latest.map(point),
-            });
+            series.push(sensor_history(db, sensor, from_ms, to_ms, points).await?);
         }
+        // The order of the legend and of live additions (`merge_live`), whatever the database's.
+        series.sort_by_cached_key(|s| (s.sensor.label(), s.sensor.sensor_id));
         Ok(series)
+    }
+
+    /// One sensor's history, as [`history`] gives it.
+    pub async fn sensor_history(db: &Db, sensor: Sensor, from_ms: i64, to_ms: i64, points: i64) -> Result<Series, sqlx::Error> {
+        const LATEST: &str = "select at_ms, value from reading where sensor_id = $1 \
+             order by at_ms desc limit 1";
+        let plan = Plan::new(from_ms, to_ms, points);
+        let buckets = buckets(db, sensor.sensor_id, from_ms, to_ms, plan).await?;
+        let latest: Option<(i64, f64)> =
+            with_db!(db, read, |pool| sqlx::query_as(LATEST).bind(sensor.sensor_id).fetch_optional(pool).await)?;
+        let half = plan.bucket_ms / 2;
+        let points = buckets
+            .into_iter()
+            .map(|b| {
+                if b.count == 1 && plan.tier_ms.is_none() {
+                    Point { at_ms: b.first_at_ms, value: b.mean, min: b.min, max: b.max, span_ms: 0 }
+                } else {
+                    Point { at_ms: b.start_ms + half, value: b.mean, min: b.min, max: b.max, span_ms: plan.bucket_ms }
+                }
+            })
+            .collect();
+        Ok(Series { sensor, points, latest: latest.map(|(at_ms, value)| Point::raw(at_ms, value)) })
+    }
+
+    /// The smallest and largest value of a sensor in `[from_ms, to_ms)`, from the 1-minute
+    /// rollups (`from_ms` and `to_ms` are taken as whole minutes; local days start on one).
+    pub async fn extremes(db: &Db, sensor_id: i64, from_ms: i64, to_ms: i64) -> Result<Option<(f64, f64)>, sqlx::Error> {
+        const SQL: &str = "select min(value_min), max(value_max) from rollup \
+             where sensor_id = $1 and tier_ms = 60000 and bucket_ms >= $2 and bucket_ms < $3";
+        let (lo, hi): (Option<f64>, Option<f64>) =
+            with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).bind(from_ms).bind(to_ms).fetch_one(pool).await)?;
+        Ok(lo.zip(hi))
     }
 
     /// Where a range query reads from, and how wide its buckets are.
@@ -628,12 +714,12 @@ pub mod ssr {
     /// multiples of it), from the rollup tier the plan names or from raw readings.
     pub async fn buckets(db: &Db, sensor_id: i64, from_ms: i64, to_ms: i64, plan: Plan) -> Result<Vec<super::Bucket>, sqlx::Error> {
         const RAW: &str = "select (at_ms / $4) * $4 as start_ms, min(value) as min, max(value) as max, \
-             avg(value) as mean, count(*) as count \
+             avg(value) as mean, count(*) as count, min(at_ms) as first_at_ms \
              from reading where sensor_id = $1 and at_ms >= $2 and at_ms < $3 \
              group by at_ms / $4 order by 1";
         const ROLLUP: &str = "select (bucket_ms / $4) * $4 as start_ms, min(value_min) as min, \
              max(value_max) as max, sum(value_sum) / sum(value_count) as mean, \
-             cast(sum(value_count) as bigint) as count \
+             cast(sum(value_count) as bigint) as count, min(first_at_ms) as first_at_ms \
              from rollup where sensor_id = $1 and tier_ms = $5 and bucket_ms >= $2 and bucket_ms < $3 \
              group by bucket_ms / $4 order by 1";
         with_db!(db, read, |pool| {
@@ -647,23 +733,27 @@ pub mod ssr {
 
     /// Deletes the readings older than `before_ms`, one sensor and one hour at a time so that
     /// no transaction holds the write lock for long. Returns how many were deleted.
+    ///
+    /// Switch readings are kept: appliance runs and hours of use are computed from them (they
+    /// are few: a device reports a switch when it changes, and now and then).
     pub async fn prune(db: &Db, before_ms: i64) -> Result<u64, sqlx::Error> {
+        const SENSORS: &str = "select sensor_id from sensor where kind <> 'switch' order by sensor_id";
         const OLDEST: &str = "select min(at_ms) from reading where sensor_id = $1";
         const DELETE: &str = "delete from reading where sensor_id = $1 and at_ms < $2";
-        prune_by_slices(db, before_ms, crate::rollup::HOUR_MS, OLDEST, DELETE).await
+        prune_by_slices(db, SENSORS, before_ms, crate::rollup::HOUR_MS, OLDEST, DELETE).await
     }
 
     /// Deletes, for every sensor, the rows that `oldest` (the oldest time of sensor `$1`) and
     /// `delete` (rows of sensor `$1` before `$2`) select, `slice_ms` at a time, up to `before_ms`.
     pub(crate) async fn prune_by_slices(
         db: &Db,
+        sensors: &'static str,
         before_ms: i64,
         slice_ms: i64,
         oldest: &'static str,
         delete: &'static str,
     ) -> Result<u64, sqlx::Error> {
-        const SENSORS: &str = "select sensor_id from sensor order by sensor_id";
-        let sensors: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(SENSORS).fetch_all(pool).await)?;
+        let sensors: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(sensors).fetch_all(pool).await)?;
         let mut deleted = 0;
         for sensor_id in sensors {
             loop {
@@ -695,6 +785,8 @@ pub mod ssr {
                 key: "living_room.temperature".into(),
                 kind: Kind::Temperature,
                 room: Some("Living room".into()),
+                name: None,
+                main: false,
             });
             let stored: Vec<Stored> =
                 (0..500).map(|i| Stored { sensor: sensor.clone(), at_ms: 1_764_000_000_000 + i, value: 20.0 }).collect();
@@ -710,5 +802,53 @@ pub mod ssr {
             assert_eq!(times, expected);
             assert!(notify_payloads(&[]).is_empty());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(sensor_id: i64, room: &str, value: f64) -> LiveReading {
+        LiveReading {
+            sensor_id,
+            device: "house".into(),
+            sensor: format!("t{sensor_id}"),
+            kind: Kind::Temperature,
+            room: Some(room.into()),
+            value,
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_new_sensor_gets_a_series_in_label_order() {
+        let mut all = Vec::new();
+        merge_live(&mut all, &reading(2, "Office", 20.0), 1_000, 0);
+        merge_live(&mut all, &reading(1, "Kitchen", 19.0), 1_000, 0);
+        let rooms: Vec<_> = all.iter().map(|s| s.sensor.label()).collect();
+        assert_eq!(rooms, ["Kitchen", "Office"]);
+        assert_eq!(all[1].latest, Some(Point::raw(1_000, 20.0)));
+    }
+
+    #[test]
+    fn points_stay_ordered_and_the_latest_never_goes_back() {
+        let mut all = Vec::new();
+        merge_live(&mut all, &reading(1, "Kitchen", 21.0), 3_000, 0);
+        merge_live(&mut all, &reading(1, "Kitchen", 20.0), 1_000, 0);
+        merge_live(&mut all, &reading(1, "Kitchen", 20.0), 1_000, 0);
+        let times: Vec<_> = all[0].points.iter().map(|p| p.at_ms).collect();
+        assert_eq!(times, [1_000, 3_000]);
+        assert_eq!(all[0].latest.unwrap().value, 21.0);
+    }
+
+    #[test]
+    fn points_before_the_window_are_dropped() {
+        let mut all = Vec::new();
+        for (at, v) in [(0, 1.0), (5_000, 2.0), (12_000, 3.0)] {
+            merge_live(&mut all, &reading(1, "Kitchen", v), at, at - 10_000);
+        }
+        let times: Vec<_> = all[0].points.iter().map(|p| p.at_ms).collect();
+        assert_eq!(times, [5_000, 12_000]);
     }
 }

@@ -1,5 +1,10 @@
 //! Pages, one module each.
 
-pub mod dashboard;
+pub mod appliances;
+pub mod devices;
+pub mod energy;
 pub mod login;
+pub mod overview;
 pub mod sharing;
+pub mod temperature;
+pub mod water;

@@ -118,6 +118,27 @@ pub fn valid_key(key: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
 }
 
+/// The longest sensor name or room name, in characters.
+pub const MAX_TEXT_CHARS: usize = 64;
+
+/// Key prefixes that mark a new sensor as a whole-house meter ([`Sensor::main`]).
+pub const MAIN_KEY_PREFIXES: [&str; 2] = ["house.", "main."];
+
+/// Whether a sensor created with `key` starts as a whole-house meter.
+pub fn main_by_key(key: &str) -> bool {
+    MAIN_KEY_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
+}
+
+/// A person's text for a name or a room: trimmed, empty meaning none, at most
+/// [`MAX_TEXT_CHARS`] characters and no control characters. The error names `field`.
+pub fn clean_text(field: &str, text: &str) -> Result<Option<String>, String> {
+    let text = text.trim();
+    if text.chars().count() > MAX_TEXT_CHARS || text.chars().any(char::is_control) {
+        return Err(format!("{field} must be at most {MAX_TEXT_CHARS} characters without control characters"));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
 /// A sensor as the dashboard and the live stream describe it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -133,6 +154,13 @@ pub struct Sensor {
     pub kind: Kind,
     /// Room the sensor is in, if known.
     pub room: Option<String>,
+    /// Display name chosen by the homeowner, if any.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Whether it meters the whole house (a main electricity or water meter) rather than
+    /// one appliance or circuit.
+    #[serde(default)]
+    pub main: bool,
 }
 
 impl Sensor {
@@ -143,50 +171,177 @@ impl Sensor {
             None => self.key.clone(),
         }
     }
+
+    /// What the sensor is: its display name, or else the key's part before the first `.`
+    /// with `_` as spaces and a capital first letter (`washing_machine.power` → "Washing
+    /// machine").
+    pub fn title(&self) -> String {
+        if let Some(name) = &self.name {
+            return name.clone();
+        }
+        let stem = self.key.split('.').next().unwrap_or_default().replace('_', " ");
+        // A two-letter stem is an abbreviation: `tv` reads "TV", `ac` "AC".
+        if stem.len() == 2 && stem.chars().all(|c| c.is_ascii_alphabetic()) {
+            return stem.to_ascii_uppercase();
+        }
+        let mut chars = stem.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => self.key.clone(),
+        }
+    }
+}
+
+/// A sensor with its newest reading.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Listed {
+    /// The sensor.
+    #[cfg_attr(feature = "ssr", sqlx(flatten))]
+    pub sensor: Sensor,
+    /// Time of its newest reading, Unix milliseconds.
+    pub last_at_ms: Option<i64>,
+    /// Value of its newest reading.
+    pub last_value: Option<f64>,
+}
+
+/// A change to a sensor's homeowner-chosen fields; `None` leaves a field as it is,
+/// `Some(None)` clears the name or the room.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SensorUpdate {
+    /// New display name.
+    pub name: Option<Option<String>>,
+    /// New room.
+    pub room: Option<Option<String>>,
+    /// Whether it meters the whole house.
+    pub main: Option<bool>,
+}
+
+impl SensorUpdate {
+    /// The update with its texts cleaned by [`clean_text`] (an empty text clears the
+    /// field), or `(field, message)` for the first text that breaks the rules.
+    pub fn cleaned(self) -> Result<SensorUpdate, (&'static str, String)> {
+        let clean = |field: &'static str, text: Option<Option<String>>| match text {
+            Some(Some(text)) => clean_text(field, &text).map(Some).map_err(|message| (field, message)),
+            other => Ok(other),
+        };
+        Ok(SensorUpdate { name: clean("name", self.name)?, room: clean("room", self.room)?, main: self.main })
+    }
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
     //! Sensor queries.
 
-    use super::{Kind, Sensor};
+    pub use super::Listed;
+    use super::{Kind, Sensor, SensorUpdate};
     use crate::store::{Db, with_db};
+
+    /// The columns every query that builds a [`Sensor`] selects, from `sensor s` joined with
+    /// `device d`.
+    macro_rules! sensor_columns {
+        () => {
+            "s.sensor_id, d.name as device, s.key, s.kind, s.room, s.name, s.main"
+        };
+    }
 
     /// Every sensor of one kind, ordered by room and key.
     pub async fn list_by_kind(db: &Db, kind: Kind) -> Result<Vec<Sensor>, sqlx::Error> {
-        const SQL: &str = "select s.sensor_id, d.name as device, s.key, s.kind, s.room \
-             from sensor s join device d on d.device_id = s.device_id \
-             where s.kind = $1 order by s.room, s.key, s.sensor_id";
+        const SQL: &str = concat!(
+            "select ",
+            sensor_columns!(),
+            " from sensor s join device d on d.device_id = s.device_id \
+             where s.kind = $1 order by s.room, s.key, s.sensor_id"
+        );
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(kind.as_str()).fetch_all(pool).await)
-    }
-
-    /// A sensor with its newest reading, as the read API lists it.
-    #[derive(Debug, sqlx::FromRow)]
-    pub struct Listed {
-        /// The sensor.
-        #[sqlx(flatten)]
-        pub sensor: Sensor,
-        /// Time of its newest reading, Unix milliseconds.
-        pub last_at_ms: Option<i64>,
-        /// Value of its newest reading.
-        pub last_value: Option<f64>,
     }
 
     /// Every sensor with its newest reading, ordered by room and key.
     pub async fn list_all(db: &Db) -> Result<Vec<Listed>, sqlx::Error> {
-        const SQL: &str = "select s.sensor_id, d.name as device, s.key, s.kind, s.room, \
-             (select max(at_ms) from reading r where r.sensor_id = s.sensor_id) as last_at_ms, \
+        const SQL: &str = concat!(
+            "select ",
+            sensor_columns!(),
+            ", (select max(at_ms) from reading r where r.sensor_id = s.sensor_id) as last_at_ms, \
              (select value from reading r where r.sensor_id = s.sensor_id order by at_ms desc limit 1) as last_value \
              from sensor s join device d on d.device_id = s.device_id \
-             order by s.room, s.key, s.sensor_id";
+             order by s.room, s.key, s.sensor_id"
+        );
         with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)
+    }
+
+    /// The keys of a device's sensors.
+    pub async fn keys(db: &Db, device_id: i64) -> Result<Vec<String>, sqlx::Error> {
+        const SQL: &str = "select key from sensor where device_id = $1";
+        with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(device_id).fetch_all(pool).await)
+    }
+
+    /// Every sensor of the device that sensor `sensor_id` belongs to, itself included, ordered
+    /// by key.
+    pub async fn same_device(db: &Db, sensor_id: i64) -> Result<Vec<Sensor>, sqlx::Error> {
+        const SQL: &str = concat!(
+            "select ",
+            sensor_columns!(),
+            " from sensor s join device d on d.device_id = s.device_id \
+             where s.device_id = (select device_id from sensor where sensor_id = $1) order by s.key, s.sensor_id"
+        );
+        with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).fetch_all(pool).await)
     }
 
     /// One sensor, if it exists.
     pub async fn find(db: &Db, sensor_id: i64) -> Result<Option<Sensor>, sqlx::Error> {
-        const SQL: &str = "select s.sensor_id, d.name as device, s.key, s.kind, s.room \
-             from sensor s join device d on d.device_id = s.device_id where s.sensor_id = $1";
+        const SQL: &str = concat!(
+            "select ",
+            sensor_columns!(),
+            " from sensor s join device d on d.device_id = s.device_id where s.sensor_id = $1"
+        );
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).fetch_optional(pool).await)
+    }
+
+    /// Why a sensor could not be updated.
+    #[derive(Debug, thiserror::Error)]
+    pub enum UpdateError {
+        /// A text breaks the rules of [`super::clean_text`]; nothing was changed.
+        #[error("{message}")]
+        Invalid {
+            /// The field at fault: `name` or `room`.
+            field: &'static str,
+            /// What is wrong, for a person.
+            message: String,
+        },
+        /// The database failed.
+        #[error(transparent)]
+        Db(#[from] sqlx::Error),
+    }
+
+    /// Applies `update` to the sensor `sensor_id` and returns the sensor as it is now, or
+    /// `None` if there is no such sensor. Texts are cleaned first (see
+    /// [`SensorUpdate::cleaned`]); an invalid one changes nothing.
+    pub async fn update(db: &Db, sensor_id: i64, update: SensorUpdate) -> Result<Option<Sensor>, UpdateError> {
+        const SQL: &str = "update sensor set \
+             name = case when $2 then $3 else name end, \
+             room = case when $4 then $5 else room end, \
+             main = case when $6 then $7 else main end \
+             where sensor_id = $1";
+        let update = update.cleaned().map_err(|(field, message)| UpdateError::Invalid { field, message })?;
+        let changed = with_db!(db, write, |pool| sqlx::query(SQL)
+            .bind(sensor_id)
+            .bind(update.name.is_some())
+            .bind(update.name.flatten())
+            .bind(update.room.is_some())
+            .bind(update.room.flatten())
+            .bind(update.main.is_some())
+            .bind(update.main.unwrap_or_default())
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        match db {
+            Db::Sqlite(sqlite) => sqlite.ingest.sensors_changed(),
+            Db::Postgres(pg) => pg.ingest.sensors_changed(),
+        }
+        Ok(find(db, sensor_id).await?)
     }
 }
 
@@ -211,6 +366,50 @@ mod tests {
             assert_eq!(kind.as_str().parse::<Kind>().unwrap(), kind);
         }
         assert!("pressure".parse::<Kind>().is_err());
+    }
+
+    fn sensor(key: &str, name: Option<&str>, room: Option<&str>) -> Sensor {
+        Sensor {
+            sensor_id: 1,
+            device: "d".into(),
+            key: key.into(),
+            kind: Kind::Power,
+            room: room.map(Into::into),
+            name: name.map(Into::into),
+            main: false,
+        }
+    }
+
+    #[test]
+    fn titles_come_from_the_name_or_the_key() {
+        assert_eq!(sensor("washing_machine.power", None, Some("Utility")).title(), "Washing machine");
+        assert_eq!(sensor("washing_machine.power", Some("Miele"), None).title(), "Miele");
+        assert_eq!(sensor("power", None, None).title(), "Power");
+        assert_eq!(sensor(".power", None, None).title(), ".power");
+        assert_eq!(sensor("tv.switch", None, None).title(), "TV");
+        assert_eq!(sensor("washing_machine.power", None, Some("Utility")).label(), "Utility");
+        assert_eq!(sensor("washing_machine.power", None, None).label(), "washing_machine.power");
+    }
+
+    #[test]
+    fn names_and_rooms_are_checked_and_trimmed() {
+        assert_eq!(clean_text("name", "  Fridge "), Ok(Some("Fridge".into())));
+        assert_eq!(clean_text("name", "   "), Ok(None));
+        assert_eq!(clean_text("name", &"é".repeat(64)), Ok(Some("é".repeat(64))));
+        assert!(clean_text("name", &"é".repeat(65)).unwrap_err().starts_with("name must be"));
+        assert!(clean_text("room", "Hall\u{7}").unwrap_err().starts_with("room must be"));
+        let update = SensorUpdate { name: Some(Some(" Kettle ".into())), room: Some(Some("Kitchen\n2".into())), main: None };
+        assert_eq!(update.cleaned().unwrap_err().0, "room");
+        let update = SensorUpdate { name: Some(Some(" ".into())), room: None, main: Some(true) };
+        assert_eq!(update.cleaned().unwrap(), SensorUpdate { name: Some(None), room: None, main: Some(true) });
+    }
+
+    #[test]
+    fn house_and_main_keys_are_main_meters() {
+        assert!(main_by_key("house.energy"));
+        assert!(main_by_key("main.water"));
+        assert!(!main_by_key("greenhouse.energy"));
+        assert!(!main_by_key("house"));
     }
 
     #[test]

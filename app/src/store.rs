@@ -75,6 +75,11 @@ impl Default for StoreOptions {
 }
 
 impl Db {
+    /// The database a server function runs against (the server provides it as context).
+    pub fn from_context() -> Result<Db, leptos::prelude::ServerFnError> {
+        leptos::prelude::use_context::<Db>().ok_or_else(|| leptos::prelude::ServerFnError::new("database missing from context"))
+    }
+
     /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and its
     /// folder if missing, and applies the migrations.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {

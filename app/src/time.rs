@@ -180,6 +180,11 @@ pub mod ssr {
     pub struct HouseZone(pub TimeZone);
 
     impl HouseZone {
+        /// The house's zone as the server provides it to server functions (UTC if missing).
+        pub fn from_context() -> HouseZone {
+            leptos::prelude::use_context::<HouseZone>().unwrap_or(HouseZone(TimeZone::UTC))
+        }
+
         /// The zone named `name` in the tz database (`Europe/Lisbon`), or an error naming it.
         pub fn named(name: &str) -> Result<HouseZone, String> {
             TimeZone::get(name)

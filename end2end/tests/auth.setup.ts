@@ -11,7 +11,7 @@ setup("the first start asks for an account, which is then logged in", async ({ p
   await page.getByLabel("Password again").fill(owner.password);
   await page.getByRole("button", { name: "Create the account" }).click();
   await expect(page).toHaveURL(/\/$/);
-  await expect(page.getByRole("heading", { name: "Temperature" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Home", level: 1 })).toBeVisible();
   await expect(page.locator(".account-name")).toHaveText(owner.name);
   await page.context().storageState({ path: ownerState });
 });

@@ -32,7 +32,7 @@ test.describe("without a session", () => {
     await expect(page).toHaveURL(/\/login$/);
     await page.getByLabel("Password").fill(owner.password);
     await page.getByRole("button", { name: "Log in" }).click();
-    await expect(page.getByRole("heading", { name: "Temperature" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Home", level: 1 })).toBeVisible();
     await expect(page.locator(".account-name")).toHaveText(owner.name);
   });
 });
@@ -63,7 +63,7 @@ test("a share link shows the pages read-only", async ({ page, browser }) => {
   const screen = await anonymousPage(browser);
   await screen.goto(url);
   await expect(screen).toHaveURL(/\/$/);
-  await expect(screen.getByRole("heading", { name: "Temperature" })).toBeVisible();
+  await expect(screen.getByRole("heading", { name: "Home", level: 1 })).toBeVisible();
   await expect(screen.locator(".account-name")).toHaveText(label);
   await expect(screen.locator(".account .badge")).toHaveText("Read-only");
   await expect(screen.getByRole("link", { name: "Share" })).toHaveCount(0);

@@ -39,9 +39,19 @@ pub enum DeviceCommand {
     Add {
         /// A unique name, such as `kitchen-esp32`.
         name: String,
+        /// The MQTT topic prefix that identifies the device on the broker: a Tasmota topic
+        /// (`tasmota_1A2B3C`), a Shelly or ESPHome topic prefix, or `<device>` in `hearth/<device>/…`.
+        #[arg(long)]
+        mqtt_prefix: Option<String>,
     },
     /// List the registered devices.
     List,
+    /// Give a device a new Emoncms API key (32 characters, as emonhub requires) and print it
+    /// (on stdout, alone; shown only this once). It replaces any earlier key.
+    Apikey {
+        /// The device's name.
+        name: String,
+    },
     /// Revoke a device's token: every request with it is refused from now on.
     Revoke {
         /// The device's name.
@@ -70,7 +80,7 @@ pub struct Config {
     #[arg(long, env = "HEARTH_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024)]
     pub max_body_bytes: usize,
     /// How many readings a live-stream client may fall behind before it must resync.
-    #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 4096)]
+    #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 16_384)]
     pub stream_buffer: usize,
     /// Days raw readings are kept (0: forever). Older ranges are drawn from the rollups.
     #[arg(long, env = "HEARTH_RETENTION_RAW_DAYS", default_value_t = 30)]
@@ -88,6 +98,21 @@ pub struct Config {
     /// are local days there. Default: the machine's time zone.
     #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
     pub timezone: Option<HouseZone>,
+    /// MQTT broker to take device messages from: `mqtt://[user:password@]host[:port]`.
+    #[arg(long, env = "HEARTH_MQTT_URL")]
+    pub mqtt_url: Option<SecretUrl>,
+    /// MQTT client id, stable across restarts so the broker keeps this server's session.
+    /// Default: `hearth-<hostname>-<port>`.
+    #[arg(long, env = "HEARTH_MQTT_CLIENT_ID")]
+    pub mqtt_client_id: Option<String>,
+    /// Shared-subscription group (`$share/<group>/#`): servers on one database use the same
+    /// group, so each message is stored once; separate installations on one broker use their own.
+    #[arg(long, env = "HEARTH_MQTT_GROUP", default_value = "hearth")]
+    pub mqtt_group: String,
+    /// Seconds the broker keeps this server's session (and queues its messages) while it is
+    /// disconnected, such as during a restart.
+    #[arg(long, env = "HEARTH_MQTT_SESSION_SECONDS", default_value_t = 3600)]
+    pub mqtt_session_seconds: u32,
     /// The address people open Hearth at, such as `https://hearth.example.org`. When it
     /// starts with `https://`, session cookies are marked `Secure`.
     #[arg(long, env = "HEARTH_PUBLIC_URL")]
@@ -145,12 +170,16 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             max_body_bytes: 4 * 1024 * 1024,
-            stream_buffer: 4096,
+            stream_buffer: 16_384,
             retention_raw_days: 30,
             retention_minute_days: 365,
             retention_ten_minute_days: 0,
             retention_hour_days: 0,
             timezone: None,
+            mqtt_url: None,
+            mqtt_client_id: None,
+            mqtt_group: "hearth".into(),
+            mqtt_session_seconds: 3600,
             public_url: None,
             trusted_proxy: false,
             session_days: 30,
@@ -176,14 +205,22 @@ pub struct SimulateArgs {
     /// Seconds between live readings.
     #[arg(long, default_value_t = 5.0)]
     pub interval: f64,
-    /// Hours of history to post first, so charts are full from the start.
-    #[arg(long, default_value_t = 24)]
-    pub backfill_hours: u32,
+    /// Days of history to post first, at 5-minute steps, so charts and daily totals are
+    /// full from the start.
+    #[arg(long, default_value_t = 30)]
+    pub backfill_days: u32,
+    /// The house's time zone, an IANA name such as `Europe/Lisbon`: the rooms' day and
+    /// night and the household's routine follow its clocks. Default: the machine's.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
 }
 
 /// A database URL, whose password is hidden when printed.
 #[derive(Clone)]
 pub struct DatabaseUrl(pub String);
+
+/// A URL with credentials (the MQTT broker's), whose password is hidden when printed.
+pub type SecretUrl = DatabaseUrl;
 
 impl std::str::FromStr for DatabaseUrl {
     type Err = std::convert::Infallible;

@@ -2,6 +2,16 @@
 //! bearer token. The body is parsed and checked here; the store checks what depends on stored
 //! sensors and commits; only then does the device get its answer, and the stored readings go
 //! to the broadcast hub.
+//!
+//! Every other way in ends on the same path, [`accept`]: the InfluxDB line protocol
+//! ([`influx`]), the Emoncms input API ([`emoncms`]) and MQTT ([`mqtt`]). They share token
+//! authentication ([`device_for_token`]), the checks of a reading ([`check_incoming`]) and the
+//! naming rules that turn foreign names into sensor keys and kinds ([`mapping`]).
+
+pub mod emoncms;
+pub mod influx;
+pub mod mapping;
+pub mod mqtt;
 
 use crate::AppState;
 use crate::error::{Error, Result};
@@ -15,6 +25,7 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The most readings one request may carry.
 pub const MAX_READINGS: usize = 10_000;
@@ -66,8 +77,6 @@ pub async fn post_readings(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Receipt>> {
     let device = authenticate(&state, &headers).await?;
-    tracing::Span::current().record("device", &device.name);
-    state.limits.ingest(device.device_id)?;
     let body = body.map_err(|rejection| match rejection.status() {
         StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
             message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
@@ -75,9 +84,15 @@ pub async fn post_readings(
         },
         _ => Error::Malformed(rejection.body_text()),
     })?;
-    let now_ms = jiff::Timestamp::now().as_millisecond();
-    let batch = parse(&body, now_ms)?;
-    let outcome = store(&state.db, &device, batch).await.map_err(|e| match e {
+    let batch = parse(&body, now_ms())?;
+    accept(&state, &device, batch).await.map(Json)
+}
+
+/// Stores a checked batch for `device`: durably, before returning, with readings already
+/// stored (same sensor and time) counted as duplicates; then publishes what was stored to the
+/// live streams. A batch with any invalid reading stores nothing (422 naming its index).
+pub async fn accept(state: &AppState, device: &Device, batch: Vec<Incoming>) -> Result<Receipt> {
+    let outcome = store(&state.db, device, batch).await.map_err(|e| match e {
         StoreError::Invalid { index, field, message } => Error::invalid(index, field, message),
         StoreError::Db(e) => Error::from(e),
         StoreError::Unavailable(message) => Error::Unavailable(message.into()),
@@ -86,22 +101,96 @@ pub async fn post_readings(
     if let Db::Sqlite(_) = state.db {
         state.hub.publish(outcome.stored.iter().map(|s| s.live()));
     }
-    Ok(Json(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates }))
+    Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
 }
 
+/// A reading from another protocol, before Hearth knows whether its sensor exists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Foreign {
+    /// The reading; its kind is `None` when nothing tells it.
+    pub reading: Incoming,
+    /// Whether the kind was guessed from a name rather than stated by the protocol. A guessed
+    /// kind only types a new sensor; an existing sensor keeps its own.
+    pub guessed: bool,
+    /// Where the reading came from in the request (a line number, a position), used in errors
+    /// instead of its index in the batch.
+    pub origin: usize,
+}
+
+/// What a batch from another protocol did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Accepted {
+    /// Stored readings and duplicates.
+    pub receipt: Receipt,
+    /// Readings skipped because their sensor does not exist and their kind is unknown.
+    pub skipped: usize,
+}
+
+/// [`accept`] for readings of another protocol: a reading whose sensor does not exist yet and
+/// whose kind nothing tells is skipped and counted (see `app::mqtt::Skipped`), never stored
+/// under a guessed kind; errors name the reading by its [`Foreign::origin`].
+pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, readings: Vec<Foreign>) -> Result<Accepted> {
+    let existing: HashSet<String> = app::sensor::ssr::keys(&state.db, device.device_id).await?.into_iter().collect();
+    let now = now_ms();
+    let mut batch = Vec::with_capacity(readings.len());
+    let mut origins = Vec::with_capacity(readings.len());
+    let mut skipped = 0;
+    for Foreign { mut reading, guessed, origin } in readings {
+        let exists = existing.contains(&reading.key);
+        if exists && guessed {
+            reading.kind = None;
+        }
+        if !exists && reading.kind.is_none() {
+            state.activity.skipped(&device.name, &reading.key, protocol, now);
+            skipped += 1;
+            continue;
+        }
+        batch.push(reading);
+        origins.push(origin);
+    }
+    if batch.is_empty() {
+        return Ok(Accepted { receipt: Receipt { stored: 0, duplicates: 0 }, skipped });
+    }
+    match accept(state, device, batch).await {
+        Ok(receipt) => Ok(Accepted { receipt, skipped }),
+        Err(Error::Invalid { message, index: Some(index), field }) => {
+            Err(Error::Invalid { message, index: origins.get(index).copied(), field })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The device whose bearer token the request carries (`Authorization: Bearer <token>`).
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Device> {
-    let token = headers
+    let token = credentials(headers, "bearer").ok_or(Error::Unauthorized)?;
+    device_for_token(state, token).await
+}
+
+/// The credentials of an `Authorization` header with the given scheme (case-insensitive).
+pub fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim())
-        .ok_or(Error::Unauthorized)?;
+        .filter(|(given, _)| given.eq_ignore_ascii_case(scheme))
+        .map(|(_, credentials)| credentials.trim())
+}
+
+/// The device a token belongs to, or 401 (unknown or revoked token), or 429 beyond the
+/// device's request rate. Every HTTP ingest protocol authenticates through here.
+pub async fn device_for_token(state: &AppState, token: &str) -> Result<Device> {
     let device = app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)?;
     if device.revoked {
         return Err(Error::Revoked);
     }
+    tracing::Span::current().record("device", &device.name);
+    state.limits.ingest(device.device_id)?;
     Ok(device)
+}
+
+/// The server's clock in Unix milliseconds: the time of readings that carry none.
+pub fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 /// Parses and checks a body. `now_ms` is the server's time, given to readings without `at`
@@ -137,34 +226,15 @@ fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
         return Err(invalid("readings", "readings cannot be nested".into()));
     }
     let key = posted.sensor.ok_or_else(|| invalid("sensor", "missing \"sensor\"".into()))?;
-    if !valid_key(&key) {
-        return Err(invalid("sensor", format!("sensor key {key:?} must match [a-z0-9_.-]{{1,64}}")));
-    }
+    check_key(index, &key)?;
     let value = posted.value.ok_or_else(|| invalid("value", "missing \"value\"".into()))?;
-    if !value.is_finite() {
-        return Err(invalid("value", "value must be a finite number".into()));
-    }
-    if value.abs() > MAX_ABS_VALUE {
-        return Err(invalid("value", format!("value must be between -{MAX_ABS_VALUE:e} and {MAX_ABS_VALUE:e}")));
-    }
     let kind = posted
         .kind
         .map(|k| k.parse::<Kind>())
         .transpose()
         .map_err(|e| invalid("kind", e.to_string()))?;
-    if let Some(kind) = kind {
-        kind.check(value).map_err(|message| invalid("value", message))?;
-    }
-    let room = match posted.room.map(|r| r.trim().to_owned()) {
-        Some(room) if room.is_empty() => None,
-        Some(room) if room.chars().count() > MAX_ROOM_CHARS || room.chars().any(char::is_control) => {
-            return Err(invalid(
-                "room",
-                format!("room must be at most {MAX_ROOM_CHARS} characters without control characters"),
-            ));
-        }
-        room => room,
-    };
+    check_value(index, kind, value)?;
+    let room = clean_room(index, posted.room)?;
     let at_ms = match posted.at {
         None => now_ms,
         Some(At::Seconds(s)) if s.is_finite() && (0.0..1e11).contains(&s) => (s * 1000.0).round() as i64,
@@ -174,13 +244,63 @@ fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
             .map_err(|_| invalid("at", format!("{text:?} is not an RFC 3339 time such as 2026-01-31T18:30:00Z")))?
             .as_millisecond(),
     };
+    check_at(index, at_ms, now_ms)?;
+    Ok(Incoming { key, value, at_ms, kind, room })
+}
+
+/// Checks a reading built by another protocol by the rules of the JSON endpoint: its key, its
+/// value against its kind, its room and its time. `index` names it in the error.
+pub fn check_incoming(index: usize, reading: &Incoming, now_ms: i64) -> Result<()> {
+    check_key(index, &reading.key)?;
+    check_value(index, reading.kind, reading.value)?;
+    if let Some(room) = &reading.room {
+        clean_room(index, Some(room.clone()))?;
+    }
+    check_at(index, reading.at_ms, now_ms)
+}
+
+fn check_key(index: usize, key: &str) -> Result<()> {
+    if valid_key(key) {
+        Ok(())
+    } else {
+        Err(Error::invalid(index, "sensor", format!("sensor key {key:?} must match [a-z0-9_.-]{{1,64}}")))
+    }
+}
+
+fn check_value(index: usize, kind: Option<Kind>, value: f64) -> Result<()> {
+    if !value.is_finite() {
+        return Err(Error::invalid(index, "value", "value must be a finite number"));
+    }
+    if value.abs() > MAX_ABS_VALUE {
+        return Err(Error::invalid(index, "value", format!("value must be between -{MAX_ABS_VALUE:e} and {MAX_ABS_VALUE:e}")));
+    }
+    match kind {
+        Some(kind) => kind.check(value).map_err(|message| Error::invalid(index, "value", message)),
+        None => Ok(()),
+    }
+}
+
+/// A room name trimmed, `None` when empty; refused when too long or holding control characters.
+fn clean_room(index: usize, room: Option<String>) -> Result<Option<String>> {
+    match room.map(|r| r.trim().to_owned()) {
+        Some(room) if room.is_empty() => Ok(None),
+        Some(room) if room.chars().count() > MAX_ROOM_CHARS || room.chars().any(char::is_control) => Err(Error::invalid(
+            index,
+            "room",
+            format!("room must be at most {MAX_ROOM_CHARS} characters without control characters"),
+        )),
+        room => Ok(room),
+    }
+}
+
+fn check_at(index: usize, at_ms: i64, now_ms: i64) -> Result<()> {
     if at_ms > now_ms + MAX_FUTURE_MS {
-        return Err(invalid("at", "at is more than 5 minutes in the future".into()));
+        return Err(Error::invalid(index, "at", "at is more than 5 minutes in the future"));
     }
     if at_ms < MIN_AT_MS {
-        return Err(invalid("at", "at is before 2000: is the device's clock set?".into()));
+        return Err(Error::invalid(index, "at", "at is before 2000: is the device's clock set?"));
     }
-    Ok(Incoming { key, value, at_ms, kind, room })
+    Ok(())
 }
 
 /// Turns a serde error into 400 (not JSON, or not an object) or 422 (a reading's field has

@@ -5,6 +5,8 @@
 //! `app::reading::ssr::store` (commit) → [`broadcast`] (fan out) → [`stream`] (SSE to
 //! browsers) → the chart in `app`.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod auth;
 pub mod broadcast;
@@ -17,6 +19,7 @@ pub mod simulate;
 pub mod stream;
 
 use app::account::ssr::Auth;
+use app::mqtt::ssr::Activity;
 use app::store::Db;
 use app::time::ssr::HouseZone;
 use axum::Router;
@@ -41,6 +44,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::trace::TraceLayer;
 
 /// Everything handlers share.
@@ -60,6 +64,9 @@ pub struct AppState {
     pub auth: Auth,
     /// Ingest rate and live-stream limits.
     pub limits: Arc<Limits>,
+    /// What the protocol front doors have seen: broker connection, discovered MQTT prefixes,
+    /// skipped inputs.
+    pub activity: Arc<Activity>,
 }
 
 impl AppState {
@@ -67,8 +74,9 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
         let zone = config.zone();
         let auth = auth::settings(&config);
+        let hub = Arc::new(Hub::new(config.stream_buffer));
         let limits = Arc::new(Limits::new(&config));
-        AppState { leptos_options, db, hub: Arc::new(Hub::new(config.stream_buffer)), config: Arc::new(config), zone, auth, limits }
+        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits }
     }
 }
 
@@ -78,24 +86,44 @@ impl AppState {
 /// included; bodies are limited to `max_body_bytes`.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
-    let (db, zone, auth) = (state.db.clone(), state.zone.clone(), state.auth.clone());
+    let (db, zone, auth, activity) = (state.db.clone(), state.zone.clone(), state.auth.clone(), state.activity.clone());
     let options = state.leptos_options.clone();
     let timeout = TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
         Duration::from_secs(state.config.request_timeout_secs),
     );
+    let body_limit = DefaultBodyLimit::max(state.config.max_body_bytes);
+    // Telegraf gzips line protocol by default; the limit applies to the decompressed body.
+    let line_protocol = Router::new()
+        .route("/api/v2/write", post(ingest::influx::write_v2))
+        .route("/write", post(ingest::influx::write_v1))
+        .layer(RequestDecompressionLayer::new())
+        .layer(body_limit);
+    let emoncms = Router::new()
+        .route("/input/post", get(ingest::emoncms::post).post(ingest::emoncms::post))
+        .route("/input/post.json", get(ingest::emoncms::post).post(ingest::emoncms::post))
+        .route("/input/post/{node}", get(ingest::emoncms::post_to_node).post(ingest::emoncms::post_to_node))
+        .route("/input/bulk", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
+        .route("/input/bulk.json", get(ingest::emoncms::bulk).post(ingest::emoncms::bulk))
+        .layer(body_limit);
+    // Every way devices post in, with their own credentials and no session.
     let ingest = Router::new()
-        .route("/api/v1/readings", post(ingest::post_readings))
-        .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
+        .route("/api/v1/readings", post(ingest::post_readings).layer(body_limit))
+        .merge(line_protocol)
+        .route("/query", post(ingest::influx::query))
+        .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
+        .merge(emoncms)
         .layer(timeout);
     let with_session = Router::new()
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
+        .route("/api/v1/sensors/{id}/daily", get(api::daily))
         .leptos_routes_with_context(&state, routes, move || {
             provide_context(db.clone());
             provide_context(zone.clone());
             provide_context(auth.clone());
+            provide_context(activity.clone());
         }, move || {
             app::shell(options.clone())
         })
@@ -109,8 +137,8 @@ pub fn app(state: AppState) -> Router {
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
 /// and waits (up to 10 s) for requests in flight. Retention runs in the background
-/// meanwhile. On PostgreSQL it first starts relaying the readings every server stores to this
-/// server's live streams.
+/// meanwhile, and so does the MQTT subscriber when a broker is configured. On PostgreSQL it
+/// first starts relaying the readings every server stores to this server's live streams.
 ///
 /// Connections are served by hyper directly rather than `axum::serve`, for its header read
 /// timeout: a client that sends its headers slower than `header_timeout_secs` is cut off.
@@ -123,6 +151,19 @@ pub async fn serve(
     let relay = match &state.db {
         Db::Postgres(pg) => Some(broadcast::relay_postgres(&pg.pool, hub.clone()).await.map_err(std::io::Error::other)?),
         Db::Sqlite(_) => None,
+    };
+    let mqtt = match &state.config.mqtt_url {
+        Some(url) => {
+            let port = listener.local_addr()?.port();
+            let host = gethostname::gethostname().to_string_lossy().into_owned();
+            let client_id = state.config.mqtt_client_id.clone().unwrap_or_else(|| format!("hearth-{host}-{port}"));
+            let options = ingest::mqtt::options(&url.0, &client_id, state.config.mqtt_session_seconds)
+                .map_err(std::io::Error::other)?;
+            state.activity.broker_configured(url.to_string());
+            tracing::info!(broker = %url, client_id, group = state.config.mqtt_group, "subscribing to MQTT");
+            Some(tokio::spawn(ingest::mqtt::run(state.clone(), options, state.config.mqtt_group.clone())))
+        }
+        None => None,
     };
     let pruning = tokio::spawn(retention::run(
         state.db.clone(),
@@ -168,6 +209,9 @@ pub async fn serve(
         tracing::warn!("some connections were still open 10 s after shutdown began");
     }
     pruning.abort();
+    if let Some(mqtt) = mqtt {
+        mqtt.abort();
+    }
     if let Some(relay) = relay {
         relay.abort();
     }

@@ -47,7 +47,13 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
         app::account::ssr::set_password(&db, DEMO_ACCOUNT, &password).await?;
         tracing::info!("Demo account: log in at http://{addr}/login as {DEMO_ACCOUNT:?} with password {password:?}");
         let (_, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
-        let sim = SimulateArgs { url: format!("http://{addr}"), token, interval: 5.0, backfill_hours: 24 };
+        let sim = SimulateArgs {
+            url: format!("http://{addr}"),
+            token,
+            interval: 5.0,
+            backfill_days: 30,
+            timezone: Some(args.config.zone()),
+        };
         tokio::spawn(async move {
             if let Err(e) = simulate::run(sim).await {
                 tracing::error!(error = %e, "the simulated house stopped");
@@ -63,10 +69,20 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
 async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxError> {
     let db = Db::connect(database_url).await?;
     match command {
-        DeviceCommand::Add { name } => {
-            let (device, token) = app::device::ssr::create(&db, &name).await?;
+        DeviceCommand::Add { name, mqtt_prefix } => {
+            let (device, token) = match mqtt_prefix {
+                Some(prefix) => app::mqtt::ssr::create_with_prefix(&db, &name, &prefix).await?,
+                None => app::device::ssr::create(&db, &name).await?,
+            };
             eprintln!("Device {:?} added (id {}). Its token, shown only this once:", device.name, device.device_id);
             println!("{token}");
+        }
+        DeviceCommand::Apikey { name } => {
+            let (device, key) = app::device::ssr::rotate_apikey(&db, &name)
+                .await?
+                .ok_or_else(|| format!("no device named {name:?}"))?;
+            eprintln!("Device {:?} has a new Emoncms API key, shown only this once:", device.name);
+            println!("{key}");
         }
         DeviceCommand::List => {
             for device in app::device::ssr::list(&db).await? {

@@ -1,171 +1,204 @@
-//! A simulated house: rooms whose temperature and humidity follow day/night curves in the
-//! house's time zone, posted through the real ingest endpoint like any device would.
+//! A simulated house posted through the real ingest endpoint like any device would: five
+//! rooms' climate, a whole-house electricity meter, smart plugs on the fridge, washing
+//! machine, dishwasher and TV, and a water meter. It first posts days of history, then live
+//! readings. Every value is a function of its instant, so a restarted simulator re-posts
+//! the same readings (duplicates to the server) and its counters carry on.
+
+mod house;
+pub mod loads;
+mod rooms;
+
+pub use house::{House, REPORT_MS, Reading};
+pub use rooms::{ROOMS, Room};
 
 use crate::config::SimulateArgs;
-use jiff::{Timestamp, ToSpan, tz::TimeZone};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use app::time::ssr::HouseZone;
 use serde::Serialize;
-use std::f64::consts::TAU;
 use std::time::Duration;
 
-/// One room of the simulated house.
-#[derive(Debug, Clone, Copy)]
-pub struct Room {
-    /// Room name, as shown on the dashboard.
-    pub name: &'static str,
-    /// Prefix of the room's sensor keys.
-    pub key: &'static str,
-    /// Daily mean temperature, °C.
-    pub mean: f64,
-    /// Half the difference between the warmest and the coldest hour, °C.
-    pub swing: f64,
-    /// Local hour of the day when the room is warmest.
-    pub warmest_hour: f64,
-    /// Mean relative humidity, %.
-    pub humidity: f64,
-    /// Phase of the room's slow drifts (doors, sun, people), radians.
-    pub phase: f64,
-}
-
-/// The rooms of the simulated house.
-pub const ROOMS: [Room; 5] = [
-    Room { name: "Living room", key: "living_room", mean: 20.5, swing: 1.6, warmest_hour: 19.0, humidity: 45.0, phase: 0.0 },
-    Room { name: "Kitchen", key: "kitchen", mean: 19.5, swing: 2.2, warmest_hour: 18.5, humidity: 52.0, phase: 1.3 },
-    Room { name: "Bedroom", key: "bedroom", mean: 17.5, swing: 1.4, warmest_hour: 21.5, humidity: 48.0, phase: 2.6 },
-    Room { name: "Bathroom", key: "bathroom", mean: 21.5, swing: 1.2, warmest_hour: 7.5, humidity: 63.0, phase: 3.9 },
-    Room { name: "Office", key: "office", mean: 19.0, swing: 2.0, warmest_hour: 14.0, humidity: 42.0, phase: 5.2 },
-];
-
-/// A reading in the ingest endpoint's format.
-#[derive(Debug, Clone, Serialize)]
-pub struct Reading {
-    sensor: String,
-    value: f64,
-    at: String,
-    kind: &'static str,
-    room: &'static str,
-}
+/// Time between history readings.
+pub const BACKFILL_STEP_MS: i64 = 5 * 60_000;
+/// Most readings in one request.
+pub const BATCH: usize = 5_000;
+/// Most live readings kept for a server that is down; older ones are dropped beyond it.
+pub const MAX_PENDING: usize = 50_000;
+/// Tries for each batch of history before the simulator gives up.
+const HISTORY_ATTEMPTS: u32 = 6;
+const DAY_MS: i64 = 24 * 3_600_000;
 
 #[derive(Serialize)]
 struct Batch<'a> {
     readings: &'a [Reading],
 }
 
-impl Room {
-    /// The room's temperature at a local hour of the day (0–24), before noise: warmest at
-    /// `warmest_hour`, coldest twelve hours later.
-    pub fn temperature(&self, hour: f64) -> f64 {
-        self.mean + self.swing * (TAU * (hour - self.warmest_hour) / 24.0).cos()
-    }
-
-    /// Slow drifts on top of the daily curve (sun, doors, people), smooth in time:
-    /// `minutes` since the Unix epoch.
-    pub fn drift(&self, minutes: f64) -> f64 {
-        0.35 * (minutes / 97.0 + self.phase).sin() + 0.15 * (minutes / 23.0 + 2.0 * self.phase).sin()
-    }
-
-    /// The room's humidity at a local hour: drier when warmer.
-    pub fn humidity(&self, hour: f64) -> f64 {
-        self.humidity - 2.5 * (TAU * (hour - self.warmest_hour) / 24.0).cos()
-    }
-}
-
-/// The house's readings at `at`: daily curves, slow drifts and a little sensor noise.
-pub fn readings_at(at: Timestamp, tz: &TimeZone, rng: &mut impl Rng) -> Vec<Reading> {
-    let local = at.to_zoned(tz.clone());
-    let hour = f64::from(local.hour()) + f64::from(local.minute()) / 60.0 + f64::from(local.second()) / 3600.0;
-    let minutes = at.as_second() as f64 / 60.0;
-    let at_text = at.to_string();
-    let mut out = Vec::with_capacity(ROOMS.len() * 2);
-    for room in &ROOMS {
-        let t = room.temperature(hour) + room.drift(minutes) + rng.random_range(-0.03..0.03);
-        let h = room.humidity(hour) - 2.0 * room.drift(minutes) + rng.random_range(-0.2..0.2);
-        let reading = |kind: &'static str, value: f64| Reading {
-            sensor: format!("{}.{kind}", room.key),
-            value,
-            at: at_text.clone(),
-            kind,
-            room: room.name,
-        };
-        out.push(reading("temperature", (t * 100.0).round() / 100.0));
-        out.push(reading("humidity", (h * 10.0).round() / 10.0));
-    }
-    out
-}
-
-/// Posts `backfill_hours` of history at 5-minute steps (aligned, so a restart re-posts the
-/// same times and they count as duplicates), then live readings every `interval` seconds,
-/// until the task is dropped. Readings a post failed to deliver are sent again with the
-/// next one.
+/// Posts `backfill_days` of history at 5-minute steps (aligned, so a restart re-posts the
+/// same instants), then live readings every `interval` seconds (at multiples of it) until
+/// the task is dropped. A failed live post keeps its readings for the next one, up to
+/// [`MAX_PENDING`].
 pub async fn run(args: SimulateArgs) -> Result<(), reqwest::Error> {
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
-    let endpoint = format!("{}/api/v1/readings", args.url.trim_end_matches('/'));
-    let tz = TimeZone::system();
-    let mut rng = StdRng::from_os_rng();
+    let server = Server {
+        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+        endpoint: format!("{}/api/v1/readings", args.url.trim_end_matches('/')),
+        token: args.token.clone(),
+    };
+    let mut house = House::new(args.timezone.clone().unwrap_or_else(HouseZone::system));
 
-    let now = Timestamp::now();
-    let step = 5.minutes();
-    let start = Timestamp::from_second(now.as_second() - now.as_second() % 300 - i64::from(args.backfill_hours) * 3600)
-        .unwrap_or(now);
-    let mut history = Vec::new();
-    let mut at = start;
-    while at < now {
-        history.extend(readings_at(at, &tz, &mut rng));
-        at = at.checked_add(step).unwrap_or(now);
+    let now = now_ms();
+    let start = now - now.rem_euclid(BACKFILL_STEP_MS) - i64::from(args.backfill_days) * DAY_MS;
+    let (mut posted, mut queue) = (0, Vec::new());
+    let mut day = start;
+    while day < now {
+        let next = (day + DAY_MS).min(now);
+        queue.extend(house.readings(day, next, BACKFILL_STEP_MS));
+        day = next;
+        while queue.len() >= BATCH || (day == now && !queue.is_empty()) {
+            let batch: Vec<Reading> = queue.drain(..queue.len().min(BATCH)).collect();
+            server.deliver(&batch).await?;
+            posted += batch.len();
+        }
     }
-    for chunk in history.chunks(5000) {
-        post(&client, &endpoint, &args.token, chunk).await?;
-    }
-    tracing::info!(readings = history.len(), "simulated history posted");
+    tracing::info!(readings = posted, days = args.backfill_days, "simulated history posted");
 
-    let mut pending: Vec<Reading> = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(args.interval.max(0.1)));
+    let interval_ms = ((args.interval * 1000.0).round() as i64).max(100);
+    let mut tick = tokio::time::interval(Duration::from_millis(interval_ms as u64));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut last, mut pending) = (now, Vec::<Reading>::new());
     loop {
         tick.tick().await;
-        pending.extend(readings_at(Timestamp::now(), &tz, &mut rng));
-        match post(&client, &endpoint, &args.token, &pending).await {
-            Ok(()) => pending.clear(),
-            Err(e) => {
-                tracing::warn!(error = %e, pending = pending.len(), "simulated post failed; retrying with the next one");
-                let excess = pending.len().saturating_sub(crate::ingest::MAX_READINGS);
-                pending.drain(..excess);
+        let now = now_ms();
+        pending.extend(house.readings(last, now, interval_ms));
+        last = now;
+        while !pending.is_empty() {
+            let n = pending.len().min(BATCH);
+            match server.post(&pending[..n]).await {
+                Ok(()) => {
+                    pending.drain(..n);
+                }
+                Err(e) if retryable(&e) => {
+                    tracing::warn!(error = %e, pending = pending.len(), "simulated post failed; retrying with the next one");
+                    break;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, dropped = n, "simulated readings refused");
+                    pending.drain(..n);
+                }
+            }
+        }
+        if pending.len() > MAX_PENDING {
+            let excess = pending.len() - MAX_PENDING;
+            tracing::warn!(dropped = excess, "too many simulated readings waiting; dropping the oldest");
+            pending.drain(..excess);
+        }
+    }
+}
+
+/// The ingest endpoint of the server the house posts to.
+struct Server {
+    client: reqwest::Client,
+    endpoint: String,
+    token: String,
+}
+
+impl Server {
+    async fn post(&self, readings: &[Reading]) -> Result<(), reqwest::Error> {
+        self.client
+            .post(&self.endpoint)
+            .bearer_auth(&self.token)
+            .json(&Batch { readings })
+            .send()
+            .await?
+            .error_for_status()?;
+        Ok(())
+    }
+
+    /// Posts one batch of history, trying again with growing pauses while the server is
+    /// unreachable or busy.
+    async fn deliver(&self, readings: &[Reading]) -> Result<(), reqwest::Error> {
+        let mut pause = Duration::from_millis(500);
+        let mut attempt = 1;
+        loop {
+            match self.post(readings).await {
+                Err(e) if retryable(&e) && attempt < HISTORY_ATTEMPTS => {
+                    tracing::warn!(error = %e, attempt, "simulated history post failed; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause *= 2;
+                    attempt += 1;
+                }
+                result => return result,
             }
         }
     }
 }
 
-async fn post(client: &reqwest::Client, endpoint: &str, token: &str, readings: &[Reading]) -> Result<(), reqwest::Error> {
-    client
-        .post(endpoint)
-        .bearer_auth(token)
-        .json(&Batch { readings })
-        .send()
-        .await?
-        .error_for_status()?;
-    Ok(())
+/// Whether trying again may help: no answer, or the server busy or failing.
+fn retryable(e: &reqwest::Error) -> bool {
+    e.status().is_none_or(|s| s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS)
+}
+
+fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
+    use app::store::Db;
+    use leptos::prelude::LeptosOptions;
+    use tokio::net::TcpListener;
+    use tokio::sync::oneshot;
 
-    #[test]
-    fn rooms_are_warmest_at_their_hour_and_coldest_twelve_hours_later() {
-        for room in &ROOMS {
-            let warm = room.temperature(room.warmest_hour);
-            let cold = room.temperature((room.warmest_hour + 12.0) % 24.0);
-            assert!((warm - cold - 2.0 * room.swing).abs() < 1e-9, "{}", room.name);
-            assert!((10.0..30.0).contains(&cold) && (10.0..30.0).contains(&warm));
-        }
+    /// A real server on `listener` over `db` until `stop` fires.
+    fn start_server(listener: TcpListener, db: &Db) -> (oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+        let options = LeptosOptions::builder().output_name("hearth").site_root("target/site").build();
+        let state = crate::AppState::new(options, db.clone(), Config::default());
+        let (stop, stopped) = oneshot::channel::<()>();
+        (stop, tokio::spawn(crate::serve(listener, state, async move { drop(stopped.await) })))
     }
 
-    #[test]
-    fn every_room_reports_temperature_and_humidity() {
-        let mut rng = StdRng::seed_from_u64(7);
-        let readings = readings_at(Timestamp::from_second(1_764_000_000).unwrap(), &TimeZone::UTC, &mut rng);
-        assert_eq!(readings.len(), ROOMS.len() * 2);
-        assert!(readings.iter().all(|r| app::sensor::valid_key(&r.sensor)));
-        assert!(readings.iter().all(|r| r.at == "2025-11-24T16:00:00Z"));
+    #[tokio::test]
+    async fn live_readings_posted_while_the_server_is_down_arrive_once_it_is_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
+        let Db::Sqlite(sqlite) = &db else { unreachable!() };
+        let pool = sqlite.read.clone();
+        let (_, token) = app::device::ssr::create(&db, "sim").await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, server) = start_server(listener, &db);
+
+        let step_ms = 200;
+        let from = (now_ms() / step_ms + 5) * step_ms;
+        let args = SimulateArgs { url: format!("http://{addr}"), token, interval: 0.2, backfill_days: 0, timezone: HouseZone::named("UTC").ok() };
+        let simulator = tokio::spawn(run(args));
+        let steps = |from: i64| {
+            let sql = "select at_ms from reading join sensor using (sensor_id) where key = 'house.power' and at_ms >= ? and at_ms % ? = 0 order by at_ms";
+            sqlx::query_scalar::<_, i64>(sql).bind(from).bind(step_ms).fetch_all(&pool)
+        };
+        let posting = async {
+            while steps(from).await.unwrap().len() < 3 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), posting).await.expect("live readings within 20 s");
+
+        stop.send(()).unwrap();
+        server.await.unwrap().unwrap();
+        let down_from = now_ms();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let down_to = now_ms();
+        let (_stop, _server) = start_server(TcpListener::bind(addr).await.unwrap(), &db);
+        let resumed = async {
+            while steps(from).await.unwrap().last().is_none_or(|&last| last < down_to + 500) {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), resumed).await.expect("readings again within 20 s of the restart");
+        simulator.abort();
+
+        let stored = steps(from).await.unwrap();
+        let expected: Vec<i64> = (from..=stored[stored.len() - 1]).step_by(step_ms as usize).collect();
+        assert_eq!(stored, expected, "a reading every {step_ms} ms, none lost while the server was down");
+        assert!(stored.iter().filter(|&&at| (down_from..down_to).contains(&at)).count() >= 4);
     }
 }

@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::reading::History;
+use app::routes::temperature::LoadClimate;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
@@ -115,7 +115,7 @@ async fn the_first_start_asks_for_an_account_then_for_a_login(t: TestDb) {
 async fn the_api_the_stream_and_server_functions_need_a_session(t: TestDb) {
     common::owner_cookie(&t.db).await;
     let token = common::device_token(&t.db, "hall").await;
-    let history = format!("{}?kind=temperature&hours=24", History::PATH);
+    let history = LoadClimate::PATH.to_owned();
     for path in ["/api/v1/sensors", "/api/v1/sensors/1/series", "/api/v1/stream", history.as_str()] {
         let anonymous = Call::get(path).send(&t).await;
         assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED, "{path}");

@@ -1,6 +1,6 @@
 //! The `hearth` binary as a person runs it: `device add` prints a working token, a server
-//! started with the simulated house streams its readings, and two servers on one PostgreSQL
-//! database stream what either stored.
+//! started with the simulated house stores and streams readings of every kind, and two
+//! servers on one PostgreSQL database stream what either stored.
 
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
@@ -37,10 +37,10 @@ fn device_add_prints_only_the_token_and_refuses_a_taken_name() {
 }
 
 #[tokio::test]
-async fn a_server_with_the_simulated_house_streams_its_readings() {
+async fn a_server_with_the_simulated_house_stores_and_streams_every_kind() {
     let t = common::sqlite().await;
-    let (mut server, base) =
-        common::spawn_hearth(&t.url, &[("HEARTH_SIMULATE", "true"), ("HEARTH_DEMO_PASSWORD", "demo password")]).await;
+    let env = [("HEARTH_SIMULATE", "true"), ("HEARTH_DEMO_PASSWORD", "demo password"), ("HEARTH_TIMEZONE", "Europe/Lisbon")];
+    let (mut server, base) = common::spawn_hearth(&t.url, &env).await;
 
     // The demo account logs in with the password it was given.
     let login = reqwest::Client::new()
@@ -57,16 +57,51 @@ async fn a_server_with_the_simulated_house_streams_its_readings() {
     let stream = http.get(format!("{base}/api/v1/stream")).send().await.unwrap();
     assert_eq!(stream.status(), 200);
     let mut events = stream.bytes_stream().eventsource();
-    let event = tokio::time::timeout(Duration::from_secs(15), events.next())
-        .await
-        .expect("a simulated reading within 15 s")
-        .unwrap()
-        .unwrap();
+    // Batches of history outrun the stream's buffer, so `resync` events may come first.
+    let event = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let event = events.next().await.expect("the stream stays open").unwrap();
+            if event.event == "reading" {
+                return event;
+            }
+            assert_eq!(event.event, "resync");
+        }
+    })
+    .await
+    .expect("a simulated reading within 15 s");
     let reading: serde_json::Value = serde_json::from_str(&event.data).unwrap();
     assert_eq!(reading["device"], "simulated-house");
-    assert!(["temperature", "humidity"].contains(&reading["kind"].as_str().unwrap()));
+    assert!(reading["kind"].as_str().unwrap().parse::<app::sensor::Kind>().is_ok(), "{reading}");
 
-    let page = http.get(&base).send().await.unwrap().text().await.unwrap();
+    // The history goes out oldest first in batches holding every sensor; wait for one to be stored.
+    let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
+    let per_kind = "select s.kind, count(*) from reading r join sensor s using (sensor_id) join device d using (device_id) \
+                    where d.name = 'simulated-house' group by s.kind order by s.kind";
+    let mut counts: Vec<(String, i64)> = Vec::new();
+    for _ in 0..60 {
+        counts = sqlx::query_as(per_kind).fetch_all(&pool).await.unwrap();
+        if counts.len() == 7 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let kinds: Vec<&str> = counts.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds, ["energy", "flow", "humidity", "power", "switch", "temperature", "water"], "{counts:?}");
+    let by_key = |key: &'static str| {
+        sqlx::query_as::<_, (f64,)>("select value from reading join sensor using (sensor_id) where key = ? order by at_ms")
+            .bind(key)
+            .fetch_all(&pool)
+    };
+    let meter: Vec<f64> = by_key("house.energy").await.unwrap().into_iter().map(|(v,)| v).collect();
+    assert!(meter.len() >= 10 && meter.windows(2).all(|w| w[0] <= w[1]), "the house's energy counter only rises: {meter:?}");
+    let fridge: Vec<f64> = by_key("fridge.switch").await.unwrap().into_iter().map(|(v,)| v).collect();
+    assert!(fridge.contains(&0.0) && fridge.contains(&1.0), "the fridge's compressor cycles: {fridge:?}");
+    let rooms: Vec<(Option<String>,)> = sqlx::query_as("select room from sensor where key like 'house.%'").fetch_all(&pool).await.unwrap();
+    assert!(rooms.len() == 4 && rooms.iter().all(|(room,)| room.is_none()), "the whole-house meters have no room: {rooms:?}");
+
+    let page = tokio::time::timeout(Duration::from_secs(20), async { http.get(&base).send().await.unwrap().text().await.unwrap() })
+        .await
+        .expect("the overview within 20 s");
     assert!(page.contains("Living room"), "the history the simulator posted first is on the page");
     server.kill().await.unwrap();
 }

@@ -167,3 +167,18 @@ pub async fn spawn_hearth(database_url: &str, env: &[(&str, &str)]) -> (tokio::p
     tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
     (child, base)
 }
+
+/// One stored reading with its sensor: (device, key, kind, room, at_ms, value).
+pub type StoredReading = (String, String, String, Option<String>, i64, f64);
+
+/// Every stored reading, by device, sensor key and time.
+pub async fn readings(db: &Db) -> Vec<StoredReading> {
+    const SQL: &str = "select d.name, s.key, s.kind, s.room, r.at_ms, r.value from reading r \
+         join sensor s on s.sensor_id = r.sensor_id join device d on d.device_id = s.device_id \
+         order by d.name, s.key, r.at_ms";
+    match db {
+        Db::Sqlite(sqlite) => sqlx::query_as(SQL).fetch_all(&sqlite.read).await,
+        Db::Postgres(pg) => sqlx::query_as(SQL).fetch_all(&pg.pool).await,
+    }
+    .expect("readings query")
+}

@@ -181,13 +181,13 @@ async fn sensors_belong_to_their_device(t: TestDb) {
     assert_eq!(devices, [("attic", 8.0), ("hall", 20.0)]);
 }
 
-async fn the_dashboard_page_shows_the_latest_value(t: TestDb) {
+async fn the_temperature_page_shows_the_latest_value(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let body = json!({"sensor": "hall.temp", "value": 19.4, "kind": "temperature", "room": "Hallway"});
     assert_eq!(post(&t.db, &token, body).await.0, StatusCode::OK);
     let cookie = common::owner_cookie(&t.db).await;
     let response = hearth::app(common::state(&t.db))
-        .oneshot(Request::get("/").header(header::COOKIE, cookie).body(Body::empty()).unwrap())
+        .oneshot(Request::get("/temperature").header(header::COOKIE, cookie).body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -230,5 +230,5 @@ on_both_databases!(
     an_unknown_sensor_without_kind_is_named,
     a_batch_with_one_invalid_reading_stores_nothing,
     sensors_belong_to_their_device,
-    the_dashboard_page_shows_the_latest_value,
+    the_temperature_page_shows_the_latest_value,
 );

@@ -1,71 +1,140 @@
-//! The time-series chart: lines drawn in the browser by plotters on a `<canvas>`, redrawn at
-//! most once per animation frame when its series change or the window is resized.
+//! The time-series chart: one line per sensor over a window of time, with a min–max band
+//! where a point stands for many readings, breaks where a sensor was silent, ticks on round
+//! local times of the house, a tooltip with the exact value and time under the pointer, and
+//! drag-to-zoom.
 
+use super::plot::{ChartCanvas, DrawFn, Frame, HoverFn, Tip, series_color};
+use crate::range::Window;
 use crate::reading::{Point, Series};
-use leptos::html::Canvas;
+use crate::time::Zone;
 use leptos::prelude::*;
+use std::sync::Arc;
 
-/// Line colours, assigned to series in order; the legend uses the same ones.
-pub const PALETTE: [(u8, u8, u8); 8] = [
-    (230, 97, 1),
-    (33, 102, 172),
-    (26, 152, 80),
-    (152, 78, 163),
-    (215, 48, 39),
-    (0, 150, 160),
-    (191, 129, 45),
-    (102, 102, 102),
-];
-
-/// CSS colour of the `i`-th series.
-pub fn series_color(i: usize) -> String {
-    let (r, g, b) = PALETTE[i % PALETTE.len()];
-    format!("rgb({r}, {g}, {b})")
+/// How a line chart's values read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Axis {
+    /// The unit, shown on the y axis and in the tooltip.
+    pub unit: &'static str,
+    /// Decimals in the tooltip.
+    pub decimals: usize,
+    /// Whether the y axis starts at zero (power, flow) or fits the values (temperature).
+    pub from_zero: bool,
 }
 
-/// A line chart of `series` over the last `window_ms` milliseconds, its y axis labelled with
-/// `unit`. The canvas fills its container's width.
+/// A line chart of `series` over `window` in the house's `zone`; each series takes the
+/// palette colour of its position (or of `colors[i]` when given).
 #[component]
-pub fn TimeChart(
-    /// The series to draw, one line each, coloured by [`series_color`] of their position.
+pub fn LineChart(
+    /// The lines.
     #[prop(into)]
     series: Signal<Vec<Series>>,
-    /// The unit of the values, shown on the y axis.
-    unit: &'static str,
-    /// How far back the x axis reaches, ending now.
-    window_ms: i64,
+    /// The span of time shown; a sliding window ends at the current time when drawn.
+    #[prop(into)]
+    window: Signal<Window>,
+    /// The house's time zone, for the axis and the tooltip.
+    #[prop(into)]
+    zone: Signal<Zone>,
+    /// Unit and scale.
+    axis: Axis,
     /// What the chart shows, for screen readers.
     #[prop(into)]
     label: String,
+    /// Called with a dragged span, in Unix milliseconds.
+    #[prop(default = None)]
+    on_zoom: Option<Callback<(i64, i64)>>,
+    /// The palette position of the first line's colour.
+    #[prop(default = 0)]
+    first_color: usize,
 ) -> impl IntoView {
-    let canvas = NodeRef::<Canvas>::new();
+    let track = Callback::new(move |()| {
+        series.track();
+        window.track();
+        zone.track();
+    });
+    let draw: DrawFn = Arc::new(move |canvas, ratio| {
+        let now = now_ms();
+        let w = window.get_untracked().at(now);
+        #[cfg(feature = "hydrate")]
+        return series.with_untracked(|s| zone.with_untracked(|z| draw::lines(canvas, ratio, s, w, z, axis, first_color)));
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (canvas, ratio, w);
+            None
+        }
+    });
+    let hover: HoverFn = Arc::new(move |frame, x, _y| {
+        series.with_untracked(|s| zone.with_untracked(|z| tip_at(s, z, frame, x, axis, first_color)))
+    });
+    let on_zoom = on_zoom.map(|zoom| Callback::new(move |(a, b): (f64, f64)| zoom.run((a as i64, b as i64))));
+    view! {
+        <ChartCanvas
+            track=track
+            draw=StoredValue::new(draw)
+            hover=StoredValue::new(hover)
+            on_zoom=on_zoom
+            label=label
+        />
+    }
+}
+
+/// The current time in Unix milliseconds (the browser's clock; the server's on the server).
+pub fn now_ms() -> i64 {
     #[cfg(feature = "hydrate")]
     {
-        let resized = RwSignal::new(0u32);
-        let handle = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
-        on_cleanup(move || handle.remove());
-        let frame_pending = StoredValue::new(false);
-        Effect::new(move |_| {
-            series.track();
-            resized.track();
-            if canvas.get().is_none() || frame_pending.get_value() {
-                return;
-            }
-            frame_pending.set_value(true);
-            request_animation_frame(move || {
-                frame_pending.set_value(false);
-                if let Some(canvas) = canvas.get_untracked() {
-                    series.with_untracked(|series| draw::draw(&canvas, series, unit, window_ms));
-                }
-            });
-        });
+        js_sys::Date::now() as i64
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = (series, unit, window_ms);
-    view! {
-        <div class="chart">
-            <canvas node_ref=canvas role="img" aria-label=label></canvas>
-        </div>
+    {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+}
+
+/// The tooltip at horizontal position `x`: the time under the pointer and, for each series,
+/// its point nearest that time (if within a few pixels' worth of time).
+fn tip_at(series: &[Series], zone: &Zone, frame: &Frame, x: f64, axis: Axis, first_color: usize) -> Option<Tip> {
+    let at = frame.x_at(x);
+    let reach = (frame.x_to - frame.x_from) / (frame.right - frame.left).max(1.0) * 24.0;
+    let mut rows = Vec::new();
+    let mut nearest_at = None::<i64>;
+    let mut top = f64::INFINITY;
+    for (i, s) in series.iter().enumerate() {
+        let Some(p) = nearest(&s.points, at as i64) else { continue };
+        if (p.at_ms as f64 - at).abs() > reach.max(p.span_ms as f64) {
+            continue;
+        }
+        nearest_at.get_or_insert(p.at_ms);
+        top = top.min(frame.y_of(p.max));
+        let value = if p.max > p.min {
+            format!(
+                "{}: {:.d$} {u} (min {:.d$}, max {:.d$})",
+                s.sensor.label(),
+                p.value,
+                p.min,
+                p.max,
+                d = axis.decimals,
+                u = axis.unit
+            )
+        } else {
+            format!("{}: {:.d$} {}", s.sensor.label(), p.value, axis.unit, d = axis.decimals)
+        };
+        rows.push((series_color(first_color + i), value));
+    }
+    let at_ms = nearest_at?;
+    let span = frame.x_to - frame.x_from;
+    let format = if span <= 2.0 * 3_600_000.0 { "%a %-d %b, %H:%M:%S" } else { "%a %-d %b, %H:%M" };
+    Some(Tip { x: frame.x_of(at_ms as f64), y: top, title: zone.format(at_ms, format), rows })
+}
+
+/// The point of `points` (sorted by time) nearest `at_ms`.
+pub fn nearest(points: &[Point], at_ms: i64) -> Option<&Point> {
+    let i = points.partition_point(|p| p.at_ms < at_ms);
+    let before = i.checked_sub(1).and_then(|j| points.get(j));
+    let after = points.get(i);
+    match (before, after) {
+        (Some(b), Some(a)) => Some(if at_ms - b.at_ms <= a.at_ms - at_ms { b } else { a }),
+        (b, a) => b.or(a),
     }
 }
 
@@ -93,80 +162,57 @@ pub fn segments(points: &[Point]) -> Vec<&[Point]> {
 
 #[cfg(feature = "hydrate")]
 mod draw {
-    use super::{PALETTE, segments};
+    use super::super::plot::Frame;
+    use super::super::plot::draw::{area, axis_value, color, frame, theme, tick_label, y_range};
+    use super::{Axis, segments};
+    use crate::range::Window;
     use crate::reading::Series;
-    use chrono::{DateTime, Local, TimeZone};
+    use crate::time::Zone;
     use plotters::prelude::*;
-    use plotters_canvas::CanvasBackend;
-    use web_sys::HtmlCanvasElement;
 
-    /// Drawing colours for the page's colour scheme.
-    struct Theme {
-        text: RGBColor,
-        axis: RGBColor,
-        grid: RGBColor,
-    }
-
-    fn theme() -> Theme {
-        let dark = web_sys::window()
-            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-            .is_some_and(|m| m.matches());
-        if dark {
-            Theme { text: RGBColor(200, 204, 212), axis: RGBColor(120, 126, 138), grid: RGBColor(52, 56, 64) }
-        } else {
-            Theme { text: RGBColor(60, 64, 72), axis: RGBColor(150, 154, 162), grid: RGBColor(232, 234, 238) }
-        }
-    }
-
-    fn local(ms: i64) -> DateTime<Local> {
-        Local.timestamp_millis_opt(ms).single().unwrap_or_else(|| Local.timestamp_millis_opt(0).unwrap())
-    }
-
-    pub(super) fn draw(canvas: &HtmlCanvasElement, series: &[Series], unit: &str, window_ms: i64) {
-        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio()).max(1.0);
-        let (css_w, css_h) = (canvas.client_width().max(1), canvas.client_height().max(1));
-        canvas.set_width((f64::from(css_w) * ratio) as u32);
-        canvas.set_height((f64::from(css_h) * ratio) as u32);
-        if let Err(e) = render(canvas, series, unit, window_ms, ratio) {
-            leptos::logging::warn!("chart not drawn: {e}");
+    pub(super) fn lines(canvas: &web_sys::HtmlCanvasElement, ratio: f64, series: &[Series], window: Window, zone: &Zone, axis: Axis, first_color: usize) -> Option<Frame> {
+        match render(canvas, ratio, series, window, zone, axis, first_color) {
+            Ok(frame) => Some(frame),
+            Err(e) => {
+                leptos::logging::warn!("chart not drawn: {e}");
+                None
+            }
         }
     }
 
     fn render(
-        canvas: &HtmlCanvasElement,
-        series: &[Series],
-        unit: &str,
-        window_ms: i64,
+        canvas: &web_sys::HtmlCanvasElement,
         ratio: f64,
-    ) -> Result<(), Box<dyn std::error::Error>> {
+        series: &[Series],
+        window: Window,
+        zone: &Zone,
+        axis: Axis,
+        first_color: usize,
+    ) -> Result<Frame, Box<dyn std::error::Error>> {
         let px = |n: f64| (n * ratio) as u32;
         let theme = theme();
-        let backend = CanvasBackend::with_canvas_object(canvas.clone()).ok_or("no 2D context")?;
-        let root = backend.into_drawing_area();
-
-        let to = js_sys::Date::now() as i64;
-        let from = to - window_ms;
-        let visible = |s: &Series| s.points.iter().filter(|p| p.at_ms >= from).map(|p| p.value).collect::<Vec<_>>();
-        let values: Vec<f64> = series.iter().flat_map(visible).collect();
-        let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (15.0, 25.0) };
-        let pad = ((hi - lo) * 0.1).max(0.5);
-        let (y_lo, y_hi) = ((lo - pad).floor(), (hi + pad).ceil());
-
+        let root = area(canvas).ok_or("no 2D context")?;
+        let (from, to) = (window.from_ms, window.to_ms);
+        let visible = series.iter().flat_map(|s| {
+            let start = s.points.partition_point(|p| p.at_ms < from);
+            s.points[start..].iter().take_while(|p| p.at_ms <= to).flat_map(|p| [p.min, p.max])
+        });
+        let (y_lo, y_hi) = y_range(visible, axis.from_zero);
+        let wide = canvas.client_width() > 600;
+        let (ticks, step) = zone.ticks(from, to, if wide { 12 } else { 5 });
         let font = ("sans-serif", px(12.0)).into_font().color(&theme.text);
         let mut chart = ChartBuilder::on(&root)
             .margin(px(8.0))
-            .margin_right(px(16.0))
-            .x_label_area_size(px(28.0))
-            .y_label_area_size(px(44.0))
-            .build_cartesian_2d(local(from)..local(to), y_lo..y_hi)?;
-        let wide = canvas.client_width() > 600;
+            .margin_right(px(18.0))
+            .x_label_area_size(px(26.0))
+            .y_label_area_size(px(if axis.unit.len() > 2 { 64.0 } else { 52.0 }))
+            .build_cartesian_2d((from..to).with_key_points(ticks), y_lo..y_hi)?;
+        let span = y_hi - y_lo;
         chart
             .configure_mesh()
-            .x_labels(if wide { 12 } else { 5 })
             .y_labels(6)
-            .x_label_formatter(&|t: &DateTime<Local>| t.format("%H:%M").to_string())
-            .y_label_formatter(&|v: &f64| format!("{v:.0} {unit}"))
+            .x_label_formatter(&|t: &i64| tick_label(zone, *t, step))
+            .y_label_formatter(&|v: &f64| axis_value(*v, span, axis.unit))
             .label_style(font.clone())
             .axis_style(theme.axis.stroke_width(px(1.0)))
             .bold_line_style(theme.grid.stroke_width(px(1.0)))
@@ -174,21 +220,25 @@ mod draw {
             .draw()?;
 
         for (i, s) in series.iter().enumerate() {
-            let (r, g, b) = PALETTE[i % PALETTE.len()];
-            let color = RGBColor(r, g, b);
+            let line = color(first_color + i);
             let start = s.points.partition_point(|p| p.at_ms < from);
             for segment in segments(&s.points[start..]) {
-                let line = segment.iter().map(|p| (local(p.at_ms), p.value));
+                if segment.iter().any(|p| p.max > p.min) && segment.len() > 1 {
+                    let upper = segment.iter().map(|p| (p.at_ms, p.max));
+                    let lower = segment.iter().rev().map(|p| (p.at_ms, p.min));
+                    chart.draw_series(std::iter::once(Polygon::new(upper.chain(lower).collect::<Vec<_>>(), line.mix(0.16).filled())))?;
+                }
                 if segment.len() == 1 {
                     let p = segment[0];
-                    chart.draw_series(std::iter::once(Circle::new((local(p.at_ms), p.value), px(2.5), color.filled())))?;
+                    chart.draw_series(std::iter::once(Circle::new((p.at_ms, p.value), px(2.5), line.filled())))?;
                 } else {
-                    chart.draw_series(LineSeries::new(line, color.stroke_width(px(2.0))))?;
+                    chart.draw_series(LineSeries::new(segment.iter().map(|p| (p.at_ms, p.value)), line.stroke_width(px(2.0))))?;
                 }
             }
         }
+        let frame = frame(chart.plotting_area().get_pixel_range(), ratio, (from as f64, to as f64), (y_lo, y_hi));
         root.present()?;
-        Ok(())
+        Ok(frame)
     }
 }
 
@@ -197,7 +247,7 @@ mod tests {
     use super::*;
 
     fn at(times: &[i64]) -> Vec<Point> {
-        times.iter().map(|&at_ms| Point { at_ms, value: 1.0 }).collect()
+        times.iter().map(|&at_ms| Point::raw(at_ms, 1.0)).collect()
     }
 
     #[test]
@@ -211,5 +261,14 @@ mod tests {
     fn a_steady_series_is_one_line() {
         let points = at(&[0, 10, 21, 30, 39, 50]);
         assert_eq!(segments(&points).len(), 1);
+    }
+
+    #[test]
+    fn the_nearest_point_wins() {
+        let points = at(&[0, 10, 30]);
+        assert_eq!(nearest(&points, 4).unwrap().at_ms, 0);
+        assert_eq!(nearest(&points, 21).unwrap().at_ms, 30);
+        assert_eq!(nearest(&points, 99).unwrap().at_ms, 30);
+        assert!(nearest(&[], 5).is_none());
     }
 }

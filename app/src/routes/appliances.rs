@@ -1,0 +1,253 @@
+//! `/appliances`: each appliance's runs on a timeline over the chosen range, its hours of use
+//! per local day, and a table of recent runs with their start, duration and energy.
+
+use crate::components::bars::{Bar, BarChart};
+use crate::components::chart::now_ms;
+use crate::components::plot::series_color;
+use crate::components::range_picker::{ViewHead, use_range_query, use_zoom};
+use crate::components::timeline::{Lane, Span, Timeline, duration};
+use crate::live::{LiveEvent, use_live};
+use crate::range::{Preset, RangeQuery, Window};
+use crate::sensor::{Kind, Sensor};
+use crate::time::{HOUR_MS, Zone};
+use crate::usage::Run;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An appliance and its runs in the range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Appliance {
+    /// Its switch.
+    pub sensor: Sensor,
+    /// Its runs overlapping the range, oldest first.
+    pub runs: Vec<Run>,
+}
+
+/// What the appliances view shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Appliances {
+    /// The house's time zone.
+    pub zone: Zone,
+    /// The range shown.
+    pub window: Window,
+    /// The local days of the range: start and end, Unix ms.
+    pub days: Vec<(i64, i64)>,
+    /// Every appliance, by name.
+    pub appliances: Vec<Appliance>,
+}
+
+/// The appliances view's data for `range` (7 days by default).
+#[server]
+pub async fn load_appliances(range: RangeQuery) -> Result<Appliances, ServerFnError> {
+    let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
+    let now = jiff::Timestamp::now().as_millisecond();
+    let window = crate::range::ssr::resolve(&range, Preset::Week, &house, now).map_err(ServerFnError::new)?;
+    let failed = |e: sqlx::Error| {
+        tracing::error!(error = %e, "appliances query failed");
+        ServerFnError::new("could not read the appliances' runs")
+    };
+    let switches = crate::sensor::ssr::list_by_kind(&db, Kind::Switch).await.map_err(failed)?;
+    let mut appliances = Vec::with_capacity(switches.len());
+    for sensor in switches {
+        let runs = crate::usage::ssr::runs(&db, sensor.sensor_id, window.from_ms, window.to_ms, now).await.map_err(failed)?;
+        appliances.push(Appliance { sensor, runs });
+    }
+    appliances.sort_by_key(|a| a.sensor.title());
+    let days = house.days(window.from_ms, window.to_ms.min(now + 1)).iter().map(|d| (d.start_ms, d.end_ms)).collect();
+    Ok(Appliances {
+        zone: house.zone(window.from_ms - 31 * crate::time::DAY_MS, window.to_ms + crate::time::DAY_MS),
+        window,
+        days,
+        appliances,
+    })
+}
+
+/// The appliances view.
+#[component]
+pub fn AppliancesPage() -> impl IntoView {
+    let query = use_range_query();
+    let data = Resource::new(move || query.get(), load_appliances);
+    let shown = Signal::derive(move || data.get().and_then(|r| r.ok()).map(|a| (a.window, a.zone)));
+    view! {
+        <ViewHead title="Appliances" default=Preset::Week shown=shown />
+        <Suspense fallback=|| view! { <section class="panel"><div class="chart timeline placeholder"></div></section> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(a) => view! { <LiveAppliances data=a refetch=move || data.refetch() /> }.into_any(),
+                    Err(e) => view! { <p class="error">"Could not load the appliances: " {e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Applies a live switch reading to an appliance's runs: on opens a run, off closes the open
+/// one. Returns whether a run ended (its energy is then worth refetching).
+pub fn apply_switch(runs: &mut Vec<Run>, sensor_id: i64, on: bool, at_ms: i64) -> bool {
+    let open = runs.last_mut().filter(|r| r.end_ms.is_none());
+    match (on, open) {
+        (true, None) => {
+            runs.push(Run { sensor_id, start_ms: at_ms, end_ms: None, kwh: None });
+            false
+        }
+        (false, Some(run)) if at_ms >= run.start_ms => {
+            run.end_ms = Some(at_ms);
+            true
+        }
+        _ => false,
+    }
+}
+
+#[component]
+fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+    let Appliances { zone, window, days, appliances } = data;
+    let zone = RwSignal::new(zone);
+    let window = RwSignal::new(window);
+    let appliances = RwSignal::new(appliances);
+    let clock = RwSignal::new(now_ms());
+    let zoom = use_zoom();
+    let refetch_later = {
+        let refetch = refetch.clone();
+        move || {
+            // The paired power sensor's last readings of the run arrive around the switch-off.
+            #[cfg(feature = "hydrate")]
+            set_timeout(refetch.clone(), std::time::Duration::from_secs(3));
+            #[cfg(not(feature = "hydrate"))]
+            let _ = &refetch;
+        }
+    };
+    use_live(move |event| {
+        let LiveEvent::Reading(reading, at_ms) = event else { return refetch() };
+        clock.set(now_ms());
+        if reading.kind != Kind::Switch {
+            return;
+        }
+        let ended = appliances.try_update(|all| {
+            all.iter_mut()
+                .find(|a| a.sensor.sensor_id == reading.sensor_id)
+                .map(|a| apply_switch(&mut a.runs, reading.sensor_id, reading.value > 0.5, *at_ms))
+        });
+        match ended {
+            Some(Some(true)) => refetch_later(),
+            Some(None) => refetch(),
+            _ => {}
+        }
+    });
+    let lanes = Signal::derive(move || {
+        appliances.with(|all| {
+            all.iter()
+                .map(|a| Lane {
+                    name: a.sensor.title(),
+                    spans: a.runs.iter().map(|r| Span { start_ms: r.start_ms, end_ms: r.end_ms, kwh: r.kwh }).collect(),
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+    let names = Signal::derive(move || appliances.with(|all| all.iter().map(|a| a.sensor.title()).collect::<Vec<_>>()));
+    let bars = Signal::derive(move || {
+        let now = clock.get();
+        zone.with(|z| {
+            appliances.with(|all| {
+                let boundaries: Vec<i64> = days.iter().map(|d| d.0).chain(days.last().map(|d| d.1)).collect();
+                let per_appliance: Vec<Vec<i64>> = all
+                    .iter()
+                    .map(|a| {
+                        let spans: Vec<(i64, Option<i64>)> = a.runs.iter().map(|r| (r.start_ms, r.end_ms)).collect();
+                        crate::usage::on_ms_per_interval(&spans, &boundaries, now)
+                    })
+                    .collect();
+                days.iter()
+                    .enumerate()
+                    .map(|(i, d)| Bar {
+                        label: z.format(d.0, if days.len() > 10 { "%-d %b" } else { "%a %-d" }),
+                        title: z.format(d.0, "%A %-d %B"),
+                        values: per_appliance.iter().map(|ms| ms.get(i).map(|ms| *ms as f64 / HOUR_MS as f64)).collect(),
+                        previous: None,
+                    })
+                    .collect::<Vec<_>>()
+            })
+        })
+    });
+    let only = RwSignal::new(None::<i64>);
+    let recent = move || {
+        let only = only.get();
+        let mut runs: Vec<(usize, String, Run)> = appliances.with(|all| {
+            all.iter()
+                .enumerate()
+                .filter(|(_, a)| only.is_none_or(|id| id == a.sensor.sensor_id))
+                .flat_map(|(i, a)| a.runs.iter().map(move |r| (i, a.sensor.title(), *r)))
+                .collect()
+        });
+        runs.sort_by_key(|(_, _, r)| std::cmp::Reverse(r.start_ms));
+        runs.truncate(30);
+        runs
+    };
+    let keyed_names = move || names.get().into_iter().enumerate().collect::<Vec<_>>();
+    view! {
+        <Show when=move || appliances.with(|a| !a.is_empty()) fallback=|| view! { <p class="empty">"No appliance (a switch sensor) has reported yet."</p> }>
+            <section class="panel">
+                <h2>"Runs"</h2>
+                <Timeline lanes=lanes window=window zone=zone label="Appliance runs over time" on_zoom=Some(zoom) />
+            </section>
+            <section class="panel">
+                <h2>"Hours of use per day"</h2>
+                <BarChart bars=bars names=names unit="h" decimals=1 compare=Signal::derive(|| false) label="Hours each appliance was on, per day" />
+                <ul class="key">
+                    <For each=keyed_names key=|k| k.clone() let:k>
+                        <span><span class="swatch" style:background=series_color(k.0)></span>{k.1}</span>
+                    </For>
+                </ul>
+            </section>
+            <section class="panel">
+                <div class="panel-head">
+                    <h2>"Recent runs"</h2>
+                    <label class="filter">
+                        "Show "
+                        <select on:change=move |ev| only.set(event_target_value(&ev).parse().ok())>
+                            <option value="">"every appliance"</option>
+                            {move || appliances.with(|all| all.iter().map(|a| view! { <option value=a.sensor.sensor_id.to_string()>{a.sensor.title()}</option> }).collect_view())}
+                        </select>
+                    </label>
+                </div>
+                <div class="table-wrap">
+                    <table data-testid="runs">
+                        <thead><tr><th>"Appliance"</th><th>"Started"</th><th class="r">"Duration"</th><th class="r">"Energy"</th></tr></thead>
+                        <tbody>
+                            <For each=recent key=|(i, _, r)| (*i, r.start_ms, r.end_ms, r.kwh.map(f64::to_bits)) let:row>
+                                {
+                                    let (i, name, run) = row;
+                                    view! {
+                                        <tr>
+                                            <td><span class="swatch" style:background=series_color(i)></span>" "{name}</td>
+                                            <td>{move || zone.with(|z| z.format(run.start_ms, "%a %-d %b %H:%M"))}</td>
+                                            <td class="r">{move || {
+                                                let text = duration(run.duration_ms(clock.get().max(run.start_ms)));
+                                                if run.end_ms.is_none() { format!("{text}, still on") } else { text }
+                                            }}</td>
+                                            <td class="r">{run.kwh.map_or_else(|| "–".to_owned(), |k| format!("{k:.2} kWh"))}</td>
+                                        </tr>
+                                    }
+                                }
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            </section>
+        </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn switch_readings_open_and_close_runs() {
+        let mut runs = Vec::new();
+        assert!(!apply_switch(&mut runs, 3, true, 100));
+        assert!(!apply_switch(&mut runs, 3, true, 150), "a repeated on is no new run");
+        assert!(apply_switch(&mut runs, 3, false, 400));
+        assert!(!apply_switch(&mut runs, 3, false, 500), "a repeated off ends nothing");
+        assert_eq!(runs, [Run { sensor_id: 3, start_ms: 100, end_ms: Some(400), kwh: None }]);
+    }
+}

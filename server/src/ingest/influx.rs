@@ -1,0 +1,351 @@
+//! The InfluxDB line protocol, as InfluxDB 2 (`POST /api/v2/write`) and 1.x (`POST /write`)
+//! take it, so that Telegraf and the many sketches that speak it post to Hearth unchanged.
+//!
+//! Each field of a line is one reading. Its sensor key is the measurement, the values of the
+//! line's tags (sorted by tag key, except `kind`, `room`'s value included, `host` left out) and
+//! the field key, joined by `.`; the `room` tag names a new sensor's room, the `kind` tag its
+//! kind, else the kind is guessed from the field key, then from the measurement. A request is
+//! all or nothing: any bad line answers 400 naming its line number, and nothing is stored.
+
+use super::mapping::{guess_kind, join_key};
+use super::{Foreign, MAX_READINGS, accept_foreign, credentials, device_for_token, now_ms};
+use crate::AppState;
+use crate::error::Error;
+use app::device::Device;
+use app::reading::ssr::Incoming;
+use app::sensor::Kind;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use influxdb_line_protocol::{FieldValue, ParsedLine};
+use serde::Deserialize;
+
+/// Query parameters of both write endpoints.
+#[derive(Debug, Default, Deserialize)]
+pub struct WriteParams {
+    /// Timestamp unit: `ns` (default), `us`, `ms`, `s`; 1.x also `n`, `u`, `m`, `h`.
+    precision: Option<String>,
+    /// 1.x user name (ignored).
+    #[allow(dead_code)]
+    u: Option<String>,
+    /// 1.x password: the device token.
+    p: Option<String>,
+}
+
+/// An error as InfluxDB answers it: 2.x `{"code": "...", "message": "..."}`, 1.x
+/// `{"error": "..."}`, with InfluxDB's status codes (400 for any bad line).
+#[derive(Debug)]
+pub struct InfluxError {
+    error: Error,
+    v1: bool,
+}
+
+impl IntoResponse for InfluxError {
+    fn into_response(self) -> Response {
+        let status = match &self.error {
+            Error::Malformed(_) | Error::BadParameter { .. } | Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+            e => e.status(),
+        };
+        let code = match status {
+            StatusCode::BAD_REQUEST => "invalid",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not found",
+            StatusCode::PAYLOAD_TOO_LARGE => "request too large",
+            StatusCode::TOO_MANY_REQUESTS => "too many requests",
+            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+            _ => "internal error",
+        };
+        let message = match &self.error {
+            Error::Unauthorized => "unauthorized access: send the device token as \"Authorization: Token <token>\"".to_owned(),
+            e => e.to_string(),
+        };
+        // Hearth's own answer logs server faults and sets Retry-After; keep those, change the body.
+        let retry_after = self.error.into_response().headers().get(header::RETRY_AFTER).cloned();
+        let body = if self.v1 {
+            serde_json::json!({ "error": message })
+        } else {
+            serde_json::json!({ "code": code, "message": message })
+        };
+        let mut response = (status, Json(body)).into_response();
+        if let Some(retry_after) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after);
+        }
+        response
+    }
+}
+
+/// `POST /api/v2/write?bucket=&org=&precision=` with `Authorization: Token <device token>`.
+/// `bucket` and `org` are accepted and ignored: the token says which device writes.
+#[tracing::instrument(skip_all, fields(device))]
+pub async fn write_v2(
+    State(state): State<AppState>,
+    Query(params): Query<WriteParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, InfluxError> {
+    let v2 = |error| InfluxError { error, v1: false };
+    let token = credentials(&headers, "token").or_else(|| credentials(&headers, "bearer"));
+    let device = device_for_token(&state, token.ok_or(Error::Unauthorized).map_err(v2)?).await.map_err(v2)?;
+    write(&state, &device, &params, body).await.map_err(v2)
+}
+
+/// `POST /write?db=&precision=` (InfluxDB 1.x): the device token as the password, in `p=`, in
+/// basic authentication, or as `Authorization: Token <token>`.
+#[tracing::instrument(skip_all, fields(device))]
+pub async fn write_v1(
+    State(state): State<AppState>,
+    Query(params): Query<WriteParams>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, InfluxError> {
+    let v1 = |error| InfluxError { error, v1: true };
+    let basic = credentials(&headers, "basic").and_then(|encoded| {
+        let decoded = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
+        let text = String::from_utf8(decoded).ok()?;
+        text.split_once(':').map(|(_, password)| password.to_owned())
+    });
+    let token = params
+        .p
+        .clone()
+        .or(basic)
+        .or_else(|| credentials(&headers, "token").or_else(|| credentials(&headers, "bearer")).map(str::to_owned));
+    let device = device_for_token(&state, &token.ok_or(Error::Unauthorized).map_err(v1)?).await.map_err(v1)?;
+    write(&state, &device, &params, body).await.map_err(v1)
+}
+
+/// `GET /ping`: InfluxDB's liveness check, which some clients call before writing.
+pub async fn ping() -> impl IntoResponse {
+    (StatusCode::NO_CONTENT, [("X-Influxdb-Version", HeaderValue::from_static("1.8-hearth"))])
+}
+
+/// Query parameters of `/query`.
+#[derive(Debug, Deserialize)]
+pub struct QueryParams {
+    q: Option<String>,
+}
+
+/// `POST /query` (InfluxDB 1.x): only `CREATE DATABASE`, which Telegraf sends before writing,
+/// succeeds (and does nothing: readings go to the device's sensors).
+pub async fn query(Query(params): Query<QueryParams>, body: Bytes) -> Result<Json<serde_json::Value>, InfluxError> {
+    let form: QueryParams = serde_urlencoded::from_bytes(&body).unwrap_or(QueryParams { q: None });
+    let q = params.q.or(form.q).unwrap_or_default();
+    if q.trim_start().to_ascii_lowercase().starts_with("create database") {
+        Ok(Json(serde_json::json!({ "results": [{ "statement_id": 0 }] })))
+    } else {
+        let message = "Hearth takes writes only; the only query it answers is CREATE DATABASE".to_owned();
+        Err(InfluxError { error: Error::Malformed(message), v1: true })
+    }
+}
+
+async fn write(
+    state: &AppState,
+    device: &Device,
+    params: &WriteParams,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, Error> {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
+            message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
+            field: None,
+        },
+        _ => Error::Malformed(rejection.body_text()),
+    })?;
+    let now = now_ms();
+    let unit_ns = precision_ns(params.precision.as_deref())?;
+    let text = std::str::from_utf8(&body).map_err(|_| Error::Malformed("the body is not UTF-8 text".into()))?;
+    let readings = parse(text, unit_ns, now)?;
+    let result = accept_foreign(state, device, "influx", readings).await;
+    state.activity.message(device.device_id, "influx", result.as_ref().err().map(ToString::to_string), now);
+    result.map_err(|e| match e {
+        Error::Invalid { message, index: Some(line), field } => {
+            Error::Invalid { message: format!("line {line}: {message}"), index: Some(line), field }
+        }
+        e => e,
+    })?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Nanoseconds per unit of `precision`.
+fn precision_ns(precision: Option<&str>) -> Result<i64, Error> {
+    Ok(match precision.unwrap_or("ns") {
+        "ns" | "n" => 1,
+        "us" | "u" | "µ" => 1_000,
+        "ms" => 1_000_000,
+        "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        other => {
+            return Err(Error::BadParameter {
+                field: "precision",
+                message: format!("precision {other:?} is not one of ns, us, ms, s"),
+            });
+        }
+    })
+}
+
+/// Parses and checks a body of line protocol: one reading per numeric or boolean field. The
+/// first bad line fails the whole body (400, its line number in the message). Timestamps are
+/// in units of `unit_ns` nanoseconds; lines without one get `now_ms`.
+pub fn parse(body: &str, unit_ns: i64, now_ms: i64) -> Result<Vec<Foreign>, Error> {
+    let mut readings = Vec::new();
+    let mut line_number = 1;
+    for raw in influxdb_line_protocol::split_lines(body) {
+        let number = line_number;
+        line_number += 1 + raw.matches('\n').count();
+        let raw = raw.trim_end_matches('\r');
+        let bad = |message: String| Error::Invalid {
+            message: format!("line {number}: {message} in {:?}", shorten(raw)),
+            index: Some(number),
+            field: None,
+        };
+        let Some(parsed) = influxdb_line_protocol::parse_lines(raw).next() else { continue };
+        let line = parsed.map_err(|e| bad(e.to_string()))?;
+        for mut reading in line_readings(&line, unit_ns, now_ms).map_err(bad)? {
+            reading.origin = number;
+            super::check_incoming(number, &reading.reading, now_ms).map_err(|e| bad(e.to_string()))?;
+            readings.push(reading);
+        }
+        if readings.len() > MAX_READINGS {
+            return Err(Error::TooLarge {
+                message: format!("more than {MAX_READINGS} readings in one request"),
+                field: None,
+            });
+        }
+    }
+    Ok(readings)
+}
+
+fn line_readings(line: &ParsedLine<'_>, unit_ns: i64, now_ms: i64) -> Result<Vec<Foreign>, String> {
+    let measurement = line.series.measurement.as_str();
+    let mut tags: Vec<(&str, &str)> =
+        line.series.tag_set.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    tags.sort();
+    let tag = |name: &str| tags.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+    let stated = tag("kind").map(|k| k.parse::<Kind>().map_err(|e| format!("tag kind: {e}"))).transpose()?;
+    let room = tag("room").map(str::to_owned);
+    let at_ms = match line.timestamp {
+        Some(t) => t.checked_mul(unit_ns).map(|ns| ns.div_euclid(1_000_000)).ok_or("the timestamp is out of range")?,
+        None => now_ms,
+    };
+    let mut out = Vec::with_capacity(line.field_set.len());
+    for (field, value) in &line.field_set {
+        let field = field.as_str();
+        let value = match value {
+            FieldValue::F64(v) => *v,
+            FieldValue::I64(v) => *v as f64,
+            FieldValue::U64(v) => *v as f64,
+            FieldValue::Boolean(b) => f64::from(u8::from(*b)),
+            FieldValue::String(_) => {
+                return Err(format!("field {field:?} is a string; Hearth stores numbers (floats, integers, booleans)"));
+            }
+        };
+        let parts = std::iter::once(measurement)
+            .chain(tags.iter().filter(|(k, _)| !matches!(*k, "kind" | "host")).map(|(_, v)| *v))
+            .chain(std::iter::once(field));
+        let Some(key) = join_key(parts) else {
+            return Err(format!("the sensor key for field {field:?} would be longer than 64 characters"));
+        };
+        let guess = guess_kind(field).or_else(|| guess_kind(measurement));
+        let kind = stated.or(guess.map(|g| g.kind));
+        let scale = guess.filter(|g| Some(g.kind) == kind).map_or(1.0, |g| g.scale);
+        out.push(Foreign {
+            reading: Incoming { key, value: value * scale, at_ms, kind, room: room.clone() },
+            guessed: stated.is_none(),
+            origin: 0,
+        });
+    }
+    Ok(out)
+}
+
+fn shorten(line: &str) -> String {
+    match line.char_indices().nth(80) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    fn keys(readings: &[Foreign]) -> Vec<(&str, f64, Option<Kind>)> {
+        readings.iter().map(|r| (r.reading.key.as_str(), r.reading.value, r.reading.kind)).collect()
+    }
+
+    #[test]
+    fn fields_become_sensors_named_by_measurement_tags_and_field() {
+        let body = "weather,location=us-midwest,room=Garden temperature=82,humidity=71i 1764000000000000000\n";
+        let readings = parse(body, 1, NOW).unwrap();
+        assert_eq!(
+            keys(&readings),
+            [
+                ("weather.us-midwest.garden.temperature", 82.0, Some(Kind::Temperature)),
+                ("weather.us-midwest.garden.humidity", 71.0, Some(Kind::Humidity)),
+            ]
+        );
+        assert_eq!(readings[0].reading.room.as_deref(), Some("Garden"));
+        assert_eq!(readings[0].reading.at_ms, NOW);
+        assert!(readings[0].guessed);
+    }
+
+    #[test]
+    fn the_kind_tag_wins_and_watt_hours_become_kilowatt_hours() {
+        let readings = parse("meter,kind=energy,host=pi energy_wh=1500 1764000000", 1_000_000_000, NOW).unwrap();
+        assert_eq!(keys(&readings), [("meter.energy_wh", 1.5, Some(Kind::Energy))]);
+        assert!(!readings[0].guessed);
+        let readings = parse("plug,kind=switch state=true", 1, NOW).unwrap();
+        assert_eq!(keys(&readings), [("plug.state", 1.0, Some(Kind::Switch))]);
+        assert_eq!(readings[0].reading.at_ms, NOW, "no timestamp: the server's time");
+    }
+
+    #[test]
+    fn escaped_names_and_comments_are_read() {
+        let body = "# a comment\n\nroom\\ temp,room=Living\\ room value=20.5\r\n";
+        let readings = parse(body, 1, NOW).unwrap();
+        assert_eq!(keys(&readings), [("room_temp.living_room.value", 20.5, Some(Kind::Temperature))]);
+    }
+
+    #[test]
+    fn string_fields_are_refused_with_their_line_number() {
+        let body = "t,room=a value=1\nweather,location=us temperature=\"too warm\"\n";
+        match parse(body, 1, NOW) {
+            Err(Error::Invalid { message, index, .. }) => {
+                assert_eq!(index, Some(2));
+                assert!(message.starts_with("line 2: field \"temperature\" is a string"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn broken_lines_and_bad_values_name_their_line() {
+        for (body, line) in [
+            ("a v=1\nnot line protocol\n", 2),
+            ("a v=1\nb v=1\nc,kind=pressure v=1", 3),
+            ("a,kind=switch v=2", 1),
+            (&format!("a v=1 {}", (NOW + 600_000) * 1_000_000) as &str, 1),
+        ] {
+            match parse(body, 1, NOW) {
+                Err(Error::Invalid { index, .. }) => assert_eq!(index, Some(line), "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn precisions_scale_timestamps() {
+        assert_eq!(precision_ns(None).unwrap(), 1);
+        assert_eq!(precision_ns(Some("s")).unwrap(), 1_000_000_000);
+        assert_eq!(precision_ns(Some("u")).unwrap(), 1_000);
+        assert!(precision_ns(Some("fortnight")).is_err());
+        let readings = parse("a temp=1 1764000000123", 1_000_000, NOW).unwrap();
+        assert_eq!(readings[0].reading.at_ms, 1_764_000_000_123);
+    }
+}
