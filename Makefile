@@ -2,7 +2,7 @@
 
 export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(HOME)/.local/bin:$(PATH)
 
-.PHONY: run test setup unit e2e release
+.PHONY: run test setup unit e2e release fuzz soak
 
 ## Build (release) and start Hearth at http://127.0.0.1:3000 on ./data/hearth.db, with a
 ## simulated house posting to it.
@@ -26,3 +26,11 @@ e2e:
 ## The release build alone (site in target/site, binary target/release/hearth).
 release: setup
 	cargo leptos build --release
+
+## Every fuzz target for 60 s each (FUZZ_SECONDS=…); not part of `make test`.
+fuzz:
+	scripts/fuzz.sh $(or $(FUZZ_SECONDS),60)
+
+## Ten minutes of steady ingest and 100 live streams against a release build; prints RSS and errors.
+soak:
+	scripts/soak.sh $(or $(SOAK_SECONDS),600)

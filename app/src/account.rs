@@ -259,11 +259,9 @@ pub mod ssr {
         /// Counts an attempt from `ip` for `name`; `Err` holds how long to wait.
         pub fn check(&self, ip: Option<IpAddr>, name: &str) -> Result<(), Duration> {
             let now = DefaultClock::default().now();
-            for limiter_len in [self.by_ip.len(), self.by_name.len()] {
-                if limiter_len > Self::MAX_KEYS {
-                    self.by_ip.retain_recent();
-                    self.by_name.retain_recent();
-                }
+            if self.by_ip.len().max(self.by_name.len()) > Self::MAX_KEYS {
+                self.by_ip.retain_recent();
+                self.by_name.retain_recent();
             }
             if let Some(ip) = ip {
                 self.by_ip.check_key(&ip).map_err(|n| n.wait_time_from(now))?;

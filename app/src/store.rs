@@ -60,6 +60,20 @@ macro_rules! with_db {
 }
 pub(crate) use with_db;
 
+/// How the pools wait for the database.
+#[derive(Clone, Copy, Debug)]
+pub struct StoreOptions {
+    /// How long a query waits for the database before failing (and ingest answering 503):
+    /// SQLite's busy timeout on a locked file, PostgreSQL's wait for a pool connection.
+    pub wait: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { wait: Duration::from_secs(10) }
+    }
+}
+
 impl Db {
     /// The database a server function runs against (the server provides it as context).
     pub fn from_context() -> Result<Db, leptos::prelude::ServerFnError> {
@@ -69,16 +83,21 @@ impl Db {
     /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and its
     /// folder if missing, and applies the migrations.
     pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        Db::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Db::connect`] with `options`.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Db, sqlx::Error> {
         let db = if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(options.wait)
                 .connect(url)
                 .await?;
             let ingest = GroupCommit::postgres(pool.clone());
             Db::Postgres(PgDb { pool, ingest })
         } else if url.starts_with("sqlite:") {
-            Db::Sqlite(SqliteDb::open(url).await?)
+            Db::Sqlite(SqliteDb::open(url, options).await?)
         } else {
             return Err(sqlx::Error::Configuration(
                 format!("unsupported database URL {url:?}: use sqlite://<file> or postgres://…").into(),
@@ -117,13 +136,13 @@ impl Db {
 }
 
 impl SqliteDb {
-    async fn open(url: &str) -> Result<SqliteDb, sqlx::Error> {
+    async fn open(url: &str, store: StoreOptions) -> Result<SqliteDb, sqlx::Error> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             // FULL: a transaction is on disk when COMMIT returns, which is when ingest answers.
             .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(store.wait)
             .foreign_keys(true);
         if let Some(dir) = options.get_filename().parent()
             && !dir.as_os_str().is_empty()

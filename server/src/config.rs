@@ -125,6 +125,25 @@ pub struct Config {
     /// Days a login lasts.
     #[arg(long, env = "HEARTH_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
+    /// Ingest requests one device may make per second (as a burst, then evenly); beyond
+    /// that, 429 with `Retry-After`. 0: no limit.
+    #[arg(long, env = "HEARTH_INGEST_REQUESTS_PER_SECOND", default_value_t = 50)]
+    pub ingest_requests_per_second: u32,
+    /// Seconds a request may take, its body included, before it is answered 408. Live
+    /// streams are exempt.
+    #[arg(long, env = "HEARTH_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Seconds a client may take to send a request's headers before the connection is
+    /// closed (so slow clients cannot hold connections open).
+    #[arg(long, env = "HEARTH_HEADER_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Live streams one session may hold open at once; beyond that, 429. 0: no limit.
+    #[arg(long, env = "HEARTH_STREAMS_PER_SESSION", default_value_t = 8)]
+    pub streams_per_session: usize,
+    /// Milliseconds a request waits for the database (SQLite's write lock held by another
+    /// process, a PostgreSQL connection) before ingest answers 503 with `Retry-After`.
+    #[arg(long, env = "HEARTH_DB_WAIT_MS", default_value_t = 10_000)]
+    pub db_wait_ms: u64,
     /// Login attempts allowed per minute from one address, and for one account name.
     #[arg(long, env = "HEARTH_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = NonZeroU32::new(10).expect("non-zero"))]
     pub login_attempts_per_minute: NonZeroU32,
@@ -134,6 +153,11 @@ impl Config {
     /// The house's time zone: the configured one or the machine's.
     pub fn zone(&self) -> HouseZone {
         self.timezone.clone().unwrap_or_else(HouseZone::system)
+    }
+
+    /// How the database pools wait.
+    pub fn store(&self) -> app::store::StoreOptions {
+        app::store::StoreOptions { wait: std::time::Duration::from_millis(self.db_wait_ms) }
     }
 
     /// Whether Hearth is served over HTTPS according to `--public-url`.
@@ -160,6 +184,11 @@ impl Default for Config {
             trusted_proxy: false,
             session_days: 30,
             login_attempts_per_minute: NonZeroU32::new(10).expect("non-zero"),
+            ingest_requests_per_second: 50,
+            request_timeout_secs: 30,
+            header_timeout_secs: 10,
+            streams_per_session: 8,
+            db_wait_ms: 10_000,
         }
     }
 }

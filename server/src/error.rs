@@ -46,6 +46,14 @@ pub enum Error {
         /// The field at fault, if any.
         field: Option<&'static str>,
     },
+    /// 429 Too Many Requests, with `Retry-After`: a rate or a count limit was reached.
+    #[error("{message}")]
+    TooMany {
+        /// Which limit, for a person.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
     /// 422 Unprocessable Entity: a reading breaks a rule; nothing of the request was stored.
     #[error("{message}")]
     Invalid {
@@ -84,6 +92,7 @@ impl Error {
             Error::ReadOnly => StatusCode::FORBIDDEN,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -98,15 +107,23 @@ impl Error {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         let busy = match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => true,
-            // SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes.
-            sqlx::Error::Database(d) => d
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .is_some_and(|c| matches!(c & 0xff, 5 | 6)),
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => unavailable(d.as_ref()),
             _ => false,
         };
         if busy { Error::Unavailable(Box::new(e)) } else { Error::Internal(Box::new(e)) }
+    }
+}
+
+/// Whether a database error means "busy or down, try again": SQLite's SQLITE_BUSY (5) and
+/// SQLITE_LOCKED (6) with their extended codes; PostgreSQL's connection exceptions (class
+/// 08), shutdowns (57P01–57P03) and too many connections (53300).
+fn unavailable(e: &dyn sqlx::error::DatabaseError) -> bool {
+    let Some(code) = e.code() else { return false };
+    if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+    } else {
+        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
     }
 }
 
@@ -126,8 +143,13 @@ impl IntoResponse for Error {
         };
         let body = Body { error: self.to_string(), index, field };
         let mut response = (status, Json(body)).into_response();
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        let retry_after = match self {
+            Error::Unavailable(_) => Some(5),
+            Error::TooMany { retry_after, .. } => Some(retry_after),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -33,6 +33,12 @@ pub const MAX_READINGS: usize = 10_000;
 pub const MAX_FUTURE_MS: i64 = 5 * 60 * 1000;
 /// The longest room name.
 pub const MAX_ROOM_CHARS: usize = 64;
+/// The largest magnitude a value may have: beyond any real reading, small enough that sums
+/// in the rollups stay finite.
+pub const MAX_ABS_VALUE: f64 = 1e15;
+/// The earliest time a reading may have (2000-01-01): before it, the device's clock is
+/// almost certainly not set (a fresh ESP32 counts from 1970).
+pub const MIN_AT_MS: i64 = 946_684_800_000;
 
 /// The answer to a successful post.
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -170,14 +176,15 @@ pub fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> 
         .map(|(_, credentials)| credentials.trim())
 }
 
-/// The device a token belongs to, or 401 (unknown or revoked token). Every ingest protocol
-/// authenticates through here.
+/// The device a token belongs to, or 401 (unknown or revoked token), or 429 beyond the
+/// device's request rate. Every HTTP ingest protocol authenticates through here.
 pub async fn device_for_token(state: &AppState, token: &str) -> Result<Device> {
     let device = app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)?;
     if device.revoked {
         return Err(Error::Revoked);
     }
     tracing::Span::current().record("device", &device.name);
+    state.limits.ingest(device.device_id)?;
     Ok(device)
 }
 
@@ -264,6 +271,9 @@ fn check_value(index: usize, kind: Option<Kind>, value: f64) -> Result<()> {
     if !value.is_finite() {
         return Err(Error::invalid(index, "value", "value must be a finite number"));
     }
+    if value.abs() > MAX_ABS_VALUE {
+        return Err(Error::invalid(index, "value", format!("value must be between -{MAX_ABS_VALUE:e} and {MAX_ABS_VALUE:e}")));
+    }
     match kind {
         Some(kind) => kind.check(value).map_err(|message| Error::invalid(index, "value", message)),
         None => Ok(()),
@@ -287,8 +297,8 @@ fn check_at(index: usize, at_ms: i64, now_ms: i64) -> Result<()> {
     if at_ms > now_ms + MAX_FUTURE_MS {
         return Err(Error::invalid(index, "at", "at is more than 5 minutes in the future"));
     }
-    if at_ms < 0 {
-        return Err(Error::invalid(index, "at", "at is before 1970"));
+    if at_ms < MIN_AT_MS {
+        return Err(Error::invalid(index, "at", "at is before 2000: is the device's clock set?"));
     }
     Ok(())
 }
@@ -309,10 +319,14 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> Error {
         Segment::Seq { index } => Some(*index),
         _ => None,
     });
-    let field = path.iter().rev().find_map(|s| match s {
-        Segment::Map { key } if key != "readings" => Some(key.clone()),
-        _ => None,
-    });
+    let field = path
+        .iter()
+        .rev()
+        .find_map(|s| match s {
+            Segment::Map { key } if key != "readings" => Some(key.clone()),
+            _ => None,
+        })
+        .or_else(|| path.first().map(|s| s.to_string()));
     let message = match field.as_deref() {
         Some("value") if out_of_range => "value must be a finite number".to_owned(),
         Some("at") => "at must be an RFC 3339 string or a number of Unix seconds".to_owned(),

@@ -13,6 +13,7 @@ pub mod broadcast;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod limit;
 pub mod retention;
 pub mod simulate;
 pub mod stream;
@@ -22,8 +23,19 @@ use app::mqtt::ssr::Activity;
 use app::store::Db;
 use app::time::ssr::HouseZone;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef};
+use axum::http::StatusCode;
 use axum::middleware;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use limit::Limits;
+use std::time::Duration;
+use tower::ServiceExt;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use axum::routing::{get, post};
 use broadcast::Hub;
 use config::Config;
@@ -50,6 +62,8 @@ pub struct AppState {
     pub zone: HouseZone,
     /// Login settings and the login rate limit.
     pub auth: Auth,
+    /// Ingest rate and live-stream limits.
+    pub limits: Arc<Limits>,
     /// What the protocol front doors have seen: broker connection, discovered MQTT prefixes,
     /// skipped inputs.
     pub activity: Arc<Activity>,
@@ -61,16 +75,23 @@ impl AppState {
         let zone = config.zone();
         let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer));
-        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default() }
+        let limits = Arc::new(Limits::new(&config));
+        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits }
     }
 }
 
 /// The whole HTTP surface: ingest (device tokens), and behind the session middleware
 /// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
+/// Every request but the live stream is answered 408 past the request timeout, body
+/// included; bodies are limited to `max_body_bytes`.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let (db, zone, auth, activity) = (state.db.clone(), state.zone.clone(), state.auth.clone(), state.activity.clone());
     let options = state.leptos_options.clone();
+    let timeout = TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        Duration::from_secs(state.config.request_timeout_secs),
+    );
     let body_limit = DefaultBodyLimit::max(state.config.max_body_bytes);
     // Telegraf gzips line protocol by default; the limit applies to the decompressed body.
     let line_protocol = Router::new()
@@ -91,9 +112,9 @@ pub fn app(state: AppState) -> Router {
         .merge(line_protocol)
         .route("/query", post(ingest::influx::query))
         .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
-        .merge(emoncms);
+        .merge(emoncms)
+        .layer(timeout);
     let with_session = Router::new()
-        .route("/api/v1/stream", get(stream::stream))
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
@@ -107,14 +128,20 @@ pub fn app(state: AppState) -> Router {
             app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        .layer(timeout)
+        .route("/api/v1/stream", get(stream::stream))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
     ingest.merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
-/// and waits for requests in flight. Retention runs in the background meanwhile, and so does
-/// the MQTT subscriber when a broker is configured. On PostgreSQL it first starts relaying the
-/// readings every server stores to this server's live streams.
+/// and waits (up to 10 s) for requests in flight. Retention runs in the background
+/// meanwhile, and so does the MQTT subscriber when a broker is configured. On PostgreSQL it
+/// first starts relaying the readings every server stores to this server's live streams.
+///
+/// Connections are served by hyper directly rather than `axum::serve`, for its header read
+/// timeout: a client that sends its headers slower than `header_timeout_secs` is cut off.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -143,12 +170,44 @@ pub async fn serve(
         retention::Retention::from_config(&state.config),
         std::time::Duration::from_secs(3600),
     ));
-    let served = axum::serve(listener, app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            hub.close();
-        })
-        .await;
+    let header_timeout = Duration::from_secs(state.config.header_timeout_secs);
+    let router = app(state);
+    let mut connections = conn::auto::Builder::new(TokioExecutor::new());
+    connections.http1().timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    connections.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: wait rather than spin.
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = router.clone().map_request(move |mut request: axum::extract::Request<Incoming>| {
+            request.extensions_mut().insert(ConnectInfo(peer));
+            request
+        });
+        let connection = connections.serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    hub.close();
+    if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        tracing::warn!("some connections were still open 10 s after shutdown began");
+    }
     pruning.abort();
     if let Some(mqtt) = mqtt {
         mqtt.abort();
@@ -156,7 +215,7 @@ pub async fn serve(
     if let Some(relay) = relay {
         relay.abort();
     }
-    served
+    Ok(())
 }
 
 /// Completes on ctrl-c or SIGTERM.

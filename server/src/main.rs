@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
 
 async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError> {
     let options = get_configuration(None)?.leptos_options;
-    let db = Db::connect(database_url).await?;
+    let db = Db::connect_with(database_url, args.config.store()).await?;
     let listener = tokio::net::TcpListener::bind(options.site_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.backend(), "Hearth is listening on http://{addr}");

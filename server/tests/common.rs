@@ -114,6 +114,18 @@ pub async fn owner_client(db: &Db) -> reqwest::Client {
     reqwest::Client::builder().default_headers(headers).build().expect("client")
 }
 
+/// A server in this process on a free port with `config`: its base URL, the sender that
+/// stops it, and its task.
+pub async fn serve(db: &Db, config: Config) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(hearth::serve(listener, state_with(db, config), async move {
+        let _ = stopped.await;
+    }));
+    (base, stop, server)
+}
+
 /// Defines one `#[tokio::test]` per listed `async fn(TestDb)` in a `sqlite` module and
 /// another in a `postgres` module, so every storage behaviour is checked on both databases.
 #[macro_export]

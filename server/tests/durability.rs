@@ -15,7 +15,7 @@ const PER_BATCH: i64 = 25;
 
 async fn acknowledged_readings_survive_sigkill(t: TestDb) {
     let token = common::device_token(&t.db, "crash").await;
-    let (mut server, base) = common::spawn_hearth(&t.url, &[]).await;
+    let (mut server, base) = common::spawn_hearth(&t.url, &[("HEARTH_INGEST_REQUESTS_PER_SECOND", "0")]).await;
     let acked: Arc<Mutex<HashSet<(String, i64)>>> = Arc::default();
     let origin = jiff::Timestamp::now().as_millisecond() - 3_600_000;
 

@@ -9,12 +9,15 @@
 //! Each run starts `hearth` (the binary next to this one) on a fresh database and a free
 //! port, drives it with the scenarios below, and prints one line per scenario: batch ingest,
 //! single-reading ingest, and range queries over 7 and 30 days of one reading per second.
+//! `--soak SECONDS` instead runs steady ingest with 100 live streams and reports errors and
+//! the server's RSS over time (`scripts/soak.sh`).
 
 use clap::Parser;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -28,6 +31,19 @@ struct Args {
     /// Seconds each scenario runs.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Instead of the scenarios, a soak of this many seconds: steady ingest and live streams,
+    /// with the server's RSS every 30 s. Exits non-zero on any error.
+    #[arg(long)]
+    soak: Option<u64>,
+    /// Soak: live-stream clients.
+    #[arg(long, default_value_t = 100)]
+    soak_streams: usize,
+    /// Soak: single-reading ingest requests per second.
+    #[arg(long, default_value_t = 200.0)]
+    soak_rate: f64,
+    /// Soak: readings in the batch posted every 5 seconds.
+    #[arg(long, default_value_t = 1000)]
+    soak_batch: usize,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -53,6 +69,9 @@ async fn main() -> Result<(), BoxError> {
         .env("HEARTH_DATABASE_URL", &url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn,hearth=info")
+        // One device and one session drive the whole load.
+        .env("HEARTH_INGEST_REQUESTS_PER_SECOND", "0")
+        .env("HEARTH_STREAMS_PER_SESSION", "0")
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -66,11 +85,21 @@ async fn main() -> Result<(), BoxError> {
     };
     tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
     let pid = server.id().unwrap_or_default();
-    println!("hearth {} on {} ({}), {} s per scenario", env!("CARGO_PKG_VERSION"), base, backend(&url), args.seconds);
+    println!("hearth {} on {} ({})", env!("CARGO_PKG_VERSION"), base, backend(&url));
 
-    let run = Duration::from_secs(args.seconds);
     let client = reqwest::Client::builder().default_headers(headers.clone()).build()?;
     let bench = Bench { client, headers, endpoint: format!("{base}/api/v1/readings"), token: Arc::from(token) };
+    if let Some(seconds) = args.soak {
+        println!(
+            "soak: {} live streams, {} single-reading posts/s, {} readings every 5 s",
+            args.soak_streams, args.soak_rate, args.soak_batch
+        );
+        let errors = bench.soak(&base, pid, args.soak_streams, args.soak_rate, args.soak_batch, Duration::from_secs(seconds)).await?;
+        server.kill().await?;
+        let _ = std::fs::remove_dir_all(&dir);
+        return if errors == 0 { Ok(()) } else { Err(format!("{errors} errors").into()) };
+    }
+    let run = Duration::from_secs(args.seconds);
 
     let (readings, elapsed, errors) = bench.batches(4, 5000, run).await;
     println!(
@@ -167,7 +196,7 @@ impl Bench {
             .map(|c| async move {
                 let (mut latencies, mut errors) = (Vec::new(), 0);
                 let key = format!("single.{c}");
-                let _ = self.post(&json!({"sensor": key, "kind": "temperature", "value": 20.0, "at": 0})).await;
+                let _ = self.post(&json!({"sensor": key, "kind": "temperature", "value": 20.0, "at": 946_684_800})).await;
                 while start.elapsed() < run {
                     let sent = Instant::now();
                     if self.post(&json!({"sensor": key, "value": 20.5})).await {
@@ -281,6 +310,154 @@ impl Bench {
         let missing = posts * subscribers - all.len();
         all.sort_by(f64::total_cmp);
         Ok((all, missing))
+    }
+}
+
+/// What a soak run counted.
+#[derive(Default)]
+struct SoakCounts {
+    /// Ingest requests answered 200.
+    posts: AtomicU64,
+    /// Readings those requests stored (each is published once to every stream).
+    stored: AtomicU64,
+    /// Ingest requests not answered 200, or not answered at all.
+    post_errors: AtomicU64,
+    /// Stream failures: a refused or broken connection, an early end, a `resync`.
+    stream_errors: AtomicU64,
+    /// Events received, over all streams.
+    events: AtomicU64,
+}
+
+impl Bench {
+    /// The soak: `subscribers` live streams open for `run` while `rate` single-reading requests
+    /// per second (over 32 connections) and a batch of `batch` readings every 5 s are posted.
+    /// Prints the counts and the server's RSS every 30 s; returns the number of errors
+    /// (failed posts, stream failures, and deliveries missing at the end).
+    async fn soak(&self, base: &str, pid: u32, subscribers: usize, rate: f64, batch: usize, run: Duration) -> Result<u64, BoxError> {
+        use eventsource_stream::Eventsource;
+        const CONNECTIONS: usize = 32;
+        let counts = Arc::new(SoakCounts::default());
+        let start = Instant::now();
+        let stop = tokio::time::Instant::now() + run;
+        let origin = jiff::Timestamp::now().as_millisecond() - 3 * 3_600_000;
+
+        let stream_client = reqwest::Client::builder().default_headers(self.headers.clone()).pool_max_idle_per_host(0).build()?;
+        let mut streams = Vec::with_capacity(subscribers);
+        for _ in 0..subscribers {
+            let (client, url, counts) = (stream_client.clone(), format!("{base}/api/v1/stream"), counts.clone());
+            streams.push(tokio::spawn(async move {
+                let mut received = 0u64;
+                let response = match client.get(&url).send().await.and_then(|r| r.error_for_status()) {
+                    Ok(response) => response,
+                    Err(_) => {
+                        counts.stream_errors.fetch_add(1, Ordering::Relaxed);
+                        return 0;
+                    }
+                };
+                let mut events = response.bytes_stream().eventsource();
+                // Runs until well after the load stops, so that every delivery can arrive.
+                let until = stop + Duration::from_secs(5);
+                loop {
+                    match tokio::time::timeout_at(until, events.next()).await {
+                        Err(_) => return received,
+                        Ok(Some(Ok(event))) if event.event == "reading" => {
+                            received += 1;
+                            counts.events.fetch_add(1, Ordering::Relaxed);
+                        }
+                        // A `resync`: this stream lost readings.
+                        Ok(Some(Ok(_))) => {
+                            counts.stream_errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Ok(Some(Err(_))) | Ok(None) => {
+                            counts.stream_errors.fetch_add(1, Ordering::Relaxed);
+                            return received;
+                        }
+                    }
+                }
+            }));
+        }
+        // Let every stream connect before the first post.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+
+        let post = |body: Value| {
+            let counts = counts.clone();
+            async move {
+                match self.client.post(&self.endpoint).bearer_auth(&*self.token).json(&body).send().await {
+                    Ok(r) if r.status() == 200 => {
+                        let receipt: Value = r.json().await.unwrap_or_default();
+                        counts.posts.fetch_add(1, Ordering::Relaxed);
+                        counts.stored.fetch_add(receipt["stored"].as_u64().unwrap_or(0), Ordering::Relaxed);
+                    }
+                    _ => {
+                        counts.post_errors.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
+        };
+        let singles = (0..CONNECTIONS).map(|c| {
+            let post = &post;
+            async move {
+                let mut tick = tokio::time::interval(Duration::from_secs_f64(CONNECTIONS as f64 / rate));
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                for i in 0i64.. {
+                    tick.tick().await;
+                    if tokio::time::Instant::now() >= stop {
+                        break;
+                    }
+                    post(json!({"sensor": format!("soak.{c}"), "kind": "power", "value": (i % 3000) as f64, "at": (origin + i) as f64 / 1000.0})).await;
+                }
+            }
+        });
+        let batches = async {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            for round in 0i64.. {
+                tick.tick().await;
+                if tokio::time::Instant::now() >= stop {
+                    break;
+                }
+                let readings: Vec<Value> = (0..batch as i64)
+                    .map(|i| json!({"sensor": "soak.batch", "kind": "energy", "value": (round * batch as i64 + i) as f64, "at": (origin + round * batch as i64 + i) as f64 / 1000.0}))
+                    .collect();
+                post(json!({ "readings": readings })).await;
+            }
+        };
+        let report = async {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if tokio::time::Instant::now() > stop {
+                    break;
+                }
+                println!(
+                    "{:>4} s  RSS {:>5.1} MB  posts {:>8}  stored {:>9}  events {:>11}  errors: posts {}  streams {}",
+                    start.elapsed().as_secs(),
+                    rss_mb(pid, "VmRSS").unwrap_or(f64::NAN),
+                    counts.posts.load(Ordering::Relaxed),
+                    counts.stored.load(Ordering::Relaxed),
+                    counts.events.load(Ordering::Relaxed),
+                    counts.post_errors.load(Ordering::Relaxed),
+                    counts.stream_errors.load(Ordering::Relaxed),
+                );
+            }
+        };
+        tokio::join!(futures_util::future::join_all(singles), batches, report);
+
+        let stored = counts.stored.load(Ordering::Relaxed);
+        let mut missing = 0;
+        for stream in streams {
+            missing += stored.saturating_sub(stream.await?);
+        }
+        let (post_errors, stream_errors) = (counts.post_errors.load(Ordering::Relaxed), counts.stream_errors.load(Ordering::Relaxed));
+        println!(
+            "soak: {} s, {} posts ({stored} readings), {} events to {subscribers} streams; errors: {post_errors} posts, {stream_errors} streams, {missing} deliveries missing; RSS at the end {:.1} MB, peak {:.1} MB",
+            run.as_secs(),
+            counts.posts.load(Ordering::Relaxed),
+            counts.events.load(Ordering::Relaxed),
+            rss_mb(pid, "VmRSS").unwrap_or(f64::NAN),
+            rss_mb(pid, "VmHWM").unwrap_or(f64::NAN),
+        );
+        Ok(post_errors + stream_errors + missing)
     }
 }
 
