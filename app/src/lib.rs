@@ -94,7 +94,6 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=routes::login::LoginPage />
                     <Route path=path!("/setup") view=routes::login::SetupPage />
                     <Route path=path!("/sharing") view=routes::sharing::SharingPage />
-                    <Route path=path!("/mqtt") view=components::mqtt::MqttPanel />
                 </Routes>
             </main>
         </Router>

@@ -9,12 +9,15 @@ use sqlx::postgres::{PgListener, PgPool};
 use std::sync::{Arc, Mutex};
 use tokio::sync::broadcast;
 
-/// A published reading: its stream id and its JSON, serialised once for all subscribers.
+/// A published event: its stream id, its SSE event name and its JSON, serialised once for all
+/// subscribers.
 #[derive(Clone, Debug)]
 pub struct Event {
     /// Position in this server's stream, starting at 1.
     pub id: u64,
-    /// The [`LiveReading`] as JSON.
+    /// The SSE `event:` name: `reading` for a [`LiveReading`].
+    pub name: &'static str,
+    /// The payload as JSON.
     pub data: Arc<str>,
 }
 
@@ -52,8 +55,17 @@ impl Hub {
             };
             *last_id += 1;
             // An error only means nobody is subscribed right now.
-            let _ = tx.send(Event { id: *last_id, data });
+            let _ = tx.send(Event { id: *last_id, name: "reading", data });
         }
+    }
+
+    /// Publishes one event of another kind than a reading (`name` is its SSE event name),
+    /// in order with the readings.
+    pub fn publish_event(&self, name: &'static str, data: Arc<str>) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Inner { tx: Some(tx), last_id } = &mut *inner else { return };
+        *last_id += 1;
+        let _ = tx.send(Event { id: *last_id, name, data });
     }
 
     /// A new subscription, or `None` once the hub is closed.

@@ -28,7 +28,7 @@ pub async fn stream(
         // The slot is freed when the stream, and this closure with it, is dropped.
         let _held = &slot;
         Ok(match item {
-            Ok(Event { id, data }) => sse::Event::default().event("reading").id(id.to_string()).data(&*data),
+            Ok(Event { id, name, data }) => sse::Event::default().event(name).id(id.to_string()).data(&*data),
             Err(BroadcastStreamRecvError::Lagged(missed)) => {
                 sse::Event::default().event("resync").data(missed.to_string())
             }

@@ -196,6 +196,19 @@ async fn the_temperature_page_shows_the_latest_value(t: TestDb) {
     assert!(html.contains("19.4 °C"), "{html}");
 }
 
+async fn pages_go_out_compressed_but_the_live_stream_does_not(t: TestDb) {
+    let cookie = common::owner_cookie(&t.db).await;
+    let get = |uri: &str| {
+        Request::get(uri).header(header::COOKIE, &cookie).header(header::ACCEPT_ENCODING, "gzip, br").body(Body::empty()).unwrap()
+    };
+    let page = hearth::app(common::state(&t.db)).oneshot(get("/temperature")).await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()), Some("br"));
+    let stream = hearth::app(common::state(&t.db)).oneshot(get("/api/v1/stream")).await.unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+    assert!(stream.headers().get(header::CONTENT_ENCODING).is_none(), "events go out as they happen");
+}
+
 async fn concurrent_posts_are_each_answered_on_their_own_merits(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let router = hearth::app(common::state(&t.db));
@@ -231,4 +244,5 @@ on_both_databases!(
     a_batch_with_one_invalid_reading_stores_nothing,
     sensors_belong_to_their_device,
     the_temperature_page_shows_the_latest_value,
+    pages_go_out_compressed_but_the_live_stream_does_not,
 );
