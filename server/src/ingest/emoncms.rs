@@ -29,6 +29,13 @@ use serde_json::Value;
 pub struct Params(Vec<(String, String)>);
 
 impl Params {
+    /// The parameters of a query string (or a form body: the same encoding).
+    pub fn from_query(query: &str) -> Result<Params, Error> {
+        serde_urlencoded::from_str(query)
+            .map(Params)
+            .map_err(|e| Error::Malformed(format!("the query string is malformed: {e}")))
+    }
+
     fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -140,8 +147,7 @@ fn params(state: &AppState, query: Option<&str>, headers: &HeaderMap, body: Resu
         },
         _ => Error::Malformed(rejection.body_text()),
     })?;
-    let mut params: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|e| Error::Malformed(format!("the query string is malformed: {e}")))?;
+    let Params(mut params) = Params::from_query(query.unwrap_or(""))?;
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
