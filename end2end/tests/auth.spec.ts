@@ -51,8 +51,12 @@ test("logging out ends the session", async ({ browser }) => {
 
 test("a share link shows the pages read-only", async ({ page, browser }) => {
   await page.goto("/");
+  // Before hydration the link and the form would work without the app: a full page load and
+  // a plain form post, after which the new link is no longer on the page.
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
   await page.getByRole("link", { name: "Share" }).click();
   await expect(page).toHaveURL(/\/sharing$/);
+  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
   const label = `Wall ${test.info().project.name}`;
   await page.getByLabel("Label").fill(label);
   await page.getByRole("button", { name: "Create a link" }).click();
