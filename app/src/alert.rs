@@ -712,8 +712,10 @@ pub fn AlertBanner() -> impl IntoView {
                 (count > 0).then(|| view! {
                     <div class="alert-banner" role="alert" data-testid="alert-banner" data-count=count.to_string()>
                         <span class="alert-dot" aria-hidden="true"></span>
-                        <span class="alert-text">{newest}</span>
-                        {(count > 1).then(|| view! { <span class="muted">{format!(" and {} more", count - 1)}</span> })}
+                        <span class="alert-text">
+                            {newest}
+                            {(count > 1).then(|| view! { <span class="muted">{format!(" · and {} more", count - 1)}</span> })}
+                        </span>
                         <a href="/alerts">"See alerts"</a>
                     </div>
                 })
