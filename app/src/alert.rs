@@ -658,30 +658,39 @@ pub async fn delete_alert_rule(rule_id: i64) -> Result<(), ServerFnError> {
     if ssr::delete_rule(&db, rule_id).await.map_err(internal)? { Ok(()) } else { Err(fail(404, "no such rule")) }
 }
 
-/// The page's open alerts, kept current by the live stream: the list read from the server,
-/// and the changes heard since.
+/// The page's open alerts, kept current by the live stream: the list read from the server
+/// once the page is hydrated (and again after a resync), and the changes heard since.
 #[derive(Clone, Copy)]
 pub struct OpenAlerts {
-    fetched: Resource<Result<Vec<Alert>, ServerFnError>>,
+    base: RwSignal<Option<Vec<Alert>>>,
     changes: RwSignal<Vec<AlertEvent>>,
     /// Increases with every alert heard on the stream, for views that list alerts.
     pub heard: RwSignal<u64>,
 }
 
 impl OpenAlerts {
-    async fn current(self) -> Vec<Alert> {
-        let base = self.fetched.await.unwrap_or_default();
-        self.changes.with(|changes| apply_changes(&base, changes))
+    /// The open alerts now, oldest first (none until the list has been read).
+    pub fn current(self) -> Vec<Alert> {
+        let changes = self.changes.get();
+        self.base.with(|base| base.as_deref().map(|base| apply_changes(base, &changes)).unwrap_or_default())
     }
 }
 
 /// Reads the open alerts and follows the live stream's alert events, for the banner and the
-/// badge below.
+/// badge below. The list is read in the browser, so no page waits for it on the server.
 pub fn provide_open_alerts() -> OpenAlerts {
     let version = RwSignal::new(0u64);
+    let base = RwSignal::new(None::<Vec<Alert>>);
     let changes = RwSignal::new(Vec::<AlertEvent>::new());
     let heard = RwSignal::new(0u64);
-    let fetched = Resource::new(move || version.get(), |_| list_open_alerts());
+    Effect::new(move |_| {
+        version.track();
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = list_open_alerts().await {
+                base.set(Some(list));
+            }
+        });
+    });
     use_live(move |event| match event {
         LiveEvent::Alert(change) => {
             changes.update(|c| c.push(change.clone()));
@@ -694,7 +703,7 @@ pub fn provide_open_alerts() -> OpenAlerts {
         }
         _ => {}
     });
-    let alerts = OpenAlerts { fetched, changes, heard };
+    let alerts = OpenAlerts { base, changes, heard };
     provide_context(alerts);
     alerts
 }
@@ -702,44 +711,34 @@ pub fn provide_open_alerts() -> OpenAlerts {
 /// A banner at the top of every page while any alert is open.
 #[component]
 pub fn AlertBanner() -> impl IntoView {
-    let Some(alerts) = use_context::<OpenAlerts>() else { return ().into_any() };
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let open = alerts.current().await;
-                let count = open.len();
-                let newest = open.last().map(|a| a.message.clone()).unwrap_or_default();
-                (count > 0).then(|| view! {
-                    <div class="alert-banner" role="alert" data-testid="alert-banner" data-count=count.to_string()>
-                        <span class="alert-dot" aria-hidden="true"></span>
-                        <span class="alert-text">
-                            {newest}
-                            {(count > 1).then(|| view! { <span class="muted">{format!(" · and {} more", count - 1)}</span> })}
-                        </span>
-                        <a href="/alerts">"See alerts"</a>
-                    </div>
-                })
-            })}
-        </Transition>
+    let alerts = use_context::<OpenAlerts>();
+    move || {
+        let open = alerts.map(OpenAlerts::current).unwrap_or_default();
+        let count = open.len();
+        let newest = open.last().map(|a| a.message.clone()).unwrap_or_default();
+        (count > 0).then(|| {
+            view! {
+                <div class="alert-banner" aria-live="polite" data-testid="alert-banner" data-count=count.to_string()>
+                    <span class="alert-dot" aria-hidden="true"></span>
+                    <span class="alert-text">
+                        {newest}
+                        {(count > 1).then(|| view! { <span class="muted">{format!(" · and {} more", count - 1)}</span> })}
+                    </span>
+                    <a href="/alerts">"See alerts"</a>
+                </div>
+            }
+        })
     }
-    .into_any()
 }
 
 /// The count of open alerts, beside the Alerts entry of the navigation bar.
 #[component]
 pub fn AlertBadge() -> impl IntoView {
-    let Some(alerts) = use_context::<OpenAlerts>() else { return ().into_any() };
-    view! {
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let count = alerts.current().await.len();
-                (count > 0).then(|| view! {
-                    <span class="alert-badge" data-testid="alert-badge" aria-label=format!("{count} open")>{count}</span>
-                })
-            })}
-        </Transition>
+    let alerts = use_context::<OpenAlerts>();
+    move || {
+        let count = alerts.map(|a| a.current().len()).unwrap_or(0);
+        (count > 0).then(|| view! { <span class="alert-badge" data-testid="alert-badge" aria-label=format!("{count} open")>{count}</span> })
     }
-    .into_any()
 }
 
 #[cfg(feature = "ssr")]
