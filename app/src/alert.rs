@@ -361,8 +361,9 @@ fn minutes(ms: i64) -> f64 {
 /// Judges a water counter's readings (oldest first) over `nights` (start, end; oldest first):
 /// the litres used within a night (the sum of the counter's rises between readings inside it;
 /// a drop is a counter reset and counts nothing) going over `baseline` opens; an open alert
-/// (opened at `open`) resolves at the end of a later night that stayed at or under it, once
-/// `now_ms` or a reading has reached that end.
+/// (opened at `open`) resolves at the end of a later night whose readings (two at least: a
+/// night without any tells nothing) stayed at or under it, once `now_ms` or a reading has
+/// reached that end.
 pub fn judge_night(readings: &[(i64, f64)], nights: &[(i64, i64)], baseline: f64, open: Option<i64>, now_ms: i64) -> Vec<Verdict> {
     let mut verdicts = Vec::new();
     let mut open = open;
@@ -381,6 +382,7 @@ pub fn judge_night(readings: &[(i64, f64)], nights: &[(i64, i64)], baseline: f64
         }
         if let Some(opened_at) = open
             && !over
+            && inside.len() >= 2
             && start > opened_at
             && latest >= end
             && used <= baseline
@@ -1163,6 +1165,7 @@ mod tests {
         // Night 2: 2 L only, with a counter reset in the middle: resolves at its end.
         readings.extend([(25 * H, 1124.0), (26 * H, 1125.0), (27 * H, 3.0), (28 * H, 4.0)]);
         let opened = H + 110 * MIN;
+        assert!(judge_night(&readings[..readings.len() - 4], &nights, 10.0, Some(opened), 30 * H).is_empty(), "a night without readings tells nothing");
         assert!(judge_night(&readings, &nights, 10.0, Some(opened), 28 * H).is_empty(), "the night is not over");
         assert_eq!(
             judge_night(&readings, &nights, 10.0, Some(opened), 29 * H),

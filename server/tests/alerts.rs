@@ -197,6 +197,35 @@ async fn rules_are_checked_and_only_the_owner_adds_them(t: TestDb) {
     assert_eq!(rules[0].margin, Some(0.5), "the default margin");
 }
 
+async fn water_used_at_night_over_the_baseline_opens_and_a_clean_night_resolves(t: TestDb) {
+    const HOUR: i64 = 60 * MIN;
+    let now = now_ms();
+    let today = now - now.rem_euclid(24 * HOUR);
+    let (first, second) = (today - 48 * HOUR, today - 24 * HOUR);
+    let at = |ms: i64| app::reading::ssr::rfc3339(ms);
+    let token = common::device_token(&t.db, "house").await;
+    // The first night (UTC 00:00–05:00): a litre every 10 minutes.
+    let leaking: Vec<Value> = (0..=30).map(|i| json!({"sensor": "house.water", "kind": "water", "value": 1000 + i, "at": at(first + i * 10 * MIN)})).collect();
+    post(&t.db, &token, leaking).await;
+    let meter = sensor_id(&t.db, "house", "house.water").await;
+    let rule = NewRule { kind: RuleKind::LeakNight, sensor_id: Some(meter), device_id: None, threshold: Some(10.0), margin: None, minutes: None, factor: None };
+    insert_rule(&t.db, &rule).await.unwrap();
+    let opened = evaluate(&t.db, &utc(), now).await.unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!((opened[0].alert.opened_at_ms, opened[0].alert.value), (first + 110 * MIN, 11.0));
+    assert_eq!(opened[0].alert.message, "house/house.water: 11 L used tonight, over the 10 L baseline");
+
+    // 100 L by day, then a night with 1.25 L: resolved at that night's end.
+    let mut clean = vec![json!({"sensor": "house.water", "value": 1130, "at": at(second - 12 * HOUR)})];
+    clean.extend((0..6).map(|i| json!({"sensor": "house.water", "value": 1130.0 + 0.25 * i as f64, "at": at(second + i * HOUR)})));
+    post(&t.db, &token, clean).await;
+    let resolved = evaluate(&t.db, &utc(), now).await.unwrap();
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!(resolved[0].state, AlertState::Resolved);
+    assert_eq!((resolved[0].alert.resolved_at_ms, resolved[0].alert.resolved_value), (Some(second + 5 * HOUR), Some(1.25)));
+    assert!(evaluate(&t.db, &utc(), now).await.unwrap().is_empty());
+}
+
 /// A webhook receiver on a free port that answers 500 to its first request and 200 after;
 /// returns its URL and every body it received.
 async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
@@ -306,6 +335,7 @@ on_both_databases!(
     readings_open_an_alert_once_and_resolve_it_once,
     a_silent_device_goes_offline_past_its_own_interval_and_comes_back,
     a_deleted_rule_resolves_its_alert_and_keeps_its_history,
+    water_used_at_night_over_the_baseline_opens_and_a_clean_night_resolves,
     rules_are_checked_and_only_the_owner_adds_them,
     an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry,
     two_evaluators_on_one_database_open_each_alert_once,
