@@ -6,6 +6,7 @@
 //! [`live`] feeds them into the signals that [`components::chart`] draws.
 
 pub mod account;
+pub mod alert;
 pub mod components;
 pub mod consumption;
 pub mod device;
@@ -47,13 +48,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 }
 
 /// The views, in the order of the navigation bar: path and title.
-pub const VIEWS: [(&str, &str); 6] = [
+pub const VIEWS: [(&str, &str); 7] = [
     ("/", "Overview"),
     ("/temperature", "Temperature"),
     ("/energy", "Electricity"),
     ("/appliances", "Appliances"),
     ("/water", "Water"),
     ("/devices", "Devices"),
+    ("/alerts", "Alerts"),
 ];
 
 /// The app: the navigation bar, the live stream's state, and the routed page.
@@ -61,6 +63,7 @@ pub const VIEWS: [(&str, &str); 6] = [
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let live = live::provide_live();
+    alert::provide_open_alerts();
     // Set once the page is hydrated: tests wait for it before they type into forms.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -75,7 +78,9 @@ pub fn App() -> impl IntoView {
                     <span>"Hearth"</span>
                 </A>
                 <nav class="views" aria-label="Views">
-                    {VIEWS.into_iter().map(|(path, title)| view! { <A href=path exact=true>{title}</A> }).collect_view()}
+                    {VIEWS.into_iter().map(|(path, title)| view! {
+                        <A href=path exact=true>{title}{(path == "/alerts").then(|| view! { <alert::AlertBadge /> })}</A>
+                    }).collect_view()}
                 </nav>
                 <div class="live" data-live=move || live.status.get().as_str() title="Live updates">
                     <span class="dot"></span>
@@ -83,6 +88,7 @@ pub fn App() -> impl IntoView {
                 </div>
                 <components::account_menu::AccountMenu />
             </header>
+            <alert::AlertBanner />
             <main data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=routes::overview::OverviewPage />
@@ -91,6 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/appliances") view=routes::appliances::AppliancesPage />
                     <Route path=path!("/water") view=routes::water::WaterPage />
                     <Route path=path!("/devices") view=routes::devices::DevicesPage />
+                    <Route path=path!("/alerts") view=routes::alerts::AlertsPage />
                     <Route path=path!("/login") view=routes::login::LoginPage />
                     <Route path=path!("/setup") view=routes::login::SetupPage />
                     <Route path=path!("/sharing") view=routes::sharing::SharingPage />

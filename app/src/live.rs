@@ -33,6 +33,8 @@ pub enum LiveEvent {
     /// Readings may have been missed (this page fell behind, or the connection dropped and
     /// came back): refetch.
     Resync,
+    /// An alert opened or resolved.
+    Alert(crate::alert::AlertEvent),
 }
 
 type Listener = Arc<dyn Fn(&LiveEvent) + Send + Sync>;
@@ -141,6 +143,10 @@ mod browser {
                                     Err(e) => leptos::logging::warn!("unreadable live reading: {e}"),
                                 },
                                 "resync" => dispatch(LiveEvent::Resync),
+                                "alert" => match serde_json::from_str::<crate::alert::AlertEvent>(&event.data) {
+                                    Ok(alert) => dispatch(LiveEvent::Alert(alert)),
+                                    Err(e) => leptos::logging::warn!("unreadable alert event: {e}"),
+                                },
                                 _ => {}
                             }
                         }

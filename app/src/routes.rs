@@ -1,5 +1,6 @@
 //! Pages, one module each.
 
+pub mod alerts;
 pub mod appliances;
 pub mod devices;
 pub mod energy;

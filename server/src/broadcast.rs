@@ -102,3 +102,23 @@ pub async fn relay_postgres(pool: &PgPool, hub: Arc<Hub>) -> Result<tokio::task:
         }
     }))
 }
+
+/// Relays the alerts every server sharing a PostgreSQL database opens or resolves (this one
+/// included) to this server's hub as `event: alert`: the evaluator notifies
+/// [`app::alert::ssr::NOTIFY_CHANNEL`] in the transaction that records them. Listening has
+/// begun when this returns; the relay runs until its task is aborted.
+pub async fn relay_alerts_postgres(pool: &PgPool, hub: Arc<Hub>) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(app::alert::ssr::NOTIFY_CHANNEL).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            match listener.recv().await {
+                Ok(n) => hub.publish_event("alert", n.payload().into()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "lost the PostgreSQL alert notification connection; reconnecting");
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }))
+}

@@ -147,6 +147,13 @@ pub struct Config {
     /// Login attempts allowed per minute from one address, and for one account name.
     #[arg(long, env = "HEARTH_LOGIN_ATTEMPTS_PER_MINUTE", default_value_t = NonZeroU32::new(10).expect("non-zero"))]
     pub login_attempts_per_minute: NonZeroU32,
+    /// Seconds between evaluations of the alert rules (at least 1).
+    #[arg(long, env = "HEARTH_ALERT_INTERVAL_SECONDS", default_value_t = 5)]
+    pub alert_interval_seconds: u64,
+    /// URL that alerts are POSTed to as JSON when they open and resolve, retried with
+    /// growing pauses until it answers 2xx. Unset: no webhook.
+    #[arg(long, env = "HEARTH_ALERT_WEBHOOK_URL", hide_env_values = true)]
+    pub alert_webhook_url: Option<SecretUrl>,
 }
 
 impl Config {
@@ -189,6 +196,8 @@ impl Default for Config {
             header_timeout_secs: 10,
             streams_per_session: 8,
             db_wait_ms: 10_000,
+            alert_interval_seconds: 5,
+            alert_webhook_url: None,
         }
     }
 }

@@ -7,6 +7,7 @@
 
 #![recursion_limit = "512"]
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod broadcast;
@@ -139,8 +140,8 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// Serves `state`'s app on `listener` until `shutdown` completes, then closes live streams
-/// and waits (up to 10 s) for requests in flight. Retention runs in the background
-/// meanwhile, and so does the MQTT subscriber when a broker is configured. On PostgreSQL it
+/// and waits (up to 10 s) for requests in flight. Retention and the alert evaluator run in
+/// the background meanwhile, and so does the MQTT subscriber when a broker is configured. On PostgreSQL it
 /// first starts relaying the readings every server stores to this server's live streams.
 ///
 /// Connections are served by hyper directly rather than `axum::serve`, for its header read
@@ -155,6 +156,18 @@ pub async fn serve(
         Db::Postgres(pg) => Some(broadcast::relay_postgres(&pg.pool, hub.clone()).await.map_err(std::io::Error::other)?),
         Db::Sqlite(_) => None,
     };
+    let alert_relay = match &state.db {
+        Db::Postgres(pg) => Some(broadcast::relay_alerts_postgres(&pg.pool, hub.clone()).await.map_err(std::io::Error::other)?),
+        Db::Sqlite(_) => None,
+    };
+    let webhook = state.config.alert_webhook_url.as_ref().map(|url| alerts::Webhook::new(url.0.clone()).spawn());
+    let judging = tokio::spawn(alerts::run(
+        state.db.clone(),
+        state.zone.clone(),
+        hub.clone(),
+        webhook.as_ref().map(|(queue, _)| queue.clone()),
+        Duration::from_secs(state.config.alert_interval_seconds.max(1)),
+    ));
     let mqtt = match &state.config.mqtt_url {
         Some(url) => {
             let port = listener.local_addr()?.port();
@@ -212,6 +225,13 @@ pub async fn serve(
         tracing::warn!("some connections were still open 10 s after shutdown began");
     }
     pruning.abort();
+    judging.abort();
+    if let Some((_, sender)) = webhook {
+        sender.abort();
+    }
+    if let Some(relay) = alert_relay {
+        relay.abort();
+    }
     if let Some(mqtt) = mqtt {
         mqtt.abort();
     }

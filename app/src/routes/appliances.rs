@@ -121,7 +121,11 @@ fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + '
         }
     };
     use_live(move |event| {
-        let LiveEvent::Reading(reading, at_ms) = event else { return refetch() };
+        let (reading, at_ms) = match event {
+            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
+            LiveEvent::Resync => return refetch(),
+            LiveEvent::Alert(_) => return,
+        };
         clock.set(now_ms());
         if reading.kind != Kind::Switch {
             return;

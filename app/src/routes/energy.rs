@@ -264,7 +264,11 @@ fn LiveElectricity(data: Electricity, refetch: impl Fn() + Clone + Send + Sync +
     last.update_value(|l| l.extend(house.get_untracked().iter().chain(parts.get_untracked().iter().map(|p| &p.counter)).filter_map(|c| c.last.map(|v| (c.sensor_id, v)))));
     let zoom = use_zoom();
     use_live(move |event| {
-        let LiveEvent::Reading(reading, at_ms) = event else { return refetch() };
+        let (reading, at_ms) = match event {
+            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
+            LiveEvent::Resync => return refetch(),
+            LiveEvent::Alert(_) => return,
+        };
         let at_ms = *at_ms;
         match reading.kind {
             Kind::Power => {

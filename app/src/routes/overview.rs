@@ -206,7 +206,11 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
     let zone = StoredValue::new(zone);
     let clock = use_clock();
     use_live(move |event| {
-        let LiveEvent::Reading(reading, at_ms) = event else { return refetch() };
+        let (reading, at_ms) = match event {
+            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
+            LiveEvent::Resync => return refetch(),
+            LiveEvent::Alert(_) => return,
+        };
         let (id, value, at_ms) = (reading.sensor_id, reading.value, *at_ms);
         if at_ms >= today_ms.1 {
             return refetch();

@@ -129,6 +129,7 @@ fn LiveClimate(climate: Climate, refetch: impl Fn() + Clone + Send + Sync + 'sta
             }
         }
         LiveEvent::Resync => refetch(),
+        LiveEvent::Alert(_) => {}
     });
     view! {
         <section class="panel">

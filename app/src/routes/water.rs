@@ -98,7 +98,11 @@ fn LiveWater(data: Water, refetch: impl Fn() + Clone + Send + Sync + 'static) ->
     let last: StoredValue<Vec<(i64, f64)>> = StoredValue::new(today.get_untracked().iter().filter_map(|c| c.last.map(|v| (c.sensor_id, v))).collect());
     let zoom = use_zoom();
     use_live(move |event| {
-        let LiveEvent::Reading(reading, at_ms) = event else { return refetch() };
+        let (reading, at_ms) = match event {
+            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
+            LiveEvent::Resync => return refetch(),
+            LiveEvent::Alert(_) => return,
+        };
         let at_ms = *at_ms;
         match reading.kind {
             Kind::Flow => {

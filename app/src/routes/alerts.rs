@@ -1,0 +1,248 @@
+//! `/alerts`: the open alerts, the rules (with what each watches and, for offline rules, when
+//! the device was last seen and how often it usually reports), a form to add a rule, and the
+//! history of resolved alerts. Kept current by the live stream's alert events.
+
+use crate::alert::{AddAlertRule, Alert, AlertsOverview, Choice, DeleteAlertRule, OpenAlerts, RuleKind, RuleStatus, load_alerts, fits};
+use crate::routes::devices::ago;
+use crate::time::Zone;
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+
+/// "45 s", "12 min", "2 h 5 min", "3 days 4 h".
+pub fn duration(ms: i64) -> String {
+    let seconds = ms.max(0) / 1000;
+    let minutes = seconds / 60;
+    match minutes {
+        0 => format!("{seconds} s"),
+        1..60 => format!("{minutes} min"),
+        60..1440 if minutes % 60 == 0 => format!("{} h", minutes / 60),
+        60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
+        _ if minutes % 1440 < 60 => format!("{} days", minutes / 1440),
+        _ => format!("{} days {} h", minutes / 1440, minutes % 1440 / 60),
+    }
+}
+
+/// The alerts view.
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let add = ServerAction::<AddAlertRule>::new();
+    let delete = ServerAction::<DeleteAlertRule>::new();
+    let heard = use_context::<OpenAlerts>().map(|a| a.heard);
+    let data = Resource::new(
+        move || (add.version().get(), delete.version().get(), heard.map(|h| h.get())),
+        |_| load_alerts(),
+    );
+    let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
+    let delete_error = move || delete.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
+    view! {
+        <div class="view-head"><h1>"Alerts"</h1></div>
+        <Transition fallback=|| view! { <section class="panel"><p class="muted">"Loading…"</p></section> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Ok(AlertsOverview { zone, now_ms, owner, rules, open, history, sensors, devices }) => {
+                        let zone = StoredValue::new(zone);
+                        view! {
+                            <OpenList open now_ms zone />
+                            <section class="panel alert-rules">
+                                <h2>"Rules"</h2>
+                                {if rules.is_empty() {
+                                    view! { <p class="muted">"No rule yet."</p> }.into_any()
+                                } else {
+                                    view! { <RuleList rules now_ms owner delete /> }.into_any()
+                                }}
+                                {move || delete_error().map(|e| view! { <p class="error">{e}</p> })}
+                            </section>
+                            {owner.then(|| view! { <RuleFormPanel sensors devices add error=Signal::derive(add_error) /> })}
+                            <History history zone />
+                        }
+                        .into_any()
+                    }
+                    Err(e) => view! { <p class="error">"Could not load the alerts: " {e.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OpenList(open: Vec<Alert>, now_ms: i64, zone: StoredValue<Zone>) -> impl IntoView {
+    view! {
+        <section class="panel alert-open" data-testid="open-alerts">
+            <h2>"Open"</h2>
+            {if open.is_empty() {
+                view! { <p class="muted">"Nothing needs attention."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="alert-list">
+                        {open.into_iter().map(|a| view! {
+                            <li data-alert=a.alert_id.to_string()>
+                                <span class="alert-dot" aria-hidden="true"></span>
+                                <div>
+                                    <div class="alert-message">{a.message.clone()}</div>
+                                    <div class="muted">
+                                        "since " {zone.with_value(|z| z.format(a.opened_at_ms, "%a %-d %b %H:%M"))}
+                                        " · " {duration(now_ms - a.opened_at_ms)}
+                                    </div>
+                                </div>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn RuleList(rules: Vec<RuleStatus>, now_ms: i64, owner: bool, delete: ServerAction<DeleteAlertRule>) -> impl IntoView {
+    view! {
+        <ul class="rule-list">
+            {rules.into_iter().map(|RuleStatus { rule, last_seen_ms, interval_ms }| {
+                let seen = match (last_seen_ms, rule.kind) {
+                    (None, _) => "no reading yet".to_owned(),
+                    (Some(at), RuleKind::Offline) => match interval_ms {
+                        Some(every) => format!("last seen {} · usually every {}", ago(now_ms - at), duration(every)),
+                        None => format!("last seen {}", ago(now_ms - at)),
+                    },
+                    (Some(at), _) => format!("latest reading {}", ago(now_ms - at)),
+                };
+                let rule_id = rule.rule_id;
+                view! {
+                    <li data-rule=rule_id.to_string()>
+                        <div>
+                            <div class="rule-text">{rule.describe()}</div>
+                            <div class="muted">{seen}</div>
+                        </div>
+                        {owner.then(|| view! {
+                            <ActionForm action=delete>
+                                <input type="hidden" name="rule_id" value=rule_id />
+                                <button type="submit" class="quiet">"Delete"</button>
+                            </ActionForm>
+                        })}
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[component]
+fn RuleFormPanel(sensors: Vec<Choice>, devices: Vec<Choice>, add: ServerAction<AddAlertRule>, error: Signal<Option<String>>) -> impl IntoView {
+    let kind = RwSignal::new(RuleKind::Above);
+    let sensors = StoredValue::new(sensors);
+    let shows = move |kinds: &'static [RuleKind]| move || !kinds.contains(&kind.get());
+    view! {
+        <section class="panel">
+            <h2>"Add a rule"</h2>
+            <ActionForm action=add attr:class="rule-form">
+                <label>
+                    <span>"When"</span>
+                    <select name="rule[kind]" aria-label="Kind" on:change=move |ev| {
+                        if let Ok(k) = event_target_value(&ev).parse() {
+                            kind.set(k);
+                        }
+                    }>
+                        {RuleKind::ALL.into_iter().map(|k| view! { <option value=k.as_str()>{k.label()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label hidden=shows(&[RuleKind::Above, RuleKind::Below, RuleKind::LeakFlow, RuleKind::LeakNight])>
+                    <span>"Sensor"</span>
+                    <select name="rule[sensor_id]" aria-label="Sensor">
+                        {move || {
+                            let k = kind.get();
+                            sensors.with_value(|all| {
+                                all.iter()
+                                    .filter(|s| s.kind.is_some_and(|sk| fits(k, sk)))
+                                    .map(|s| view! { <option value=s.id.to_string()>{s.label.clone()}</option> })
+                                    .collect_view()
+                            })
+                        }}
+                    </select>
+                </label>
+                <label hidden=shows(&[RuleKind::Offline])>
+                    <span>"Device"</span>
+                    <select name="rule[device_id]" aria-label="Device">
+                        {devices.into_iter().map(|d| view! { <option value=d.id.to_string()>{d.label}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label hidden=shows(&[RuleKind::Above, RuleKind::Below, RuleKind::LeakNight])>
+                    <span>{move || if kind.get() == RuleKind::LeakNight { "Baseline (L)" } else { "Value" }}</span>
+                    <input type="text" inputmode="decimal" name="rule[threshold]" aria-label="Value" placeholder="−12" />
+                </label>
+                <label hidden=shows(&[RuleKind::Above, RuleKind::Below])>
+                    <span>"Margin"</span>
+                    <input type="text" inputmode="decimal" name="rule[margin]" aria-label="Margin" placeholder="0.5" />
+                </label>
+                <label hidden=shows(&[RuleKind::Above, RuleKind::Below, RuleKind::LeakFlow])>
+                    <span>"For (min)"</span>
+                    <input type="text" inputmode="numeric" name="rule[minutes]" aria-label="Minutes" value="10" />
+                </label>
+                <label hidden=shows(&[RuleKind::Offline])>
+                    <span>"Silent over × usual interval"</span>
+                    <input type="text" inputmode="decimal" name="rule[factor]" aria-label="Factor" value="3" />
+                </label>
+                <button type="submit" class="primary">"Add rule"</button>
+            </ActionForm>
+            <p class="muted hint">
+                {move || match kind.get() {
+                    RuleKind::Above | RuleKind::Below => "Opens when every reading for that long is past the value; resolves when readings are back past it by the margin for as long.",
+                    RuleKind::Offline => "Opens when the device has been silent longer than this many times its usual interval (learned from its recent readings); resolves after two new readings.",
+                    RuleKind::LeakFlow => "Opens when the flow has not dropped to zero for that long; resolves when it has stayed at zero for as long.",
+                    RuleKind::LeakNight => "Opens when more than the baseline is used between 00:00 and 05:00; resolves after a night under it.",
+                }}
+            </p>
+            {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
+        </section>
+    }
+}
+
+#[component]
+fn History(history: Vec<Alert>, zone: StoredValue<Zone>) -> impl IntoView {
+    let time = move |ms: i64| zone.with_value(|z| z.format(ms, "%-d %b %H:%M"));
+    view! {
+        <section class="panel">
+            <h2>"History"</h2>
+            {if history.is_empty() {
+                view! { <p class="muted">"No alert has resolved yet."</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-wrap">
+                        <table class="alert-history">
+                            <thead><tr>
+                                <th>"Rule"</th><th>"Opened"</th><th>"Resolved"</th><th class="r">"Duration"</th><th class="r">"Value"</th>
+                            </tr></thead>
+                            <tbody>
+                                {history.into_iter().map(|a| {
+                                    let resolved = a.resolved_at_ms.unwrap_or(a.opened_at_ms);
+                                    view! {
+                                        <tr>
+                                            <td>{a.rule.describe()}</td>
+                                            <td>{time(a.opened_at_ms)}</td>
+                                            <td>{time(resolved)}</td>
+                                            <td class="r">{duration(resolved - a.opened_at_ms)}</td>
+                                            <td class="r">{a.rule.alert_value(a.value)}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_the_largest_units() {
+        assert_eq!(duration(45_000), "45 s");
+        assert_eq!(duration(12 * 60_000), "12 min");
+        assert_eq!(duration(125 * 60_000), "2 h 5 min");
+        assert_eq!(duration(120 * 60_000), "2 h");
+        assert_eq!(duration(3 * 86_400_000 + 4 * 3_600_000), "3 days 4 h");
+    }
+}
