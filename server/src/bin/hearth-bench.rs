@@ -364,6 +364,7 @@ impl Bench {
                             received += 1;
                             counts.events.fetch_add(1, Ordering::Relaxed);
                         }
+                        Ok(Some(Ok(event))) if event.event == "hello" => {}
                         // A `resync`: this stream lost readings.
                         Ok(Some(Ok(_))) => {
                             counts.stream_errors.fetch_add(1, Ordering::Relaxed);
