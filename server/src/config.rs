@@ -84,7 +84,7 @@ pub struct Config {
     pub stream_buffer: usize,
     /// How many of the last events the server keeps for live-stream clients that reconnect:
     /// one that missed no more than these gets them replayed, others must resync (refetch).
-    /// About 300 bytes each; 0: no replay.
+    /// About 200 bytes each; 0: no replay.
     #[arg(long, env = "HEARTH_REPLAY_EVENTS", default_value_t = 10_000)]
     pub replay_events: usize,
     /// Days raw readings are kept (0: forever). Older ranges are drawn from the rollups.
