@@ -101,8 +101,6 @@ test.describe("live stream", () => {
     // if the peak were lost, and the day's range would stop at 21.3.
     await post(request, token, [{ sensor: "live.temp", value: 29.5 }]);
     await post(request, token, [{ sensor: "live.temp", value: 23.4 }]);
-    await page.waitForTimeout(300);
-    await expect(legend).toContainText("21.3 °C");
 
     link.restore();
     await expect(page.locator("[data-live]")).toHaveAttribute("data-live", "open", { timeout: 15_000 });
