@@ -30,8 +30,8 @@ impl LiveStatus {
 pub enum LiveEvent {
     /// A reading was stored; its time in Unix milliseconds.
     Reading(LiveReading, i64),
-    /// Readings may have been missed (this page fell behind, or the connection dropped and
-    /// came back): refetch.
+    /// Readings were missed and the server cannot replay them (this page fell behind, or the
+    /// connection was down too long or came back to another server): refetch.
     Resync,
     /// An alert opened or resolved.
     Alert(crate::alert::AlertEvent),
@@ -93,6 +93,8 @@ mod browser {
     //! The stream is read with `fetch` rather than `EventSource`: the same server-sent events,
     //! but the request is ours, so a reconnect can say `Last-Event-ID` itself, and headless
     //! browsers that wait for pending `EventSource` requests before rendering don't hang.
+    //! A reconnect resumes after the last id received (`hello` gives one before any reading):
+    //! the server replays the missed events, which reach the views like live ones.
 
     use super::{LiveEvent, LiveStatus};
     use crate::reading::LiveReading;
@@ -124,9 +126,11 @@ mod browser {
                     Ok(body) => {
                         set_status.set(LiveStatus::Open);
                         retry_ms = FIRST_RETRY_MS;
-                        // Readings stored while the connection was down never reached this
-                        // page: let it refetch rather than show a hole.
-                        if std::mem::take(&mut dropped) {
+                        // The server replays what was stored while the connection was down,
+                        // after the last id this page received, or says `resync` when it
+                        // cannot. Without an id (nothing arrived yet, not even `hello`), only
+                        // a refetch can fill the hole.
+                        if std::mem::take(&mut dropped) && last_id.is_empty() {
                             dispatch(LiveEvent::Resync);
                         }
                         let mut events = body.eventsource();

@@ -82,6 +82,11 @@ pub struct Config {
     /// How many readings a live-stream client may fall behind before it must resync.
     #[arg(long, env = "HEARTH_STREAM_BUFFER", default_value_t = 16_384)]
     pub stream_buffer: usize,
+    /// How many of the last events the server keeps for live-stream clients that reconnect:
+    /// one that missed no more than these gets them replayed, others must resync (refetch).
+    /// About 200 bytes each; 0: no replay.
+    #[arg(long, env = "HEARTH_REPLAY_EVENTS", default_value_t = 10_000)]
+    pub replay_events: usize,
     /// Days raw readings are kept (0: forever). Older ranges are drawn from the rollups.
     #[arg(long, env = "HEARTH_RETENTION_RAW_DAYS", default_value_t = 30)]
     pub retention_raw_days: u32,
@@ -178,6 +183,7 @@ impl Default for Config {
         Config {
             max_body_bytes: 4 * 1024 * 1024,
             stream_buffer: 16_384,
+            replay_events: 10_000,
             retention_raw_days: 30,
             retention_minute_days: 365,
             retention_ten_minute_days: 0,

@@ -76,7 +76,7 @@ impl AppState {
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
         let zone = config.zone();
         let auth = auth::settings(&config);
-        let hub = Arc::new(Hub::new(config.stream_buffer));
+        let hub = Arc::new(Hub::new(config.stream_buffer, config.replay_events));
         let limits = Arc::new(Limits::new(&config));
         AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits }
     }

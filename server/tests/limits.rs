@@ -77,6 +77,8 @@ async fn the_request_timeout_spares_the_live_stream() {
     let (base, _stop, _server) = common::serve(&t.db, Config { request_timeout_secs: 1, ..Config::default() }).await;
     let owner = common::owner_client(&t.db).await;
     let mut events = owner.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
+    let hello = tokio::time::timeout(Duration::from_secs(5), events.next()).await.expect("hello").unwrap().unwrap();
+    assert_eq!(hello.event, "hello");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let posted = reqwest::Client::new()
         .post(format!("{base}/api/v1/readings"))

@@ -107,6 +107,8 @@ async fn tasmota_telemetry_reaches_the_store_and_the_stream(t: TestDb) {
     let (state, base) = serve(&t, BROKER_PORT).await;
     let viewer = common::owner_client(&t.db).await;
     let mut events = viewer.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
+    let hello = tokio::time::timeout(Duration::from_secs(5), events.next()).await.expect("hello").unwrap().unwrap();
+    assert_eq!(hello.event, "hello");
 
     // docs/devices/Sonoff-Pow-R2.md in tasmota/docs; then docs/MQTT.md's power state and LWT.
     let sensor = r#"{"Time":"2018-02-15T17:37:10","ENERGY":{"TotalStartTime":"2018-11-14T18:39:40","Total":6.294,"Yesterday":5.340,"Today":0.954,"Period":217,"Power":2635,"ApparentPower":2650,"ReactivePower":282,"Factor":0.99,"Voltage":227,"Current":11.661}}"#;

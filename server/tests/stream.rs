@@ -40,6 +40,7 @@ async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids(t: TestD
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut events = response.bytes_stream().eventsource();
+    assert_eq!(next_event(&mut events).await.event, "hello", "a stream starts with hello");
 
     let post = |body: Value| {
         client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&body).send()
@@ -68,8 +69,9 @@ async fn a_posted_reading_reaches_a_subscriber_once_with_increasing_ids(t: TestD
     let second = next_event(&mut events).await;
     let value: Value = serde_json::from_str(&second.data).unwrap();
     assert_eq!(value["value"], 22.0, "the duplicate was not sent: the next event is the next reading");
-    let (a, b): (u64, u64) = (first.id.parse().unwrap(), second.id.parse().unwrap());
-    assert!(b > a, "ids increase: {a} then {b}");
+    let n = |id: &str| id.parse::<u128>().unwrap_or_else(|_| panic!("a numeric id: {id}"));
+    let (a, b) = (n(&first.id), n(&second.id));
+    assert_eq!(b, a + 1, "ids increase by one per event: {a} then {b}");
 
     stop.send(()).unwrap();
     let ended = tokio::time::timeout(Duration::from_secs(5), events.next()).await.expect("the stream ends on shutdown");
@@ -82,6 +84,7 @@ async fn a_refused_post_sends_nothing(t: TestDb) {
     let (base, _stop, _server) = spawn(&t).await;
     let client = common::owner_client(&t.db).await;
     let mut events = client.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
+    assert_eq!(next_event(&mut events).await.event, "hello");
     let post = |body: Value| client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&body).send();
 
     let refused = post(json!({"readings": [

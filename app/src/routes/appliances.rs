@@ -38,7 +38,7 @@ pub struct Appliances {
 
 /// The appliances view's data for `range` (7 days by default).
 #[server]
-pub async fn load_appliances(range: RangeQuery) -> Result<Appliances, ServerFnError> {
+pub async fn load_appliances(#[server(default)] range: RangeQuery) -> Result<Appliances, ServerFnError> {
     let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
     let now = jiff::Timestamp::now().as_millisecond();
     let window = crate::range::ssr::resolve(&range, Preset::Week, &house, now).map_err(ServerFnError::new)?;

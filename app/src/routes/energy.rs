@@ -162,7 +162,7 @@ pub(crate) mod ssr {
 
 /// The electricity view's data for `range`.
 #[server]
-pub async fn load_electricity(range: RangeQuery) -> Result<Electricity, ServerFnError> {
+pub async fn load_electricity(#[server(default)] range: RangeQuery) -> Result<Electricity, ServerFnError> {
     use crate::reading::MAX_POINTS;
     use crate::reading::ssr::history_in;
     let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());

@@ -32,7 +32,7 @@ pub struct Climate {
 
 /// The temperature view's data for `range`.
 #[server]
-pub async fn load_climate(range: RangeQuery) -> Result<Climate, ServerFnError> {
+pub async fn load_climate(#[server(default)] range: RangeQuery) -> Result<Climate, ServerFnError> {
     use crate::reading::MAX_POINTS;
     use crate::reading::ssr::{extremes, history_in};
     let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());

@@ -34,7 +34,7 @@ pub struct Water {
 
 /// The water view's data for `range` (7 days by default).
 #[server]
-pub async fn load_water(range: RangeQuery) -> Result<Water, ServerFnError> {
+pub async fn load_water(#[server(default)] range: RangeQuery) -> Result<Water, ServerFnError> {
     use crate::reading::MAX_POINTS;
     use crate::reading::ssr::history_in;
     use crate::routes::energy::ssr;
