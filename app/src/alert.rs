@@ -112,6 +112,8 @@ pub struct Rule {
     pub device: String,
     /// The sensor's key on its device.
     pub sensor: Option<String>,
+    /// The name the homeowner gave the sensor, if any.
+    pub sensor_name: Option<String>,
     /// The sensor's kind.
     pub sensor_kind: Option<Kind>,
     /// Above/below: the limit; leak at night: the baseline in litres.
@@ -136,11 +138,14 @@ pub fn number(value: f64) -> String {
 }
 
 impl Rule {
-    /// What it watches: `device/sensor` or the device.
+    /// What it watches, as a person calls it: the sensor's title and kind ("Freezer
+    /// temperature", from `freezer.temp` or a sensor named "Freezer"), or the device's name.
     pub fn target(&self) -> String {
-        match &self.sensor {
-            Some(key) => format!("{}/{key}", self.device),
-            None => self.device.clone(),
+        let Some(key) = &self.sensor else { return self.device.clone() };
+        let title = crate::sensor::title_of(self.sensor_name.as_deref(), key);
+        match self.sensor_kind {
+            Some(kind) if !title.to_lowercase().contains(kind.as_str()) => format!("{title} {kind}"),
+            _ => title,
         }
     }
 
@@ -165,7 +170,7 @@ impl Rule {
         }
     }
 
-    /// The rule in a sentence, such as "kitchen/freezer.temp above −12 °C for 10 min".
+    /// The rule in a sentence, such as "Freezer temperature above −12 °C for 10 min".
     pub fn describe(&self) -> String {
         let target = self.target();
         let minutes = self.minutes.unwrap_or(0);
@@ -491,7 +496,11 @@ pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
         .await
         .map_err(internal)?
         .into_iter()
-        .map(|l| Choice { id: l.sensor.sensor_id, label: format!("{}/{}", l.sensor.device, l.sensor.key), kind: Some(l.sensor.kind) })
+        .map(|l| Choice {
+            id: l.sensor.sensor_id,
+            label: format!("{} {} ({}/{})", l.sensor.title(), l.sensor.kind, l.sensor.device, l.sensor.key),
+            kind: Some(l.sensor.kind),
+        })
         .collect();
     sensors.sort_by(|a, b| a.label.cmp(&b.label));
     let devices = crate::device::ssr::list(&db)
@@ -758,7 +767,7 @@ pub mod ssr {
     pub const NOTIFY_CHANNEL: &str = "hearth_alerts";
 
     const RULE_COLUMNS: &str = "r.alert_rule_id, r.kind, r.sensor_id, coalesce(r.device_id, s.device_id) as device_id, \
-         d.name as device, s.key as sensor, s.kind as sensor_kind, r.threshold, r.margin, r.minutes, r.factor, \
+         d.name as device, s.key as sensor, s.name as sensor_name, s.kind as sensor_kind, r.threshold, r.margin, r.minutes, r.factor, \
          r.created_at_ms, r.deleted_at_ms";
     /// Joins a rule `r` to its sensor and device.
     const RULE_JOINS: &str = "left join sensor s on s.sensor_id = r.sensor_id \
@@ -772,6 +781,7 @@ pub mod ssr {
         device_id: i64,
         device: String,
         sensor: Option<String>,
+        sensor_name: Option<String>,
         sensor_kind: Option<String>,
         threshold: Option<f64>,
         margin: Option<f64>,
@@ -791,6 +801,7 @@ pub mod ssr {
                 device_id: self.device_id,
                 device: self.device,
                 sensor: self.sensor,
+                sensor_name: self.sensor_name,
                 sensor_kind: self.sensor_kind.map(|k| k.parse::<Kind>()).transpose().map_err(|e| decode(e.to_string()))?,
                 threshold: self.threshold,
                 margin: self.margin,
@@ -1129,6 +1140,7 @@ mod tests {
             device_id: 1,
             device: "house".into(),
             sensor: Some("house.flow".into()),
+            sensor_name: None,
             sensor_kind: Some(Kind::Flow),
             threshold: None,
             margin: None,
@@ -1185,6 +1197,7 @@ mod tests {
             device_id: 1,
             device: "kitchen".into(),
             sensor: Some("freezer.temp".into()),
+            sensor_name: None,
             sensor_kind: Some(Kind::Temperature),
             threshold: Some(-12.0),
             margin: Some(1.0),
@@ -1193,7 +1206,7 @@ mod tests {
             created_at_ms: 0,
             deleted_at_ms: None,
         };
-        assert_eq!(rule.describe(), "kitchen/freezer.temp above −12 °C for 10 min");
+        assert_eq!(rule.describe(), "Freezer temperature above −12 °C for 10 min");
         let alert = |id| Alert { alert_id: id, rule: rule.clone(), opened_at_ms: id, resolved_at_ms: None, value: -10.0, resolved_value: None, message: String::new() };
         let opened = |id| AlertEvent { state: AlertState::Opened, alert: alert(id) };
         let resolved = |id| AlertEvent { state: AlertState::Resolved, alert: alert(id) };

@@ -176,19 +176,25 @@ impl Sensor {
     /// with `_` as spaces and a capital first letter (`washing_machine.power` → "Washing
     /// machine").
     pub fn title(&self) -> String {
-        if let Some(name) = &self.name {
-            return name.clone();
-        }
-        let stem = self.key.split('.').next().unwrap_or_default().replace('_', " ");
-        // A two-letter stem is an abbreviation: `tv` reads "TV", `ac` "AC".
-        if stem.len() == 2 && stem.chars().all(|c| c.is_ascii_alphabetic()) {
-            return stem.to_ascii_uppercase();
-        }
-        let mut chars = stem.chars();
-        match chars.next() {
-            Some(first) => first.to_uppercase().chain(chars).collect(),
-            None => self.key.clone(),
-        }
+        title_of(self.name.as_deref(), &self.key)
+    }
+}
+
+/// The title of a sensor named `name` (if the homeowner named it) with key `key`: see
+/// [`Sensor::title`].
+pub fn title_of(name: Option<&str>, key: &str) -> String {
+    if let Some(name) = name {
+        return name.to_owned();
+    }
+    let stem = key.split('.').next().unwrap_or_default().replace('_', " ");
+    // A two-letter stem is an abbreviation: `tv` reads "TV", `ac` "AC".
+    if stem.len() == 2 && stem.chars().all(|c| c.is_ascii_alphabetic()) {
+        return stem.to_ascii_uppercase();
+    }
+    let mut chars = stem.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => key.to_owned(),
     }
 }
 

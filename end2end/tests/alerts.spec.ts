@@ -4,7 +4,10 @@ import { addDevice, minutesAgo, openLive, post } from "./hearth";
 test.describe("alerts", () => {
   test("a humidity rule made on the page opens an alert that shows live in the banner, the badge and the list", async ({ page, request }) => {
     const project = test.info().project.name;
-    const key = `bathroom_${project}_${Date.now().toString(36)}.humidity`;
+    const stamp = Date.now().toString(36);
+    const key = `bathroom_${project}_${stamp}.humidity`;
+    // How the page names the sensor: its key's stem as words, and its kind.
+    const title = `Bathroom ${project} ${stamp} humidity`;
     const token = addDevice(`bathroom-${project}`);
     await post(request, token, [{ sensor: key, kind: "humidity", value: 60, at: minutesAgo(30) }]);
 
@@ -20,7 +23,7 @@ test.describe("alerts", () => {
     await page.getByLabel("Minutes").fill("10");
     await page.getByRole("button", { name: "Add rule" }).click();
     const rule = page.locator(".rule-list li", { hasText: key });
-    await expect(rule).toContainText("above 80 % for 10 min");
+    await expect(rule).toContainText(`${title} above 80 % for 10 min`);
 
     // Above 80 % for 15 minutes of reading time, posted at once with past times.
     await post(
@@ -29,10 +32,10 @@ test.describe("alerts", () => {
       [15, 12, 9, 6, 3, 0].map((ago) => ({ sensor: key, value: 92, at: minutesAgo(ago) })),
     );
     const banner = page.getByTestId("alert-banner");
-    await expect(banner).toContainText(key, { timeout: 15_000 });
+    await expect(banner).toContainText(title, { timeout: 15_000 });
     await expect(banner).toContainText("92 %");
     await expect(badge).toHaveText(String(before + 1));
-    await expect(page.getByTestId("open-alerts")).toContainText(key);
+    await expect(page.getByTestId("open-alerts")).toContainText(title);
     await live.notReloaded();
 
     // Still there after a reload, from the server.

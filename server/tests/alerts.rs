@@ -90,7 +90,7 @@ async fn readings_open_an_alert_once_and_resolve_it_once(t: TestDb) {
     assert_eq!(opened[0].state, AlertState::Opened);
     assert_eq!(opened[0].alert.opened_at_ms, now - 40 * MIN, "opened when the breach had lasted 10 minutes of reading time");
     assert_eq!(opened[0].alert.value, -10.0);
-    assert_eq!(opened[0].alert.message, "kitchen/freezer.temp above −12 °C for 10 min: −10 °C");
+    assert_eq!(opened[0].alert.message, "Freezer temperature above −12 °C for 10 min: −10 °C");
     assert!(evaluate(&t.db, &utc(), now).await.unwrap().is_empty(), "opened once");
     assert_eq!(open(&t.db).await.unwrap().len(), 1);
 
@@ -193,7 +193,7 @@ async fn rules_are_checked_and_only_the_owner_adds_them(t: TestDb) {
     let (status, body) = add(owner, fields("above", "-12")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let rules = app::alert::ssr::rules(&t.db).await.unwrap();
-    assert_eq!(rules[0].describe(), "kitchen/freezer.temp above −12 °C for 10 min");
+    assert_eq!(rules[0].describe(), "Freezer temperature above −12 °C for 10 min");
     assert_eq!(rules[0].margin, Some(0.5), "the default margin");
 }
 
@@ -213,7 +213,7 @@ async fn water_used_at_night_over_the_baseline_opens_and_a_clean_night_resolves(
     let opened = evaluate(&t.db, &utc(), now).await.unwrap();
     assert_eq!(opened.len(), 1, "{opened:?}");
     assert_eq!((opened[0].alert.opened_at_ms, opened[0].alert.value), (first + 110 * MIN, 11.0));
-    assert_eq!(opened[0].alert.message, "house/house.water: 11 L used tonight, over the 10 L baseline");
+    assert_eq!(opened[0].alert.message, "House water: 11 L used tonight, over the 10 L baseline");
 
     // 100 L by day, then a night with 1.25 L: resolved at that night's end.
     let mut clean = vec![json!({"sensor": "house.water", "value": 1130, "at": at(second - 12 * HOUR)})];
@@ -295,8 +295,8 @@ async fn an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry(t: TestD
     assert_eq!(delivered[1]["value"], json!(-9.0));
     assert_eq!(delivered[1]["device"], "kitchen");
     assert_eq!(delivered[1]["sensor"], "freezer.temp");
-    assert_eq!(delivered[1]["rule"], "kitchen/freezer.temp above −12 °C for 10 min");
-    assert_eq!(delivered[1]["message"], "kitchen/freezer.temp above −12 °C for 10 min: −9 °C");
+    assert_eq!(delivered[1]["rule"], "Freezer temperature above −12 °C for 10 min");
+    assert_eq!(delivered[1]["message"], "Freezer temperature above −12 °C for 10 min: −9 °C");
     assert_eq!(open(&t.db).await.unwrap().len(), 1);
 
     stop.send(()).unwrap();

@@ -107,11 +107,15 @@ fn RuleList(rules: Vec<RuleStatus>, now_ms: i64, owner: bool, delete: ServerActi
                     (Some(at), _) => format!("latest reading {}", ago(now_ms - at)),
                 };
                 let rule_id = rule.rule_id;
+                let source = match &rule.sensor {
+                    Some(key) => format!("{}/{key}", rule.device),
+                    None => format!("device {}", rule.device),
+                };
                 view! {
                     <li data-rule=rule_id.to_string()>
                         <div>
                             <div class="rule-text">{rule.describe()}</div>
-                            <div class="muted">{seen}</div>
+                            <div class="muted">{source}" · "{seen}</div>
                         </div>
                         {owner.then(|| view! {
                             <ActionForm action=delete>
