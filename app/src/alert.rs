@@ -180,7 +180,7 @@ impl Rule {
             RuleKind::Above => format!("{target} above {limit}{lasting}"),
             RuleKind::Below => format!("{target} below {limit}{lasting}"),
             RuleKind::Offline => format!("{target} offline (silent over {}× its usual interval)", number(self.factor.unwrap_or(0.0))),
-            RuleKind::LeakFlow => format!("{target} flowing without a break{lasting}"),
+            RuleKind::LeakFlow => format!("{target} never at zero{lasting}"),
             RuleKind::LeakNight => format!("{target} over {} L at night (00:00–05:00)", number(self.threshold.unwrap_or(0.0))),
         }
     }

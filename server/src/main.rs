@@ -46,7 +46,7 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
         let password = args.demo_password.clone().unwrap_or_else(|| app::device::ssr::new_token()[4..20].to_owned());
         app::account::ssr::set_password(&db, DEMO_ACCOUNT, &password).await?;
         tracing::info!("Demo account: log in at http://{addr}/login as {DEMO_ACCOUNT:?} with password {password:?}");
-        let (_, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
+        let (house, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
         let sim = SimulateArgs {
             url: format!("http://{addr}"),
             token,
@@ -59,10 +59,51 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
                 tracing::error!(error = %e, "the simulated house stopped");
             }
         });
+        let demo_db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = demo_rules(&demo_db, house.device_id).await {
+                tracing::warn!(error = %e, "the demo's alert rules were not added");
+            }
+        });
     }
     let state = AppState::new(options, db.clone(), args.config);
     serve(listener, state, shutdown_signal()).await?;
     db.close().await;
+    Ok(())
+}
+
+/// Alert rules a homeowner of the simulated house would set, added once the simulator has
+/// posted its history up to now (so that the backfill is not judged as the house going
+/// silent) when there is no rule yet: the house going silent, a
+/// leak by flow or at night, and a cold office.
+async fn demo_rules(db: &Db, house_id: i64) -> Result<(), BoxError> {
+    use app::alert::{NewRule, RuleKind, ssr};
+    if !ssr::rules(db).await?.is_empty() {
+        return Ok(());
+    }
+    let find = |sensors: &[app::sensor::Listed], key: &str| {
+        sensors.iter().find(|l| l.sensor.device == "simulated-house" && l.sensor.key == key).cloned()
+    };
+    let mut sensors = Vec::new();
+    for _ in 0..300 {
+        sensors = app::sensor::ssr::list_all(db).await?;
+        let recent = |l: app::sensor::Listed| l.last_at_ms.is_some_and(|at| at > hearth::ingest::now_ms() - 60_000);
+        if ["house.flow", "house.water", "office.temperature"].iter().all(|k| find(&sensors, k).is_some_and(recent)) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let sensor = |sensors: &[app::sensor::Listed], key: &str| find(sensors, key).map(|l| l.sensor.sensor_id);
+    let rule = |kind, sensor_id, threshold, minutes| NewRule { kind, sensor_id, device_id: None, threshold, margin: None, minutes, factor: None };
+    let rules = [
+        NewRule { device_id: Some(house_id), factor: Some(3.0), ..rule(RuleKind::Offline, None, None, None) },
+        rule(RuleKind::LeakFlow, sensor(&sensors, "house.flow"), None, Some(30)),
+        rule(RuleKind::LeakNight, sensor(&sensors, "house.water"), Some(20.0), None),
+        NewRule { margin: Some(0.5), ..rule(RuleKind::Below, sensor(&sensors, "office.temperature"), Some(17.0), Some(30)) },
+    ];
+    for new in rules.iter().filter(|r| r.kind == RuleKind::Offline || r.sensor_id.is_some()) {
+        ssr::insert_rule(db, new).await?;
+    }
     Ok(())
 }
 
