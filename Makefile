@@ -17,7 +17,7 @@ setup:
 
 unit:
 	@scripts/services.sh
-	cargo test -p app -p server --features app/ssr
+	cargo nextest run -p app -p server --features app/ssr --no-fail-fast
 
 e2e:
 	cargo leptos build

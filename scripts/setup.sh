@@ -27,6 +27,11 @@ if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERS
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --force
 fi
 
+if ! cargo nextest --version >/dev/null 2>&1; then
+  say "installing cargo-nextest (the Rust tests' runner; a few minutes, once)"
+  cargo install cargo-nextest --locked
+fi
+
 npm_ci() {
   local dir=$1 stamp=$1/node_modules/.hearth-lock
   if [ ! -f "$stamp" ] || ! cmp -s "$dir/package-lock.json" "$stamp"; then
