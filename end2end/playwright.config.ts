@@ -5,7 +5,21 @@ import { defineConfig, devices } from "@playwright/test";
 const port = Number(process.env.HEARTH_E2E_PORT ?? 3100);
 const database = `target/e2e-${port}/hearth.db`;
 
+/**
+ * The house's time zone for the run: a fixed offset where it is about noon now. The specs post
+ * readings from the last hour and expect them in "today"; in a zone where the run crossed
+ * midnight they would rightly be yesterday's. (`Etc/GMT-3` is UTC+3: the sign is reversed.)
+ */
+function noonZone(): string {
+  const offset = 12 - new Date().getUTCHours();
+  return offset === 0 ? "Etc/UTC" : `Etc/GMT${offset > 0 ? "-" : "+"}${Math.abs(offset)}`;
+}
+
+// Chosen once by the main process; its workers inherit it.
+process.env.HEARTH_E2E_TIMEZONE ??= noonZone();
+
 export const hearthEnv = {
+  HEARTH_TIMEZONE: process.env.HEARTH_E2E_TIMEZONE,
   HEARTH_DATABASE_URL: `sqlite://${database}`,
   LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
   LEPTOS_SITE_ROOT: "target/site",

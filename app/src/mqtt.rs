@@ -130,9 +130,9 @@ pub async fn set_mqtt_prefix(device_id: i64, prefix: Option<String>) -> Result<(
             }
             Ok(())
         }
-        Ok(false) => Err(ServerFnError::new("no such device")),
+        Ok(false) => Err(crate::account::ssr::fail(404, "no such device")),
         Err(ssr::PrefixError::Db(e)) => Err(internal(e)),
-        Err(e) => Err(ServerFnError::new(e.to_string())),
+        Err(e) => Err(crate::account::ssr::fail(422, &e.to_string())),
     }
 }
 
@@ -142,7 +142,7 @@ pub async fn add_mqtt_device(name: String, prefix: String) -> Result<NewDevice, 
     let db = db()?;
     let (device, token) = ssr::create_with_prefix(&db, name.trim(), prefix.trim()).await.map_err(|e| match e {
         ssr::PrefixError::Db(e) => internal(e),
-        e => ServerFnError::new(e.to_string()),
+        e => crate::account::ssr::fail(422, &e.to_string()),
     })?;
     if let Some(activity) = use_context::<std::sync::Arc<ssr::Activity>>() {
         activity.forget_discovered(prefix.trim());

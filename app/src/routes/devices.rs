@@ -47,11 +47,11 @@ pub async fn add_device(name: String) -> Result<String, ServerFnError> {
     let db = crate::store::Db::from_context()?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(ServerFnError::new("a device name is 1 to 64 characters without control characters"));
+        return Err(crate::account::ssr::fail(422, "name: a device name is 1 to 64 characters without control characters"));
     }
     match crate::device::ssr::create(&db, name).await {
         Ok((_, token)) => Ok(token),
-        Err(CreateError::NameTaken(name)) => Err(ServerFnError::new(format!("a device named {name:?} already exists"))),
+        Err(CreateError::NameTaken(name)) => Err(crate::account::ssr::fail(409, &format!("name: a device named {name:?} already exists"))),
         Err(CreateError::Db(e)) => {
             tracing::error!(error = %e, "device not created");
             Err(ServerFnError::new("could not add the device"))
@@ -71,8 +71,8 @@ pub async fn update_sensor(sensor_id: i64, name: String, room: String, main: Opt
     let update = SensorUpdate { name: text(name), room: text(room), main: Some(main.is_some()) };
     match crate::sensor::ssr::update(&db, sensor_id, update).await {
         Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(ServerFnError::new("no such sensor")),
-        Err(UpdateError::Invalid { field, message }) => Err(ServerFnError::new(format!("{field}: {message}"))),
+        Ok(None) => Err(crate::account::ssr::fail(404, "no such sensor")),
+        Err(UpdateError::Invalid { field, message }) => Err(crate::account::ssr::fail(422, &format!("{field}: {message}"))),
         Err(UpdateError::Db(e)) => {
             tracing::error!(error = %e, "sensor not updated");
             Err(ServerFnError::new("could not save the sensor"))

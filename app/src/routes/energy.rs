@@ -167,7 +167,7 @@ pub async fn load_electricity(#[server(default)] range: RangeQuery) -> Result<El
     use crate::reading::ssr::history_in;
     let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
     let now = jiff::Timestamp::now().as_millisecond();
-    let window = crate::range::ssr::resolve(&range, Preset::Day, &house, now).map_err(ServerFnError::new)?;
+    let window = crate::range::ssr::resolve(&range, Preset::Day, &house, now).map_err(|e| crate::account::ssr::fail(422, &e.to_string()))?;
     let failed = |e: sqlx::Error| {
         tracing::error!(error = %e, "electricity query failed");
         ServerFnError::new("could not read the electricity history")

@@ -37,7 +37,7 @@ pub async fn load_climate(#[server(default)] range: RangeQuery) -> Result<Climat
     use crate::reading::ssr::{extremes, history_in};
     let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
     let now = jiff::Timestamp::now().as_millisecond();
-    let window = crate::range::ssr::resolve(&range, Preset::Day, &house, now).map_err(ServerFnError::new)?;
+    let window = crate::range::ssr::resolve(&range, Preset::Day, &house, now).map_err(|e| crate::account::ssr::fail(422, &e.to_string()))?;
     let failed = |e: sqlx::Error| {
         tracing::error!(error = %e, "climate query failed");
         ServerFnError::new("could not read the history")

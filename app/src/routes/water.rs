@@ -40,7 +40,7 @@ pub async fn load_water(#[server(default)] range: RangeQuery) -> Result<Water, S
     use crate::routes::energy::ssr;
     let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
     let now = jiff::Timestamp::now().as_millisecond();
-    let window = crate::range::ssr::resolve(&range, Preset::Week, &house, now).map_err(ServerFnError::new)?;
+    let window = crate::range::ssr::resolve(&range, Preset::Week, &house, now).map_err(|e| crate::account::ssr::fail(422, &e.to_string()))?;
     let failed = |e: sqlx::Error| {
         tracing::error!(error = %e, "water query failed");
         ServerFnError::new("could not read the water history")
