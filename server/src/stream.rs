@@ -51,18 +51,22 @@ pub async fn stream(
         move |Event { id, name, data }: Event| sse::Event::default().event(name).id(hub.stream_id(id)).data(&*data)
     };
     let hello = hub_hello(&hub);
-    let first: Vec<sse::Event> = match subscription.start {
-        Start::Fresh { at } => {
-            vec![sse::Event::default().event("hello").id(hub.stream_id(at)).data(hello)]
-        }
-        Start::Replay(events) => events.into_iter().map(&to_sse).collect(),
-        Start::Resync { at, missed } => vec![
-            sse::Event::default()
-                .event("resync")
-                .id(hub.stream_id(at))
-                .data(missed.map_or_else(|| "unknown".to_owned(), |n| n.to_string())),
-        ],
+    // Replayed events are formatted one at a time as the client takes them, not all up front:
+    // a hundred clients resuming together would otherwise hold every formatted copy at once.
+    let (opening, replayed) = match subscription.start {
+        Start::Fresh { at } => (Some(sse::Event::default().event("hello").id(hub.stream_id(at)).data(hello)), Vec::new()),
+        Start::Replay(events) => (None, events),
+        Start::Resync { at, missed } => (
+            Some(
+                sse::Event::default()
+                    .event("resync")
+                    .id(hub.stream_id(at))
+                    .data(missed.map_or_else(|| "unknown".to_owned(), |n| n.to_string())),
+            ),
+            Vec::new(),
+        ),
     };
+    let first = stream::iter(opening).chain(stream::iter(replayed).map(to_sse.clone()));
     // Ids are consecutive, so after a lag the resync can carry the id of the last event lost,
     // and a later reconnect resumes after what the refetch covered.
     let mut last_sent = subscription.position;
@@ -80,7 +84,7 @@ pub async fn stream(
             }
         })
     });
-    let events = stream::iter(first).chain(live).map(move |event| {
+    let events = first.chain(live).map(move |event| {
         // The slot is freed when the stream, and this closure with it, is dropped.
         let _held = &slot;
         Ok::<_, Infallible>(event)
