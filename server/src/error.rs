@@ -127,14 +127,31 @@ fn unavailable(e: &dyn sqlx::error::DatabaseError) -> bool {
     }
 }
 
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        match &self {
+impl Error {
+    /// Answers with `body` at `status`: how another protocol (InfluxDB, Emoncms) words this
+    /// error, with what Hearth's own answer does besides (server faults logged, `Retry-After`
+    /// on 429 and 503).
+    pub fn respond(&self, status: StatusCode, body: impl Serialize) -> Response {
+        match self {
             Error::Internal(e) => tracing::error!(error = %e, source = ?e.source(), "internal error"),
             Error::Unavailable(e) => tracing::warn!(error = %e, "unavailable"),
             _ => {}
         }
+        let mut response = (status, Json(body)).into_response();
+        let retry_after = match self {
+            Error::Unavailable(_) => Some(5),
+            Error::TooMany { retry_after, .. } => Some(*retry_after),
+            _ => None,
+        };
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
         let (index, field) = match &self {
             Error::Invalid { index, field, .. } => (*index, field.as_deref()),
             Error::TooLarge { field, .. } => (None, *field),
@@ -142,15 +159,6 @@ impl IntoResponse for Error {
             _ => (None, None),
         };
         let body = Body { error: self.to_string(), index, field };
-        let mut response = (status, Json(body)).into_response();
-        let retry_after = match self {
-            Error::Unavailable(_) => Some(5),
-            Error::TooMany { retry_after, .. } => Some(retry_after),
-            _ => None,
-        };
-        if let Some(seconds) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
+        self.respond(self.status(), body)
     }
 }

@@ -77,13 +77,7 @@ pub async fn post_readings(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Receipt>> {
     let device = authenticate(&state, &headers).await?;
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
-            message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
-            field: None,
-        },
-        _ => Error::Malformed(rejection.body_text()),
-    })?;
+    let body = read_body(&state, body)?;
     let batch = parse(&body, now_ms())?;
     accept(&state, &device, batch).await.map(Json)
 }
@@ -186,6 +180,17 @@ pub async fn device_for_token(state: &AppState, token: &str) -> Result<Device> {
     tracing::Span::current().record("device", &device.name);
     state.limits.ingest(device.device_id)?;
     Ok(device)
+}
+
+/// A request's body, or what its rejection means: 413 past the body limit, 400 otherwise.
+pub fn read_body(state: &AppState, body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
+            message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
+            field: None,
+        },
+        _ => Error::Malformed(rejection.body_text()),
+    })
 }
 
 /// The server's clock in Unix milliseconds: the time of readings that carry none.

@@ -65,12 +65,7 @@ impl IntoResponse for EmoncmsError {
             Error::Unauthorized => "unknown apikey: send the device's token or Emoncms API key as apikey= or \"Authorization: Bearer\"".to_owned(),
             e => e.to_string(),
         };
-        let retry_after = self.0.into_response().headers().get(header::RETRY_AFTER).cloned();
-        let mut response = (status, Json(serde_json::json!({ "success": false, "message": message }))).into_response();
-        if let Some(retry_after) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, retry_after);
-        }
-        response
+        self.0.respond(status, serde_json::json!({ "success": false, "message": message }))
     }
 }
 
@@ -140,13 +135,7 @@ fn answer(params: &Params) -> Response {
 }
 
 fn params(state: &AppState, query: Option<&str>, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Params, Error> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
-            message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
-            field: None,
-        },
-        _ => Error::Malformed(rejection.body_text()),
-    })?;
+    let body = super::read_body(state, body)?;
     let Params(mut params) = Params::from_query(query.unwrap_or(""))?;
     let form = headers
         .get(header::CONTENT_TYPE)

@@ -18,7 +18,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use influxdb_line_protocol::{FieldValue, ParsedLine};
@@ -64,18 +64,12 @@ impl IntoResponse for InfluxError {
             Error::Unauthorized => "unauthorized access: send the device token as \"Authorization: Token <token>\"".to_owned(),
             e => e.to_string(),
         };
-        // Hearth's own answer logs server faults and sets Retry-After; keep those, change the body.
-        let retry_after = self.error.into_response().headers().get(header::RETRY_AFTER).cloned();
         let body = if self.v1 {
             serde_json::json!({ "error": message })
         } else {
             serde_json::json!({ "code": code, "message": message })
         };
-        let mut response = (status, Json(body)).into_response();
-        if let Some(retry_after) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, retry_after);
-        }
-        response
+        self.error.respond(status, body)
     }
 }
 
@@ -148,13 +142,7 @@ async fn write(
     params: &WriteParams,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, Error> {
-    let body = body.map_err(|rejection| match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Error::TooLarge {
-            message: format!("the body is larger than the limit of {} bytes", state.config.max_body_bytes),
-            field: None,
-        },
-        _ => Error::Malformed(rejection.body_text()),
-    })?;
+    let body = super::read_body(state, body)?;
     let now = now_ms();
     let unit_ns = precision_ns(params.precision.as_deref())?;
     let text = std::str::from_utf8(&body).map_err(|_| Error::Malformed("the body is not UTF-8 text".into()))?;
