@@ -17,7 +17,7 @@ setup:
 
 unit:
 	@scripts/services.sh
-	cargo nextest run -p app -p server --features app/ssr --no-fail-fast
+	cargo nextest run -p hearth-core -p hearth-store -p hearth-app -p hearth-server --features hearth-app/ssr --no-fail-fast
 
 e2e:
 	cargo leptos build

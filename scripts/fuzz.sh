@@ -3,7 +3,7 @@
 # cargo-fuzz from crates.io if it is missing. Not part of `make test` (too slow).
 #   scripts/fuzz.sh [seconds-per-target]
 # A crash stops the run; its input is copied to server/tests/fixtures/fuzz/<target>/, where
-# `cargo test -p server --features app/ssr --test fuzz_regressions` replays it for good.
+# `cargo test -p hearth-server --test fuzz_regressions` replays it for good.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}

@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-600}
 shift || true
-cargo build --release -p server --bins
+cargo build --release -p hearth-server --bins
 exec target/release/hearth-bench --soak "$seconds" "$@"

@@ -1,9 +1,11 @@
-//! Widgets used by the pages: the chart kinds, what they share, the range picker and the
-//! account menu.
+//! Widgets used by the pages: the chart kinds and what they share, the shell of a live chart
+//! view, the range picker, the account menu, the open alerts and the MQTT panel.
 
 pub mod account_menu;
+pub mod alerts;
 pub mod bars;
 pub mod chart;
+pub mod live_page;
 pub mod mqtt;
 pub mod plot;
 pub mod range_picker;

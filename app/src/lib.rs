@@ -1,26 +1,23 @@
-//! Hearth's web app, shared by the server (rendering, server functions, storage) and the
-//! browser (hydration, live charts).
+//! Hearth's web app: the pages ([`routes`]) and widgets ([`components`]) Leptos renders on the
+//! server and hydrates in the browser, and the thin server functions ([`functions`]) they
+//! call, which ask the store.
 //!
-//! The data path: a device posts readings (`server`'s ingest), [`reading::ssr::store`] commits
-//! them and merges them into the [`rollup`]s, the server broadcasts each stored one, and
-//! [`live`] feeds them into the signals that [`components::chart`] draws.
+//! The end of the data path: the server fans each stored reading out on the live stream, and
+//! [`live`] feeds it into the signals that [`components::chart`] draws.
+//!
+//! It depends on `hearth-core` always and, on the server (`ssr`), on `hearth-store`; never on
+//! the server crate. In the browser (`hydrate`) it draws with plotters on a canvas.
 
-pub mod account;
-pub mod alert;
 pub mod components;
-pub mod consumption;
-pub mod device;
-pub mod live;
-pub mod mqtt;
-pub mod range;
-pub mod reading;
-pub mod rollup;
-pub mod routes;
-pub mod sensor;
 #[cfg(feature = "ssr")]
-pub mod store;
-pub mod time;
-pub mod usage;
+pub mod context;
+pub mod error;
+pub mod format;
+pub mod functions;
+pub mod live;
+pub mod routes;
+#[cfg(feature = "ssr")]
+pub mod session;
 
 use leptos::prelude::*;
 use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
@@ -63,7 +60,7 @@ pub const VIEWS: [(&str, &str); 7] = [
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let live = live::provide_live();
-    alert::provide_open_alerts();
+    components::alerts::provide_open_alerts();
     // Set once the page is hydrated: tests wait for it before they type into forms.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
@@ -79,7 +76,7 @@ pub fn App() -> impl IntoView {
                 </A>
                 <nav class="views" aria-label="Views">
                     {VIEWS.into_iter().map(|(path, title)| view! {
-                        <A href=path exact=true>{title}{(path == "/alerts").then(|| view! { <alert::AlertBadge /> })}</A>
+                        <A href=path exact=true>{title}{(path == "/alerts").then(|| view! { <components::alerts::AlertBadge /> })}</A>
                     }).collect_view()}
                 </nav>
                 <div class="live" data-live=move || live.status.get().as_str() title="Live updates">
@@ -88,7 +85,7 @@ pub fn App() -> impl IntoView {
                 </div>
                 <components::account_menu::AccountMenu />
             </header>
-            <alert::AlertBanner />
+            <components::alerts::AlertBanner />
             <main data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
                     <Route path=path!("/") view=routes::overview::OverviewPage />

@@ -2,7 +2,7 @@
 //! read as server-sent events with reconnection, whose events every mounted view receives
 //! through [`use_live`].
 
-use crate::reading::LiveReading;
+use hearth_core::reading::LiveReading;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -34,7 +34,7 @@ pub enum LiveEvent {
     /// connection was down too long or came back to another server): refetch.
     Resync,
     /// An alert opened or resolved.
-    Alert(crate::alert::AlertEvent),
+    Alert(hearth_core::alert::AlertEvent),
 }
 
 type Listener = Arc<dyn Fn(&LiveEvent) + Send + Sync>;
@@ -97,7 +97,7 @@ mod browser {
     //! the server replays the missed events, which reach the views like live ones.
 
     use super::{LiveEvent, LiveStatus};
-    use crate::reading::LiveReading;
+    use hearth_core::reading::LiveReading;
     use eventsource_stream::Eventsource;
     use futures_util::StreamExt;
     use leptos::prelude::*;
@@ -147,7 +147,7 @@ mod browser {
                                     Err(e) => leptos::logging::warn!("unreadable live reading: {e}"),
                                 },
                                 "resync" => dispatch(LiveEvent::Resync),
-                                "alert" => match serde_json::from_str::<crate::alert::AlertEvent>(&event.data) {
+                                "alert" => match serde_json::from_str::<hearth_core::alert::AlertEvent>(&event.data) {
                                     Ok(alert) => dispatch(LiveEvent::Alert(alert)),
                                     Err(e) => leptos::logging::warn!("unreadable alert event: {e}"),
                                 },

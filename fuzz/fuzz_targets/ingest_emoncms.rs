@@ -16,7 +16,7 @@ fn check(readings: Vec<Foreign>) {
         let reading = foreign.reading;
         assert!(reading.value.is_finite() && reading.value.abs() <= MAX_ABS_VALUE);
         assert!((MIN_AT_MS..=NOW_MS + MAX_FUTURE_MS).contains(&reading.at_ms));
-        assert!(app::sensor::valid_key(&reading.key));
+        assert!(hearth_core::sensor::valid_key(&reading.key));
     }
 }
 

@@ -14,7 +14,7 @@ fuzz_target!(|body: &[u8]| {
         for reading in readings {
             assert!(reading.value.is_finite() && reading.value.abs() <= MAX_ABS_VALUE);
             assert!((MIN_AT_MS..=NOW_MS + MAX_FUTURE_MS).contains(&reading.at_ms));
-            assert!(app::sensor::valid_key(&reading.key));
+            assert!(hearth_core::sensor::valid_key(&reading.key));
         }
     }
 });

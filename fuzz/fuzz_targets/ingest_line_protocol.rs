@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
             let reading = foreign.reading;
             assert!(reading.value.is_finite() && reading.value.abs() <= MAX_ABS_VALUE);
             assert!((MIN_AT_MS..=NOW_MS + MAX_FUTURE_MS).contains(&reading.at_ms));
-            assert!(app::sensor::valid_key(&reading.key));
+            assert!(hearth_core::sensor::valid_key(&reading.key));
         }
     }
 });

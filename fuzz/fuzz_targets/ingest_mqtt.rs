@@ -4,7 +4,7 @@
 //! a newline, and the payload.
 #![no_main]
 
-use app::time::ssr::HouseZone;
+use hearth_core::time::house::HouseZone;
 use hearth::ingest::{MAX_ABS_VALUE, MAX_FUTURE_MS, MIN_AT_MS};
 use hearth::ingest::mqtt::{Message, read, route};
 use libfuzzer_sys::fuzz_target;
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
             let reading = foreign.reading;
             assert!(reading.value.is_finite() && reading.value.abs() <= MAX_ABS_VALUE);
             assert!((MIN_AT_MS..=NOW_MS + MAX_FUTURE_MS).contains(&reading.at_ms));
-            assert!(app::sensor::valid_key(&reading.key));
+            assert!(hearth_core::sensor::valid_key(&reading.key));
         }
     }
 });

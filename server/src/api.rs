@@ -5,13 +5,14 @@
 //! day of the house (consumption, on-time, or min, mean and max).
 
 use crate::error::{Error, Result};
-use app::reading::Bucket;
-use app::reading::ssr::{Plan, buckets, rfc3339};
-use app::rollup::stats_per_interval;
-use app::sensor::{Kind, Sensor};
-use app::store::Db;
-use app::time::HOUR_MS;
-use app::time::ssr::{Day, HouseZone};
+use hearth_core::reading::Bucket;
+use hearth_core::time::house::rfc3339;
+use hearth_store::reading::{Plan, buckets};
+use hearth_core::rollup::stats_per_interval;
+use hearth_core::sensor::{Kind, Sensor};
+use hearth_store::Db;
+use hearth_core::time::HOUR_MS;
+use hearth_core::time::house::{Day, HouseZone};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
@@ -72,7 +73,7 @@ impl SensorInfo {
 
 /// `GET /api/v1/sensors`
 pub async fn sensors(State(db): State<Db>) -> Result<Json<Vec<SensorInfo>>> {
-    let listed = app::sensor::ssr::list_all(&db).await?;
+    let listed = hearth_store::sensor::list_all(&db).await?;
     Ok(Json(
         listed
             .into_iter()
@@ -177,16 +178,16 @@ pub async fn series(
             Error::BadParameter { field: "points", message: format!("points must be a whole number from 1 to {MAX_POINTS}") }
         })?,
     };
-    let sensor = app::sensor::ssr::find(&db, id).await?.ok_or(Error::NotFound("sensor"))?;
+    let sensor = hearth_store::sensor::find(&db, id).await?.ok_or(Error::NotFound("sensor"))?;
     let (from_ms, to_ms) = (from.as_millisecond(), to.as_millisecond());
     let plan = Plan::new(from_ms, to_ms, points);
     let rows = buckets(&db, id, from_ms, to_ms, plan).await?;
     let consumption: HashMap<i64, f64> = if sensor.kind.is_counter() {
-        app::consumption::ssr::per_bucket(&db, id, from_ms, to_ms, plan.bucket_ms, plan.tier_ms).await?.into_iter().collect()
+        hearth_store::consumption::per_bucket(&db, id, from_ms, to_ms, plan.bucket_ms, plan.tier_ms).await?.into_iter().collect()
     } else {
         HashMap::new()
     };
-    let source = plan.tier_ms.map_or("raw", app::rollup::tier_name);
+    let source = plan.tier_ms.map_or("raw", hearth_core::rollup::tier_name);
     let bucket_out = |b: Bucket| BucketOut {
         start: rfc3339(b.start_ms),
         min: b.min,
@@ -297,7 +298,7 @@ pub async fn daily(
     if days.len() > MAX_DAYS {
         return Err(too_many());
     }
-    let sensor = app::sensor::ssr::find(&db, id).await?.ok_or(Error::NotFound("sensor"))?;
+    let sensor = hearth_store::sensor::find(&db, id).await?.ok_or(Error::NotFound("sensor"))?;
     let figures = day_figures(&db, &zone, &sensor, &days).await?;
     Ok(Json(DailyResponse {
         zone: zone.name(),
@@ -324,21 +325,21 @@ async fn day_figures(db: &Db, zone: &HouseZone, sensor: &Sensor, days: &[Day]) -
     let mut boundaries: Vec<i64> = days.iter().map(|d| d.start_ms).collect();
     boundaries.extend(days.last().map(|d| d.end_ms));
     Ok(match sensor.kind {
-        kind if kind.is_counter() => app::consumption::ssr::per_day(db, id, zone, days)
+        kind if kind.is_counter() => hearth_store::consumption::per_day(db, id, zone, days)
             .await?
             .into_iter()
             .map(|consumption| DayFigures::Consumption { consumption: tidy(consumption) })
             .collect(),
         Kind::Switch => {
-            let now_ms = Timestamp::now().as_millisecond();
-            app::usage::ssr::on_ms_per_interval(db, id, &boundaries, now_ms)
+            let now_ms = hearth_core::time::now_ms();
+            hearth_store::usage::on_ms_per_interval(db, id, &boundaries, now_ms)
                 .await?
                 .into_iter()
                 .map(|ms| DayFigures::OnHours { on_hours: tidy(ms as f64 / HOUR_MS as f64) })
                 .collect()
         }
         _ => {
-            let spans = app::rollup::ssr::spans_within(db, id, &boundaries).await?;
+            let spans = hearth_store::rollup::spans_within(db, id, &boundaries).await?;
             stats_per_interval(&spans, &boundaries)
                 .into_iter()
                 .map(|stats| DayFigures::Stats {

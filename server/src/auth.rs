@@ -12,7 +12,8 @@
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use app::account::ssr::{Auth, ClientIp, Holder, Session, find_session, find_share_link, open_session, session_cookie, session_token};
+use hearth_app::session::{Auth, ClientIp, session_cookie, session_token};
+use hearth_store::account::{Holder, Session, find_session, find_share_link, open_session};
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;

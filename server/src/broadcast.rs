@@ -1,7 +1,7 @@
-//! The broadcast hub: every reading the store commits is published here once, with an id that
-//! increases by one each time, and reaches every subscriber of the live stream. On SQLite the
-//! ingest handler publishes what it stored; on PostgreSQL, where several servers may share the
-//! database, [`relay_postgres`] publishes what any of them stored.
+//! The broadcast hub: every event the store announces on its bus — each reading stored, each
+//! alert opened or resolved, by this server or (on PostgreSQL) any server sharing the
+//! database — is published here once ([`Hub::publish_stored`]), with an id that increases by
+//! one each time, and reaches every subscriber of the live stream.
 //!
 //! The hub also keeps the last events in a bounded window, so that a client that lost its
 //! connection can resume from the last id it received ([`Hub::resume`]). A stream id is a
@@ -10,9 +10,7 @@
 //! server or from before a restart is recognised as unknown instead of being taken for one of
 //! ours.
 
-use app::reading::LiveReading;
-use app::reading::ssr::NOTIFY_CHANNEL;
-use sqlx::postgres::{PgListener, PgPool};
+use hearth_core::reading::LiveReading;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -133,11 +131,23 @@ impl Hub {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Publishes what the store committed: each reading as `event: reading`, an alert change
+    /// as `event: alert`.
+    pub fn publish_stored(&self, event: &hearth_store::Event) {
+        match event {
+            hearth_store::Event::Readings(readings) => self.publish(readings),
+            hearth_store::Event::Alert(alert) => match serde_json::to_string(alert) {
+                Ok(json) => self.publish_event("alert", json.into()),
+                Err(e) => tracing::error!(error = %e, "alert not serialisable"),
+            },
+        }
+    }
+
     /// Publishes readings, in order.
-    pub fn publish(&self, readings: impl IntoIterator<Item = LiveReading>) {
+    pub fn publish<'a>(&self, readings: impl IntoIterator<Item = &'a LiveReading>) {
         let mut inner = self.lock();
         for live in readings {
-            match serde_json::to_string(&live) {
+            match serde_json::to_string(live) {
                 Ok(json) => inner.send("reading", json.into()),
                 Err(e) => tracing::error!(error = %e, "reading not serialisable"),
             }
@@ -195,49 +205,6 @@ impl Hub {
     pub fn close(&self) {
         self.lock().tx = None;
     }
-}
-
-/// Relays what every server sharing a PostgreSQL database stores (this one included) to this
-/// server's hub: the store notifies [`NOTIFY_CHANNEL`] in each ingest transaction. Listening
-/// has begun when this returns; the relay runs until its task is aborted.
-pub async fn relay_postgres(pool: &PgPool, hub: Arc<Hub>) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(NOTIFY_CHANNEL).await?;
-    Ok(tokio::spawn(async move {
-        loop {
-            match listener.recv().await {
-                Ok(n) => match serde_json::from_str::<Vec<LiveReading>>(n.payload()) {
-                    Ok(readings) => hub.publish(readings),
-                    Err(e) => tracing::error!(error = %e, "unreadable notification"),
-                },
-                // PgListener reconnects by itself on the next recv.
-                Err(e) => {
-                    tracing::warn!(error = %e, "lost the PostgreSQL notification connection; reconnecting");
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                }
-            }
-        }
-    }))
-}
-
-/// Relays the alerts every server sharing a PostgreSQL database opens or resolves (this one
-/// included) to this server's hub as `event: alert`: the evaluator notifies
-/// [`app::alert::ssr::NOTIFY_CHANNEL`] in the transaction that records them. Listening has
-/// begun when this returns; the relay runs until its task is aborted.
-pub async fn relay_alerts_postgres(pool: &PgPool, hub: Arc<Hub>) -> Result<tokio::task::JoinHandle<()>, sqlx::Error> {
-    let mut listener = PgListener::connect_with(pool).await?;
-    listener.listen(app::alert::ssr::NOTIFY_CHANNEL).await?;
-    Ok(tokio::spawn(async move {
-        loop {
-            match listener.recv().await {
-                Ok(n) => hub.publish_event("alert", n.payload().into()),
-                Err(e) => {
-                    tracing::warn!(error = %e, "lost the PostgreSQL alert notification connection; reconnecting");
-                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                }
-            }
-        }
-    }))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Command line and environment configuration.
 
-use app::time::ssr::HouseZone;
+use hearth_core::time::house::HouseZone;
 use clap::{Args, Parser, Subcommand};
 use std::fmt;
 use std::num::NonZeroU32;
@@ -168,8 +168,8 @@ impl Config {
     }
 
     /// How the database pools wait.
-    pub fn store(&self) -> app::store::StoreOptions {
-        app::store::StoreOptions { wait: std::time::Duration::from_millis(self.db_wait_ms) }
+    pub fn store(&self) -> hearth_store::StoreOptions {
+        hearth_store::StoreOptions { wait: std::time::Duration::from_millis(self.db_wait_ms) }
     }
 
     /// Whether Hearth is served over HTTPS according to `--public-url`.

@@ -26,6 +26,14 @@ pub enum Error {
     /// 404 Not Found: no such resource.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// 409 Conflict: a value that must be unique is taken.
+    #[error("{message}")]
+    Conflict {
+        /// The field whose value is taken.
+        field: &'static str,
+        /// What is taken, for a person.
+        message: String,
+    },
     /// 401 Unauthorized: no device token, or one Hearth does not know.
     #[error("missing or unknown device token: send \"Authorization: Bearer <token>\"")]
     Unauthorized,
@@ -88,6 +96,7 @@ impl Error {
         match self {
             Error::Malformed(_) | Error::BadParameter { .. } => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Unauthorized | Error::Revoked | Error::LoggedOut => StatusCode::UNAUTHORIZED,
             Error::ReadOnly => StatusCode::FORBIDDEN,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -104,26 +113,18 @@ impl Error {
     }
 }
 
-impl From<sqlx::Error> for Error {
-    fn from(e: sqlx::Error) -> Self {
-        let busy = match &e {
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
-            sqlx::Error::Database(d) => unavailable(d.as_ref()),
-            _ => false,
-        };
-        if busy { Error::Unavailable(Box::new(e)) } else { Error::Internal(Box::new(e)) }
-    }
-}
-
-/// Whether a database error means "busy or down, try again": SQLite's SQLITE_BUSY (5) and
-/// SQLITE_LOCKED (6) with their extended codes; PostgreSQL's connection exceptions (class
-/// 08), shutdowns (57P01–57P03) and too many connections (53300).
-fn unavailable(e: &dyn sqlx::error::DatabaseError) -> bool {
-    let Some(code) = e.code() else { return false };
-    if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
-        code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-    } else {
-        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+impl From<hearth_store::Error> for Error {
+    /// The store's error, answered with the status the store gives it
+    /// ([`hearth_store::Error::status`]), as the server functions answer it too.
+    fn from(e: hearth_store::Error) -> Self {
+        use hearth_store::Error as Store;
+        match e {
+            Store::NotFound(what) => Error::NotFound(what),
+            Store::Conflict { field, message } => Error::Conflict { field, message },
+            Store::Invalid { index, field, message } => Error::Invalid { message, index, field: Some(field.to_owned()) },
+            e if e.status() == 503 => Error::Unavailable(Box::new(e)),
+            e => Error::Internal(Box::new(e)),
+        }
     }
 }
 
@@ -155,7 +156,7 @@ impl IntoResponse for Error {
         let (index, field) = match &self {
             Error::Invalid { index, field, .. } => (*index, field.as_deref()),
             Error::TooLarge { field, .. } => (None, *field),
-            Error::BadParameter { field, .. } => (None, Some(*field)),
+            Error::BadParameter { field, .. } | Error::Conflict { field, .. } => (None, Some(*field)),
             _ => (None, None),
         };
         let body = Body { error: self.to_string(), index, field };

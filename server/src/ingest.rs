@@ -15,10 +15,10 @@ pub mod mqtt;
 
 use crate::AppState;
 use crate::error::{Error, Result};
-use app::device::Device;
-use app::store::Db;
-use app::reading::ssr::{Incoming, StoreError, store};
-use app::sensor::{Kind, valid_key};
+use hearth_core::device::Device;
+use hearth_core::reading::Incoming;
+use hearth_core::sensor::{Kind, valid_key};
+use hearth_core::time::now_ms;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -83,18 +83,11 @@ pub async fn post_readings(
 }
 
 /// Stores a checked batch for `device`: durably, before returning, with readings already
-/// stored (same sensor and time) counted as duplicates; then publishes what was stored to the
-/// live streams. A batch with any invalid reading stores nothing (422 naming its index).
+/// stored (same sensor and time) counted as duplicates; the store announces what it stored,
+/// and so it reaches the live streams. A batch with any invalid reading stores nothing (422
+/// naming its index).
 pub async fn accept(state: &AppState, device: &Device, batch: Vec<Incoming>) -> Result<Receipt> {
-    let outcome = store(&state.db, device, batch).await.map_err(|e| match e {
-        StoreError::Invalid { index, field, message } => Error::invalid(index, field, message),
-        StoreError::Db(e) => Error::from(e),
-        StoreError::Unavailable(message) => Error::Unavailable(message.into()),
-    })?;
-    // On PostgreSQL the store's NOTIFY reaches every server's hub, this one's included.
-    if let Db::Sqlite(_) = state.db {
-        state.hub.publish(outcome.stored.iter().map(|s| s.live()));
-    }
+    let outcome = hearth_store::reading::store(&state.db, device, batch).await?;
     Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
 }
 
@@ -121,10 +114,10 @@ pub struct Accepted {
 }
 
 /// [`accept`] for readings of another protocol: a reading whose sensor does not exist yet and
-/// whose kind nothing tells is skipped and counted (see `app::mqtt::Skipped`), never stored
+/// whose kind nothing tells is skipped and counted (see [`hearth_core::mqtt::Skipped`]), never stored
 /// under a guessed kind; errors name the reading by its [`Foreign::origin`].
 pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, readings: Vec<Foreign>) -> Result<Accepted> {
-    let existing: HashSet<String> = app::sensor::ssr::keys(&state.db, device.device_id).await?.into_iter().collect();
+    let existing: HashSet<String> = hearth_store::sensor::keys(&state.db, device.device_id).await?.into_iter().collect();
     let now = now_ms();
     let mut batch = Vec::with_capacity(readings.len());
     let mut origins = Vec::with_capacity(readings.len());
@@ -173,7 +166,7 @@ pub fn credentials<'h>(headers: &'h HeaderMap, scheme: &str) -> Option<&'h str> 
 /// The device a token belongs to, or 401 (unknown or revoked token), or 429 beyond the
 /// device's request rate. Every HTTP ingest protocol authenticates through here.
 pub async fn device_for_token(state: &AppState, token: &str) -> Result<Device> {
-    let device = app::device::ssr::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)?;
+    let device = hearth_store::device::find_by_token(&state.db, token).await?.ok_or(Error::Unauthorized)?;
     if device.revoked {
         return Err(Error::Revoked);
     }
@@ -191,11 +184,6 @@ pub fn read_body(state: &AppState, body: std::result::Result<Bytes, BytesRejecti
         },
         _ => Error::Malformed(rejection.body_text()),
     })
-}
-
-/// The server's clock in Unix milliseconds: the time of readings that carry none.
-pub fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
 }
 
 /// Parses and checks a body. `now_ms` is the server's time, given to readings without `at`

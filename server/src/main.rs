@@ -1,6 +1,6 @@
 //! The `hearth` binary: serve, manage devices, simulate a house.
 
-use app::store::Db;
+use hearth_store::Db;
 use clap::Parser;
 use hearth::config::{Cli, Command, DeviceCommand, ServeArgs, SimulateArgs};
 use hearth::{AppState, serve, shutdown_signal, simulate};
@@ -43,10 +43,10 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.backend(), "Hearth is listening on http://{addr}");
     if args.simulate {
-        let password = args.demo_password.clone().unwrap_or_else(|| app::device::ssr::new_token()[4..20].to_owned());
-        app::account::ssr::set_password(&db, DEMO_ACCOUNT, &password).await?;
+        let password = args.demo_password.clone().unwrap_or_else(|| hearth_store::device::new_token()[4..20].to_owned());
+        hearth_store::account::set_password(&db, DEMO_ACCOUNT, &password).await?;
         tracing::info!("Demo account: log in at http://{addr}/login as {DEMO_ACCOUNT:?} with password {password:?}");
-        let (house, token) = app::device::ssr::rotate_token(&db, "simulated-house").await?;
+        let (house, token) = hearth_store::device::rotate_token(&db, "simulated-house").await?;
         let sim = SimulateArgs {
             url: format!("http://{addr}"),
             token,
@@ -77,23 +77,23 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
 /// silent) when there is no rule yet: the house going silent, a
 /// leak by flow or at night, and a cold office.
 async fn demo_rules(db: &Db, house_id: i64) -> Result<(), BoxError> {
-    use app::alert::{NewRule, RuleKind, ssr};
-    if !ssr::rules(db).await?.is_empty() {
+    use hearth_core::alert::{NewRule, RuleKind};
+    if !hearth_store::alert::rules(db).await?.is_empty() {
         return Ok(());
     }
-    let find = |sensors: &[app::sensor::Listed], key: &str| {
+    let find = |sensors: &[hearth_core::sensor::Listed], key: &str| {
         sensors.iter().find(|l| l.sensor.device == "simulated-house" && l.sensor.key == key).cloned()
     };
     let mut sensors = Vec::new();
     for _ in 0..300 {
-        sensors = app::sensor::ssr::list_all(db).await?;
-        let recent = |l: app::sensor::Listed| l.last_at_ms.is_some_and(|at| at > hearth::ingest::now_ms() - 60_000);
+        sensors = hearth_store::sensor::list_all(db).await?;
+        let recent = |l: hearth_core::sensor::Listed| l.last_at_ms.is_some_and(|at| at > hearth_core::time::now_ms() - 60_000);
         if ["house.flow", "house.water", "office.temperature"].iter().all(|k| find(&sensors, k).is_some_and(recent)) {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    let sensor = |sensors: &[app::sensor::Listed], key: &str| find(sensors, key).map(|l| l.sensor.sensor_id);
+    let sensor = |sensors: &[hearth_core::sensor::Listed], key: &str| find(sensors, key).map(|l| l.sensor.sensor_id);
     let rule = |kind, sensor_id, threshold, minutes| NewRule { kind, sensor_id, device_id: None, threshold, margin: None, minutes, factor: None };
     let rules = [
         NewRule { device_id: Some(house_id), factor: Some(3.0), ..rule(RuleKind::Offline, None, None, None) },
@@ -102,7 +102,7 @@ async fn demo_rules(db: &Db, house_id: i64) -> Result<(), BoxError> {
         NewRule { margin: Some(0.5), ..rule(RuleKind::Below, sensor(&sensors, "office.temperature"), Some(17.0), Some(30)) },
     ];
     for new in rules.iter().filter(|r| r.kind == RuleKind::Offline || r.sensor_id.is_some()) {
-        ssr::insert_rule(db, new).await?;
+        hearth_store::alert::insert_rule(db, new).await?;
     }
     Ok(())
 }
@@ -112,27 +112,27 @@ async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxErr
     match command {
         DeviceCommand::Add { name, mqtt_prefix } => {
             let (device, token) = match mqtt_prefix {
-                Some(prefix) => app::mqtt::ssr::create_with_prefix(&db, &name, &prefix).await?,
-                None => app::device::ssr::create(&db, &name).await?,
+                Some(prefix) => hearth_store::mqtt::create_with_prefix(&db, &name, &prefix).await?,
+                None => hearth_store::device::create(&db, &name).await?,
             };
             eprintln!("Device {:?} added (id {}). Its token, shown only this once:", device.name, device.device_id);
             println!("{token}");
         }
         DeviceCommand::Apikey { name } => {
-            let (device, key) = app::device::ssr::rotate_apikey(&db, &name)
+            let (device, key) = hearth_store::device::rotate_apikey(&db, &name)
                 .await?
                 .ok_or_else(|| format!("no device named {name:?}"))?;
             eprintln!("Device {:?} has a new Emoncms API key, shown only this once:", device.name);
             println!("{key}");
         }
         DeviceCommand::List => {
-            for device in app::device::ssr::list(&db).await? {
+            for device in hearth_store::device::list(&db).await? {
                 let state = if device.revoked { "\trevoked" } else { "" };
                 println!("{}\t{}{state}", device.device_id, device.name);
             }
         }
         DeviceCommand::Revoke { name } => {
-            if !app::device::ssr::revoke(&db, &name).await? {
+            if !hearth_store::device::revoke(&db, &name).await? {
                 return Err(format!("no device named {name:?}").into());
             }
             eprintln!("Device {name:?} revoked: its token is refused from now on.");

@@ -12,7 +12,8 @@ pub use house::{House, REPORT_MS, Reading};
 pub use rooms::{ROOMS, Room};
 
 use crate::config::SimulateArgs;
-use app::time::ssr::HouseZone;
+use hearth_core::time::house::HouseZone;
+use hearth_core::time::now_ms;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -135,15 +136,11 @@ fn retryable(e: &reqwest::Error) -> bool {
     e.status().is_none_or(|s| s.is_server_error() || s == reqwest::StatusCode::TOO_MANY_REQUESTS)
 }
 
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::Config;
-    use app::store::Db;
+    use hearth_store::Db;
     use leptos::prelude::LeptosOptions;
     use tokio::net::TcpListener;
     use tokio::sync::oneshot;
@@ -160,9 +157,7 @@ mod tests {
     async fn live_readings_posted_while_the_server_is_down_arrive_once_it_is_back() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}", dir.path().join("h.db").display())).await.unwrap();
-        let Db::Sqlite(sqlite) = &db else { unreachable!() };
-        let pool = sqlite.read.clone();
-        let (_, token) = app::device::ssr::create(&db, "sim").await.unwrap();
+        let (_, token) = hearth_store::device::create(&db, "sim").await.unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, server) = start_server(listener, &db);
@@ -172,11 +167,14 @@ mod tests {
         let args = SimulateArgs { url: format!("http://{addr}"), token, interval: 0.2, backfill_days: 0, timezone: HouseZone::named("UTC").ok() };
         let simulator = tokio::spawn(run(args));
         let steps = |from: i64| {
-            let sql = "select at_ms from reading join sensor using (sensor_id) where key = 'house.power' and at_ms >= ? and at_ms % ? = 0 order by at_ms";
-            sqlx::query_scalar::<_, i64>(sql).bind(from).bind(step_ms).fetch_all(&pool)
+            let sql = format!(
+                "select at_ms from reading join sensor using (sensor_id) where key = 'house.power' and at_ms >= {from} and at_ms % {step_ms} = 0 order by at_ms"
+            );
+            let db = db.clone();
+            async move { hearth_store::testing::rows::<(i64,)>(&db, sql).await.into_iter().map(|(at,)| at).collect::<Vec<i64>>() }
         };
         let posting = async {
-            while steps(from).await.unwrap().len() < 3 {
+            while steps(from).await.len() < 3 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
@@ -189,14 +187,14 @@ mod tests {
         let down_to = now_ms();
         let (_stop, _server) = start_server(TcpListener::bind(addr).await.unwrap(), &db);
         let resumed = async {
-            while steps(from).await.unwrap().last().is_none_or(|&last| last < down_to + 500) {
+            while steps(from).await.last().is_none_or(|&last| last < down_to + 500) {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         };
         tokio::time::timeout(Duration::from_secs(20), resumed).await.expect("readings again within 20 s of the restart");
         simulator.abort();
 
-        let stored = steps(from).await.unwrap();
+        let stored = steps(from).await;
         let expected: Vec<i64> = (from..=stored[stored.len() - 1]).step_by(step_ms as usize).collect();
         assert_eq!(stored, expected, "a reading every {step_ms} ms, none lost while the server was down");
         assert!(stored.iter().filter(|&&at| (down_from..down_to).contains(&at)).count() >= 4);

@@ -8,7 +8,7 @@
 use crate::broadcast::{Event, Hub, Start};
 use crate::error::{Error, Result};
 use crate::limit::Limits;
-use app::account::ssr::Session;
+use hearth_store::account::Session;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;

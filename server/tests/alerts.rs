@@ -6,16 +6,19 @@
 
 mod common;
 
-use app::alert::ssr::{history, insert_rule, open};
-use app::alert::{AlertState, NewRule, RuleKind};
-use app::store::Db;
-use app::time::ssr::HouseZone;
+use common::on_both_databases;
+
+use hearth_store::alert::{history, insert_rule, open};
+use hearth_core::alert::{AlertState, NewRule, RuleKind};
+use hearth_store::Db;
+use hearth_core::time::house::HouseZone;
+use hearth_core::time::now_ms;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use hearth::alerts::evaluate;
+use hearth::jobs::alerts::evaluate;
 use hearth::config::{Config, DatabaseUrl};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -24,10 +27,6 @@ use std::time::Duration;
 use tower::ServiceExt;
 
 const MIN: i64 = 60_000;
-
-fn now_ms() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
-}
 
 fn utc() -> HouseZone {
     HouseZone::named("UTC").unwrap()
@@ -52,7 +51,7 @@ fn minutely(key: &str, kind: &str, from: i64, to: i64, value: f64, now: i64) -> 
 }
 
 async fn sensor_id(db: &Db, device: &str, key: &str) -> i64 {
-    let all = app::sensor::ssr::list_all(db).await.unwrap();
+    let all = hearth_store::sensor::list_all(db).await.unwrap();
     all.iter().find(|l| l.sensor.device == device && l.sensor.key == key).expect("sensor stored").sensor.sensor_id
 }
 
@@ -112,7 +111,7 @@ async fn a_silent_device_goes_offline_past_its_own_interval_and_comes_back(t: Te
     let now = now_ms();
     let token = common::device_token(&t.db, "porch").await;
     post(&t.db, &token, minutely("porch.temp", "temperature", 30, 10, 4.0, now)).await;
-    let porch = app::device::ssr::list(&t.db).await.unwrap()[0].device_id;
+    let porch = hearth_store::device::list(&t.db).await.unwrap()[0].device_id;
     let rule = NewRule { kind: RuleKind::Offline, sensor_id: None, device_id: Some(porch), threshold: None, margin: None, minutes: None, factor: Some(3.0) };
     insert_rule(&t.db, &rule).await.unwrap();
 
@@ -150,10 +149,10 @@ async fn a_deleted_rule_resolves_its_alert_and_keeps_its_history(t: TestDb) {
     post(&t.db, &token, minutely("freezer.temp", "temperature", 20, 0, -5.0, now)).await;
     let rule = insert_rule(&t.db, &freezer_rule(sensor_id(&t.db, "kitchen", "freezer.temp").await)).await.unwrap();
     assert_eq!(evaluate(&t.db, &utc(), now).await.unwrap().len(), 1);
-    assert!(app::alert::ssr::delete_rule(&t.db, rule).await.unwrap());
+    assert!(hearth_store::alert::delete_rule(&t.db, rule).await.unwrap());
     let resolved = evaluate(&t.db, &utc(), now).await.unwrap();
     assert_eq!((resolved.len(), resolved[0].state), (1, AlertState::Resolved));
-    assert!(app::alert::ssr::rules(&t.db).await.unwrap().is_empty());
+    assert!(hearth_store::alert::rules(&t.db).await.unwrap().is_empty());
     assert_eq!(history(&t.db, 10).await.unwrap()[0].rule.rule_id, rule);
     assert!(evaluate(&t.db, &utc(), now).await.unwrap().is_empty());
 }
@@ -186,13 +185,13 @@ async fn rules_are_checked_and_only_the_owner_adds_them(t: TestDb) {
     let (status, body) = add(owner.clone(), fields("leak_flow", "")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("sensor_id"), "{body}");
-    let share = app::account::ssr::insert_share_link(&t.db, "Kitchen screen").await.unwrap().0;
-    let screen = common::session_cookie(&t.db, app::account::ssr::Holder::ShareLink(share.share_link_id)).await;
+    let share = hearth_store::account::insert_share_link(&t.db, "Kitchen screen").await.unwrap().0;
+    let screen = common::session_cookie(&t.db, hearth_store::account::Holder::ShareLink(share.share_link_id)).await;
     assert_eq!(add(screen, fields("above", "-12")).await.0, StatusCode::FORBIDDEN);
-    assert!(app::alert::ssr::rules(&t.db).await.unwrap().is_empty(), "nothing refused was stored");
+    assert!(hearth_store::alert::rules(&t.db).await.unwrap().is_empty(), "nothing refused was stored");
     let (status, body) = add(owner, fields("above", "-12")).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let rules = app::alert::ssr::rules(&t.db).await.unwrap();
+    let rules = hearth_store::alert::rules(&t.db).await.unwrap();
     assert_eq!(rules[0].describe(), "Freezer temperature above −12 °C for 10 min");
     assert_eq!(rules[0].margin, Some(0.5), "the default margin");
 }
@@ -202,7 +201,7 @@ async fn water_used_at_night_over_the_baseline_opens_and_a_clean_night_resolves(
     let now = now_ms();
     let today = now - now.rem_euclid(24 * HOUR);
     let (first, second) = (today - 48 * HOUR, today - 24 * HOUR);
-    let at = |ms: i64| app::reading::ssr::rfc3339(ms);
+    let at = |ms: i64| hearth_core::time::house::rfc3339(ms);
     let token = common::device_token(&t.db, "house").await;
     // The first night (UTC 00:00–05:00): a litre every 10 minutes.
     let leaking: Vec<Value> = (0..=30).map(|i| json!({"sensor": "house.water", "kind": "water", "value": 1000 + i, "at": at(first + i * 10 * MIN)})).collect();
@@ -289,7 +288,7 @@ async fn an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry(t: TestD
     .await
     .expect("the webhook receives the alert again after refusing it");
     assert_eq!(delivered[0], delivered[1], "the retry sends the same alert");
-    let at = app::reading::ssr::rfc3339(now - 5 * MIN);
+    let at = hearth_core::time::house::rfc3339(now - 5 * MIN);
     assert_eq!(delivered[1]["state"], "opened");
     assert_eq!(delivered[1]["at"], json!(at));
     assert_eq!(delivered[1]["value"], json!(-9.0));

@@ -4,11 +4,14 @@
 
 mod common;
 
-use app::device::Device;
-use app::reading::ssr::{Incoming, store};
-use app::sensor::Kind;
+use common::on_both_databases;
+
+use hearth_core::device::Device;
+use hearth_core::reading::Incoming;
+use hearth_store::reading::store;
+use hearth_core::sensor::Kind;
 use axum::body::Body;
-use app::time::ssr::HouseZone;
+use hearth_core::time::house::HouseZone;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use hearth::config::Config;
@@ -38,7 +41,7 @@ async fn get_with(state: hearth::AppState, uri: &str) -> (StatusCode, Value) {
 
 /// Stores readings of a temperature sensor and returns its id.
 async fn seed(t: &TestDb, readings: &[(i64, f64)]) -> i64 {
-    let device: Device = app::device::ssr::create(&t.db, "hall").await.unwrap().0;
+    let device: Device = hearth_store::device::create(&t.db, "hall").await.unwrap().0;
     let batch = readings
         .iter()
         .map(|&(at_ms, value)| Incoming { key: "hall.temp".into(), value, at_ms, kind: Some(Kind::Temperature), room: Some("Hall".into()) })
@@ -103,7 +106,7 @@ async fn bad_parameters_are_named(t: TestDb) {
 
 /// Stores `readings` (key, kind, time, value) from device `name`; returns the sensor ids by key.
 async fn post(t: &TestDb, name: &str, readings: &[(&str, Kind, i64, f64)]) -> std::collections::HashMap<String, i64> {
-    let device: Device = app::device::ssr::create(&t.db, name).await.unwrap().0;
+    let device: Device = hearth_store::device::create(&t.db, name).await.unwrap().0;
     let batch = readings
         .iter()
         .map(|&(key, kind, at_ms, value)| Incoming { key: key.into(), value, at_ms, kind: Some(kind), room: None })

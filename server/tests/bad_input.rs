@@ -4,7 +4,9 @@
 
 mod common;
 
-use app::store::Db;
+use common::on_both_databases;
+
+use hearth_store::Db;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;
@@ -20,10 +22,7 @@ use tower::ServiceExt;
 /// What is stored: the number of sensors and of readings.
 async fn snapshot(db: &Db) -> (i64, i64) {
     const SQL: &str = "select (select count(*) from sensor), (select count(*) from reading)";
-    match db {
-        Db::Sqlite(s) => sqlx::query_as(SQL).fetch_one(&s.read).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_as(SQL).fetch_one(&p.pool).await.unwrap(),
-    }
+    hearth_store::testing::row(db, SQL).await
 }
 
 /// Posts `body` with `authorization` (if any) and returns the answer.
@@ -207,7 +206,7 @@ async fn times_far_in_the_past_and_future_are_422(t: TestDb) {
 
 async fn unknown_and_revoked_tokens_are_401(t: TestDb) {
     let auth = hall(&t).await;
-    app::device::ssr::revoke(&t.db, "hall").await.unwrap();
+    hearth_store::device::revoke(&t.db, "hall").await.unwrap();
     let body = r#"{"sensor": "t", "value": 1}"#;
     let before = snapshot(&t.db).await;
     let unknown = format!("Bearer hth_{}", "0".repeat(64));

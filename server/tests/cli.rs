@@ -71,15 +71,14 @@ async fn a_server_with_the_simulated_house_stores_and_streams_every_kind() {
     .expect("a simulated reading within 15 s");
     let reading: serde_json::Value = serde_json::from_str(&event.data).unwrap();
     assert_eq!(reading["device"], "simulated-house");
-    assert!(reading["kind"].as_str().unwrap().parse::<app::sensor::Kind>().is_ok(), "{reading}");
+    assert!(reading["kind"].as_str().unwrap().parse::<hearth_core::sensor::Kind>().is_ok(), "{reading}");
 
     // The history goes out oldest first in batches holding every sensor; wait for one to be stored.
-    let pool = sqlx::SqlitePool::connect(&t.url).await.unwrap();
     let per_kind = "select s.kind, count(*) from reading r join sensor s using (sensor_id) join device d using (device_id) \
                     where d.name = 'simulated-house' group by s.kind order by s.kind";
     let mut counts: Vec<(String, i64)> = Vec::new();
     for _ in 0..60 {
-        counts = sqlx::query_as(per_kind).fetch_all(&pool).await.unwrap();
+        counts = hearth_store::testing::rows(&t.db, per_kind).await;
         if counts.len() == 7 {
             break;
         }
@@ -88,15 +87,14 @@ async fn a_server_with_the_simulated_house_stores_and_streams_every_kind() {
     let kinds: Vec<&str> = counts.iter().map(|(kind, _)| kind.as_str()).collect();
     assert_eq!(kinds, ["energy", "flow", "humidity", "power", "switch", "temperature", "water"], "{counts:?}");
     let by_key = |key: &'static str| {
-        sqlx::query_as::<_, (f64,)>("select value from reading join sensor using (sensor_id) where key = ? order by at_ms")
-            .bind(key)
-            .fetch_all(&pool)
+        let sql = format!("select value from reading join sensor using (sensor_id) where key = '{key}' order by at_ms");
+        hearth_store::testing::rows::<(f64,)>(&t.db, sql)
     };
-    let meter: Vec<f64> = by_key("house.energy").await.unwrap().into_iter().map(|(v,)| v).collect();
+    let meter: Vec<f64> = by_key("house.energy").await.into_iter().map(|(v,)| v).collect();
     assert!(meter.len() >= 10 && meter.windows(2).all(|w| w[0] <= w[1]), "the house's energy counter only rises: {meter:?}");
-    let fridge: Vec<f64> = by_key("fridge.switch").await.unwrap().into_iter().map(|(v,)| v).collect();
+    let fridge: Vec<f64> = by_key("fridge.switch").await.into_iter().map(|(v,)| v).collect();
     assert!(fridge.contains(&0.0) && fridge.contains(&1.0), "the fridge's compressor cycles: {fridge:?}");
-    let rooms: Vec<(Option<String>,)> = sqlx::query_as("select room from sensor where key like 'house.%'").fetch_all(&pool).await.unwrap();
+    let rooms: Vec<(Option<String>,)> = hearth_store::testing::rows(&t.db, "select room from sensor where key like 'house.%'").await;
     assert!(rooms.len() == 4 && rooms.iter().all(|(room,)| room.is_none()), "the whole-house meters have no room: {rooms:?}");
 
     let page = tokio::time::timeout(Duration::from_secs(20), async { http.get(&base).send().await.unwrap().text().await.unwrap() })

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::on_both_databases;
+
 use common::TestDb;
 use rand::Rng;
 use serde_json::json;
@@ -57,12 +59,9 @@ async fn acknowledged_readings_survive_sigkill(t: TestDb) {
     assert!(acked.len() > 100, "the load ran long enough to matter: {} readings acknowledged", acked.len());
     // Open the database afresh, as a restarted server would.
     t.db.close().await;
-    let db = app::store::Db::connect(&t.url).await.unwrap();
+    let db = hearth_store::Db::connect(&t.url).await.unwrap();
     const SQL: &str = "select s.key, r.at_ms from reading r join sensor s on s.sensor_id = r.sensor_id";
-    let rows: Vec<(String, i64)> = match &db {
-        app::store::Db::Sqlite(s) => sqlx::query_as(SQL).fetch_all(&s.read).await.unwrap(),
-        app::store::Db::Postgres(p) => sqlx::query_as(SQL).fetch_all(&p.pool).await.unwrap(),
-    };
+    let rows: Vec<(String, i64)> = hearth_store::testing::rows(&db, SQL).await;
     let stored: HashSet<(String, i64)> = rows.into_iter().collect();
     let lost: Vec<_> = acked.difference(&stored).collect();
     assert!(lost.is_empty(), "{} acknowledged readings lost after SIGKILL at {delay} ms, e.g. {:?}", lost.len(), lost.first());

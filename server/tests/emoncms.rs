@@ -3,12 +3,14 @@
 
 mod common;
 
+use common::on_both_databases;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use http_body_util::BodyExt;
-use app::reading::ssr::Incoming;
-use app::sensor::Kind;
+use hearth_core::reading::Incoming;
+use hearth_core::sensor::Kind;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -66,12 +68,12 @@ async fn inputs_without_a_kind_wait_for_their_sensor(t: TestDb) {
 
 async fn emonhub_bulk_posts_with_the_emoncms_api_key(t: TestDb) {
     common::device_token(&t.db, "emonpi").await;
-    let (device, key) = app::device::ssr::rotate_apikey(&t.db, "emonpi").await.unwrap().unwrap();
+    let (device, key) = hearth_store::device::rotate_apikey(&t.db, "emonpi").await.unwrap().unwrap();
     assert_eq!(key.len(), 32, "emonhub refuses keys of any other length");
     // Sensors 16.1 and 17.2 exist (made once with their kind), so the bulk's positional values reach them.
     for (sensor, kind) in [("16.1", Kind::Power), ("17.2", Kind::Temperature)] {
         let reading = Incoming { key: sensor.into(), value: 1.0, at_ms: 1_700_000_000_000, kind: Some(kind), room: None };
-        app::reading::ssr::store(&t.db, &device, vec![reading]).await.unwrap();
+        hearth_store::reading::store(&t.db, &device, vec![reading]).await.unwrap();
     }
     // emonhub's EmonHubEmoncmsHTTPInterfacer posts its buffer as a form: apikey, data, sentat.
     let sentat = jiff::Timestamp::now().as_second();

@@ -4,11 +4,11 @@
 //! must be answered, not panic, and what the parser accepts must keep the rules the fuzz target
 //! checks. Inputs named `accept-*` must be accepted, `reject-*` refused.
 
-use app::time::ssr::HouseZone;
+use hearth_core::time::house::HouseZone;
 use hearth::ingest::emoncms::{Params, parse_bulk, parse_post};
 use hearth::ingest::mqtt::{Message, read, route};
 use hearth::ingest::{Foreign, MAX_ABS_VALUE, MAX_FUTURE_MS, MIN_AT_MS, influx, parse};
-use app::reading::ssr::Incoming;
+use hearth_core::reading::Incoming;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -34,7 +34,7 @@ fn replay(target: &str, parse: impl Fn(&[u8]) -> Answer) {
         for reading in answer.iter().flatten() {
             assert!(reading.value.is_finite() && reading.value.abs() <= MAX_ABS_VALUE, "{target}/{name}: {reading:?}");
             assert!((MIN_AT_MS..=NOW_MS + MAX_FUTURE_MS).contains(&reading.at_ms), "{target}/{name}: {reading:?}");
-            assert!(app::sensor::valid_key(&reading.key), "{target}/{name}: {reading:?}");
+            assert!(hearth_core::sensor::valid_key(&reading.key), "{target}/{name}: {reading:?}");
         }
         if name.starts_with("accept-") {
             assert!(answer.is_some(), "{target}/{name} is accepted");

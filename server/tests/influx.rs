@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::on_both_databases;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;

@@ -3,9 +3,11 @@
 
 mod common;
 
-use app::reading::ssr::history;
-use app::sensor::Kind;
-use app::store::Db;
+use common::on_both_databases;
+
+use hearth_store::reading::history;
+use hearth_core::sensor::Kind;
+use hearth_store::Db;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::TestDb;
@@ -190,8 +192,9 @@ async fn the_temperature_page_shows_the_latest_value(t: TestDb) {
         .oneshot(Request::get("/temperature").header(header::COOKIE, cookie).body(Body::empty()).unwrap())
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    let status = response.status();
     let html = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("Hallway"), "{html}");
     assert!(html.contains("19.4 °C"), "{html}");
 }

@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::on_both_databases;
+
 use common::TestDb;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
@@ -41,7 +43,7 @@ async fn serve(t: &TestDb, port: u16) -> (AppState, String) {
         mqtt_group: unique("group"),
         mqtt_session_seconds: 0,
         retention_raw_days: 0,
-        timezone: Some(app::time::ssr::HouseZone::named("Europe/Berlin").unwrap()),
+        timezone: Some(hearth_core::time::house::HouseZone::named("Europe/Berlin").unwrap()),
         ..Config::default()
     };
     let state = common::state_with(&t.db, config);
@@ -103,7 +105,7 @@ async fn stored(t: &TestDb, n: usize) -> Vec<common::StoredReading> {
 
 async fn tasmota_telemetry_reaches_the_store_and_the_stream(t: TestDb) {
     let plug = unique("pow1");
-    app::mqtt::ssr::create_with_prefix(&t.db, "washer-plug", &plug).await.unwrap();
+    hearth_store::mqtt::create_with_prefix(&t.db, "washer-plug", &plug).await.unwrap();
     let (state, base) = serve(&t, BROKER_PORT).await;
     let viewer = common::owner_client(&t.db).await;
     let mut events = viewer.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
@@ -133,12 +135,12 @@ async fn tasmota_telemetry_reaches_the_store_and_the_stream(t: TestDb) {
     assert_eq!(live, [("energy".to_owned(), 6.294), ("power".to_owned(), 2635.0), ("switch".to_owned(), 1.0)]);
 
     let online = eventually(Duration::from_secs(5), || async {
-        let links = app::mqtt::ssr::links(&t.db).await.unwrap();
-        links.into_iter().find(|l| l.mqtt_prefix.as_deref() == Some(plug.as_str())).and_then(|l| l.mqtt_online)
+        let links = hearth_store::mqtt::links(&t.db).await.unwrap();
+        links.into_iter().find(|l| l.prefix.as_deref() == Some(plug.as_str())).and_then(|l| l.online)
     })
     .await;
     assert_eq!(online, Some(true), "the LWT's Online is recorded");
-    let overview = state.activity.overview(app::mqtt::ssr::links(&t.db).await.unwrap());
+    let overview = state.activity.overview(hearth_store::mqtt::links(&t.db).await.unwrap());
     let linked = overview.devices.iter().find(|d| d.device.name == "washer-plug").unwrap();
     assert_eq!((linked.protocol.as_deref(), linked.messages), (Some("tasmota"), 3));
 }
@@ -146,7 +148,7 @@ async fn tasmota_telemetry_reaches_the_store_and_the_stream(t: TestDb) {
 async fn shelly_esphome_and_hearth_topics_are_stored(t: TestDb) {
     let (shelly, esp, own) = (unique("shellyplus1pm"), unique("livingroom"), unique("cellar"));
     for (name, prefix) in [("kettle", &shelly), ("esp-lr", &esp), ("cellar-pi", &own)] {
-        app::mqtt::ssr::create_with_prefix(&t.db, name, prefix).await.unwrap();
+        hearth_store::mqtt::create_with_prefix(&t.db, name, prefix).await.unwrap();
     }
     let (state, _) = serve(&t, BROKER_PORT).await;
     // howto/switch-read.js in ALLTERCO/shelly-script-examples: a switch's status.
@@ -188,8 +190,8 @@ async fn shelly_esphome_and_hearth_topics_are_stored(t: TestDb) {
     .expect("the wifi signal, of no known kind, is counted as skipped");
     assert_eq!((skipped.key.as_str(), skipped.protocol.as_str()), ("wifi_signal", "esphome"));
     let online = eventually(Duration::from_secs(5), || async {
-        let links = app::mqtt::ssr::links(&t.db).await.unwrap();
-        let states: Vec<_> = links.iter().filter_map(|l| l.mqtt_online).collect();
+        let links = hearth_store::mqtt::links(&t.db).await.unwrap();
+        let states: Vec<_> = links.iter().filter_map(|l| l.online).collect();
         (states.len() == 2).then_some(states)
     })
     .await;
@@ -211,7 +213,7 @@ async fn unknown_prefixes_are_counted_not_stored(t: TestDb) {
     assert_eq!((found.protocol.as_str(), found.last_topic.as_str()), ("tasmota", tele.as_str()));
     assert!(common::readings(&t.db).await.is_empty(), "nothing of an unknown prefix is stored");
 
-    let (device, _) = app::mqtt::ssr::create_with_prefix(&t.db, "bathroom", &stranger).await.unwrap();
+    let (device, _) = hearth_store::mqtt::create_with_prefix(&t.db, "bathroom", &stranger).await.unwrap();
     publish(BROKER_PORT, &[(&tele, payload)]).await;
     let readings = stored(&t, 2).await;
     assert!(readings.iter().all(|r| r.0 == device.name), "once added, its messages are stored");
@@ -219,7 +221,7 @@ async fn unknown_prefixes_are_counted_not_stored(t: TestDb) {
 
 async fn bad_payloads_store_nothing_and_are_reported(t: TestDb) {
     let plug = unique("pow2");
-    app::mqtt::ssr::create_with_prefix(&t.db, "heater", &plug).await.unwrap();
+    hearth_store::mqtt::create_with_prefix(&t.db, "heater", &plug).await.unwrap();
     let (state, _) = serve(&t, BROKER_PORT).await;
     let bad = [
         (format!("tele/{plug}/SENSOR"), "{\"ENERGY\":{\"Power\":".to_owned()),
@@ -230,7 +232,7 @@ async fn bad_payloads_store_nothing_and_are_reported(t: TestDb) {
     for (topic, payload) in &bad {
         publish(BROKER_PORT, &[(topic, payload)]).await;
         let reported = eventually(Duration::from_secs(10), || async {
-            let overview = state.activity.overview(app::mqtt::ssr::links(&t.db).await.unwrap());
+            let overview = state.activity.overview(hearth_store::mqtt::links(&t.db).await.unwrap());
             let heater = overview.devices.into_iter().find(|d| d.device.name == "heater")?;
             heater.last_error.filter(|e| e.starts_with(topic.as_str()))
         })
@@ -257,7 +259,7 @@ async fn hearth_reconnects_and_subscribes_again_after_a_broker_restart() {
     let mut broker = start();
     let t = common::sqlite().await;
     let plug = unique("plug");
-    app::mqtt::ssr::create_with_prefix(&t.db, "lamp", &plug).await.unwrap();
+    hearth_store::mqtt::create_with_prefix(&t.db, "lamp", &plug).await.unwrap();
     let (state, _) = serve(&t, OWN_BROKER_PORT).await;
     let stat = format!("stat/{plug}/POWER");
     publish(OWN_BROKER_PORT, &[(&stat, "ON")]).await;
@@ -300,26 +302,26 @@ async fn the_panel_actions_add_a_discovered_device_and_set_prefixes(t: TestDb) {
             (status, String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap())
         }
     };
-    let (status, body) = call(app::mqtt::AddMqttDevice::PATH, "name=bathroom&prefix=tasmota_1A2B3C".into()).await;
+    let (status, body) = call(hearth_app::functions::mqtt::AddMqttDevice::PATH, "name=bathroom&prefix=tasmota_1A2B3C".into()).await;
     assert_eq!(status, 200, "{body}");
-    let added: app::mqtt::NewDevice = serde_json::from_str(&body).unwrap();
+    let added: hearth_core::mqtt::NewDevice = serde_json::from_str(&body).unwrap();
     assert_eq!(added.device.name, "bathroom");
-    assert_eq!(app::device::ssr::find_by_token(&t.db, &added.token).await.unwrap(), Some(added.device.clone()), "the token shown works");
+    assert_eq!(hearth_store::device::find_by_token(&t.db, &added.token).await.unwrap(), Some(added.device.clone()), "the token shown works");
     assert!(state.activity.overview(Vec::new()).discovered.is_empty(), "an added prefix is no longer listed as discovered");
 
-    let (status, body) = call(app::mqtt::AddMqttDevice::PATH, "name=second&prefix=tasmota_1A2B3C".into()).await;
-    assert_eq!(status, 422, "{body}");
+    let (status, body) = call(hearth_app::functions::mqtt::AddMqttDevice::PATH, "name=second&prefix=tasmota_1A2B3C".into()).await;
+    assert_eq!(status, 409, "a prefix another device has is a conflict: {body}");
     assert!(body.contains("already belongs"), "{body}");
 
     let id = added.device.device_id;
-    let (status, _) = call(app::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=bathroom%2Fplug")).await;
+    let (status, _) = call(hearth_app::functions::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=bathroom%2Fplug")).await;
     assert_eq!(status, 200);
-    assert!(app::mqtt::ssr::device_by_prefix(&t.db, "bathroom/plug").await.unwrap().is_some());
-    let (status, body) = call(app::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=tele%2F%23")).await;
+    assert!(hearth_store::mqtt::device_by_prefix(&t.db, "bathroom/plug").await.unwrap().is_some());
+    let (status, body) = call(hearth_app::functions::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=tele%2F%23")).await;
     assert!(status == 422 && body.contains("must not contain"), "{status} {body}");
-    let (status, _) = call(app::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=")).await;
+    let (status, _) = call(hearth_app::functions::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=")).await;
     assert_eq!(status, 200);
-    assert_eq!(app::mqtt::ssr::links(&t.db).await.unwrap()[0].mqtt_prefix, None, "an empty prefix clears it");
+    assert_eq!(hearth_store::mqtt::links(&t.db).await.unwrap()[0].prefix, None, "an empty prefix clears it");
 }
 
 on_both_databases!(
@@ -344,22 +346,22 @@ async fn device_add_takes_an_mqtt_prefix() {
     let added = add("porch-plug", "tasmota_1A2B3C");
     assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
     assert!(String::from_utf8(added.stdout).unwrap().trim().starts_with("hth_"));
-    let links = app::mqtt::ssr::links(&t.db).await.unwrap();
-    assert_eq!(links[0].mqtt_prefix.as_deref(), Some("tasmota_1A2B3C"));
+    let links = hearth_store::mqtt::links(&t.db).await.unwrap();
+    assert_eq!(links[0].prefix.as_deref(), Some("tasmota_1A2B3C"));
     let taken = add("other-plug", "tasmota_1A2B3C");
     assert!(!taken.status.success());
     assert!(String::from_utf8_lossy(&taken.stderr).contains("already belongs"), "{}", String::from_utf8_lossy(&taken.stderr));
     let wildcard = add("third-plug", "tele/#");
     assert!(!wildcard.status.success());
-    assert_eq!(app::device::ssr::list(&t.db).await.unwrap().len(), 1, "refused prefixes create no device");
+    assert_eq!(hearth_store::device::list(&t.db).await.unwrap().len(), 1, "refused prefixes create no device");
 }
 
 async fn the_panel_shows_prefixes_online_states_and_discovered_prefixes(t: TestDb) {
     use axum::body::Body;
     use http_body_util::BodyExt;
     use tower::ServiceExt;
-    let (device, _) = app::mqtt::ssr::create_with_prefix(&t.db, "washer-plug", "tasmota_washer").await.unwrap();
-    app::mqtt::ssr::set_online(&t.db, device.device_id, false, 1_764_000_000_000).await.unwrap();
+    let (device, _) = hearth_store::mqtt::create_with_prefix(&t.db, "washer-plug", "tasmota_washer").await.unwrap();
+    hearth_store::mqtt::set_online(&t.db, device.device_id, false, 1_764_000_000_000).await.unwrap();
     common::device_token(&t.db, "hall-esp32").await;
     let state = common::state(&t.db);
     state.activity.discovered("shellyplus1pm-a8032ab12345", "shelly", "shellyplus1pm-a8032ab12345/status/switch:0", 1_764_000_000_000);

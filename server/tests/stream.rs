@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::on_both_databases;
+
 use common::TestDb;
 use eventsource_stream::{Event, Eventsource};
 use futures_util::{Stream, StreamExt};

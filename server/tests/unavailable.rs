@@ -5,7 +5,7 @@
 
 mod common;
 
-use app::store::{Db, StoreOptions};
+use hearth_store::{Db, StoreOptions};
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
@@ -34,10 +34,7 @@ async fn post(db: &Db, token: &str, value: f64) -> (StatusCode, Option<String>, 
 
 async fn stored(db: &Db) -> i64 {
     const SQL: &str = "select count(*) from reading";
-    match db {
-        Db::Sqlite(s) => sqlx::query_scalar(SQL).fetch_one(&s.read).await.unwrap(),
-        Db::Postgres(p) => sqlx::query_scalar(SQL).fetch_one(&p.pool).await.unwrap(),
-    }
+    hearth_store::testing::row::<(i64,)>(db, SQL).await.0
 }
 
 #[tokio::test]

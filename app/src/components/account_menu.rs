@@ -1,7 +1,7 @@
 //! The account menu of the top bar: who is logged in, the share page, logging out. A
 //! read-only (shared screen) session sees its label and "Read-only" instead of "Share".
 
-use crate::account::current_viewer;
+use crate::functions::account::current_viewer;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_location;

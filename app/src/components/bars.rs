@@ -3,6 +3,8 @@
 //! tooltip with the exact numbers.
 
 use super::plot::{ChartCanvas, DrawFn, Frame, HoverFn, Tip, series_color};
+use hearth_core::consumption::DayTotal;
+use hearth_core::time::Zone;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -178,3 +180,16 @@ mod draw {
         Ok(frame)
     }
 }
+
+/// The bars of daily totals, labelled in the house's zone.
+pub fn day_bars(zone: &Zone, days: &[DayTotal]) -> Vec<Bar> {
+    days.iter()
+        .map(|d| Bar {
+            label: zone.format(d.start_ms, if days.len() > 10 { "%-d %b" } else { "%a %-d" }),
+            title: zone.format(d.start_ms, "%A %-d %B"),
+            values: vec![d.value],
+            previous: d.previous,
+        })
+        .collect()
+}
+

@@ -4,9 +4,9 @@
 //! drag-to-zoom.
 
 use super::plot::{ChartCanvas, DrawFn, Frame, HoverFn, Tip, series_color};
-use crate::range::Window;
-use crate::reading::{Point, Series};
-use crate::time::Zone;
+use hearth_core::range::Window;
+use hearth_core::reading::{Point, Series};
+use hearth_core::time::Zone;
 use leptos::prelude::*;
 use std::sync::Arc;
 
@@ -52,7 +52,7 @@ pub fn LineChart(
         zone.track();
     });
     let draw: DrawFn = Arc::new(move |canvas, ratio| {
-        let now = now_ms();
+        let now = hearth_core::time::now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
         return series.with_untracked(|s| zone.with_untracked(|z| draw::lines(canvas, ratio, s, w, z, axis, first_color)));
@@ -74,20 +74,6 @@ pub fn LineChart(
             on_zoom=on_zoom
             label=label
         />
-    }
-}
-
-/// The current time in Unix milliseconds (the browser's clock; the server's on the server).
-pub fn now_ms() -> i64 {
-    #[cfg(feature = "hydrate")]
-    {
-        js_sys::Date::now() as i64
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
     }
 }
 
@@ -165,9 +151,9 @@ mod draw {
     use super::super::plot::Frame;
     use super::super::plot::draw::{area, axis_value, color, frame, theme, tick_label, y_range};
     use super::{Axis, segments};
-    use crate::range::Window;
-    use crate::reading::Series;
-    use crate::time::Zone;
+    use hearth_core::range::Window;
+    use hearth_core::reading::Series;
+    use hearth_core::time::Zone;
     use plotters::prelude::*;
 
     pub(super) fn lines(canvas: &web_sys::HtmlCanvasElement, ratio: f64, series: &[Series], window: Window, zone: &Zone, axis: Axis, first_color: usize) -> Option<Frame> {

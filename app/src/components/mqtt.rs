@@ -3,7 +3,8 @@
 //! can be added as a device, its token shown once), and inputs skipped for want of a kind.
 //! It refreshes itself every few seconds, except while a field in it is being edited.
 
-use crate::mqtt::{AddMqttDevice, Discovered, Linked, MqttOverview, SetMqttPrefix, Skipped, get_mqtt_overview};
+use crate::functions::mqtt::{AddMqttDevice, SetMqttPrefix, get_mqtt_overview};
+use hearth_core::mqtt::{Discovered, Linked, MqttOverview, Skipped};
 use leptos::prelude::*;
 
 /// Seconds between refreshes.
@@ -22,11 +23,11 @@ pub fn MqttPanel() -> impl IntoView {
     // Ages ("12 s ago") are the browser's to compute, so only once hydrated.
     let now_ms = RwSignal::new(None::<i64>);
     Effect::new(move |_| {
-        now_ms.set(Some(browser_now_ms()));
+        now_ms.set(Some(hearth_core::time::now_ms()));
         let refresh = set_interval_with_handle(
             move || {
                 if !editing() {
-                    now_ms.set(Some(browser_now_ms()));
+                    now_ms.set(Some(hearth_core::time::now_ms()));
                     tick.update(|t| *t += 1);
                 }
             },
@@ -254,16 +255,6 @@ fn ago(at_ms: Option<i64>, now_ms: Option<i64>) -> Option<String> {
         3600..86_400 => format!("{} h ago", seconds / 3600),
         _ => format!("{} d ago", seconds / 86_400),
     })
-}
-
-#[cfg(feature = "hydrate")]
-fn browser_now_ms() -> i64 {
-    js_sys::Date::now() as i64
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn browser_now_ms() -> i64 {
-    0
 }
 
 /// Whether the person is typing in a field, when a refresh would wipe what they typed.

@@ -232,7 +232,7 @@ pub mod draw {
     //! Drawing helpers shared by the charts.
 
     use super::Frame;
-    use crate::time::{DAY_MS, Zone};
+    use hearth_core::time::{DAY_MS, Zone};
     use plotters::coord::Shift;
     use plotters::prelude::*;
     use plotters_canvas::CanvasBackend;

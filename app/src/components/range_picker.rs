@@ -2,8 +2,8 @@
 //! custom dates), which are links that change the URL's query, so they work before the page
 //! is hydrated and a range can be bookmarked.
 
-use crate::range::{Preset, RangeQuery, Window};
-use crate::time::Zone;
+use hearth_core::range::{Preset, RangeQuery, Window};
+use hearth_core::time::Zone;
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};

@@ -2,8 +2,9 @@
 //! house's local time, with the run's start, duration and energy under the pointer.
 
 use super::plot::{ChartCanvas, DrawFn, Frame, HoverFn, Tip, series_color};
-use crate::range::Window;
-use crate::time::Zone;
+use crate::format::run_length;
+use hearth_core::range::Window;
+use hearth_core::time::Zone;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -53,7 +54,7 @@ pub fn Timeline(
         zone.track();
     });
     let draw: DrawFn = Arc::new(move |canvas, ratio| {
-        let now = super::chart::now_ms();
+        let now = hearth_core::time::now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
         return lanes.with_untracked(|l| zone.with_untracked(|z| draw::lanes(canvas, ratio, l, w, z, now)));
@@ -64,19 +65,13 @@ pub fn Timeline(
         }
     });
     let hover: HoverFn = Arc::new(move |frame, x, y| {
-        let now = super::chart::now_ms();
+        let now = hearth_core::time::now_ms();
         lanes.with_untracked(|l| zone.with_untracked(|z| tip_at(l, z, frame, x, y, now)))
     });
     let on_zoom = on_zoom.map(|zoom| Callback::new(move |(a, b): (f64, f64)| zoom.run((a as i64, b as i64))));
     view! {
         <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) on_zoom=on_zoom label=label class="timeline" />
     }
-}
-
-/// A duration as a person reads it: `45 min`, `1 h 05 min`.
-pub fn duration(ms: i64) -> String {
-    let minutes = (ms.max(0) + 30_000) / 60_000;
-    if minutes < 60 { format!("{minutes} min") } else { format!("{} h {:02} min", minutes / 60, minutes % 60) }
 }
 
 fn tip_at(lanes: &[Lane], zone: &Zone, frame: &Frame, x: f64, y: f64, now: i64) -> Option<Tip> {
@@ -95,7 +90,7 @@ fn tip_at(lanes: &[Lane], zone: &Zone, frame: &Frame, x: f64, y: f64, now: i64) 
         series_color(i),
         format!("{} – {}", zone.format(span.start_ms, "%H:%M"), span.end_ms.map_or("now".into(), |e| zone.format(e, "%H:%M"))),
     )];
-    rows.push(("transparent".into(), format!("Duration: {}", duration(end - span.start_ms))));
+    rows.push(("transparent".into(), format!("Duration: {}", run_length(end - span.start_ms))));
     if let Some(kwh) = span.kwh {
         rows.push(("transparent".into(), format!("Energy: {kwh:.2} kWh")));
     }
@@ -112,8 +107,8 @@ mod draw {
     use super::super::plot::Frame;
     use super::super::plot::draw::{area, color, frame, theme, tick_label};
     use super::Lane;
-    use crate::range::Window;
-    use crate::time::Zone;
+    use hearth_core::range::Window;
+    use hearth_core::time::Zone;
     use plotters::prelude::*;
 
     pub(super) fn lanes(canvas: &web_sys::HtmlCanvasElement, ratio: f64, lanes: &[Lane], window: Window, zone: &Zone, now: i64) -> Option<Frame> {
@@ -176,17 +171,5 @@ mod draw {
         let frame = frame(chart.plotting_area().get_pixel_range(), ratio, (from as f64, to as f64), (0.0, (n as i64 * UNIT) as f64));
         root.present()?;
         Ok(frame)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_in_minutes_and_hours() {
-        assert_eq!(duration(44 * 60_000 + 40_000), "45 min");
-        assert_eq!(duration(65 * 60_000), "1 h 05 min");
-        assert_eq!(duration(-5), "0 min");
     }
 }

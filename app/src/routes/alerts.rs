@@ -2,25 +2,14 @@
 //! the device was last seen and how often it usually reports), a form to add a rule, and the
 //! history of resolved alerts. Kept current by the live stream's alert events.
 
-use crate::alert::{AddAlertRule, Alert, AlertsOverview, Choice, DeleteAlertRule, OpenAlerts, RuleKind, RuleStatus, load_alerts, fits};
-use crate::routes::devices::ago;
-use crate::time::Zone;
+use crate::components::alerts::OpenAlerts;
+use crate::format::{ago, elapsed};
+use crate::functions::alerts::{AddAlertRule, AlertsOverview, Choice, DeleteAlertRule, RuleStatus, load_alerts};
+use hearth_core::alert::form::fits;
+use hearth_core::alert::{Alert, RuleKind};
+use hearth_core::time::Zone;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
-
-/// "45 s", "12 min", "2 h 5 min", "3 days 4 h".
-pub fn duration(ms: i64) -> String {
-    let seconds = ms.max(0) / 1000;
-    let minutes = seconds / 60;
-    match minutes {
-        0 => format!("{seconds} s"),
-        1..60 => format!("{minutes} min"),
-        60..1440 if minutes % 60 == 0 => format!("{} h", minutes / 60),
-        60..1440 => format!("{} h {} min", minutes / 60, minutes % 60),
-        _ if minutes % 1440 < 60 => format!("{} days", minutes / 1440),
-        _ => format!("{} days {} h", minutes / 1440, minutes % 1440 / 60),
-    }
-}
 
 /// The alerts view.
 #[component]
@@ -32,8 +21,8 @@ pub fn AlertsPage() -> impl IntoView {
         move || (add.version().get(), delete.version().get(), heard.map(|h| h.get())),
         |_| load_alerts(),
     );
-    let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
-    let delete_error = move || delete.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
+    let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let delete_error = move || delete.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
         <div class="view-head"><h1>"Alerts"</h1></div>
         <Transition fallback=|| view! { <section class="panel"><p class="muted">"Loading…"</p></section> }>
@@ -81,7 +70,7 @@ fn OpenList(open: Vec<Alert>, now_ms: i64, zone: StoredValue<Zone>) -> impl Into
                                     <div class="alert-message">{a.message.clone()}</div>
                                     <div class="muted">
                                         "since " {zone.with_value(|z| z.format(a.opened_at_ms, "%a %-d %b %H:%M"))}
-                                        " · " {duration(now_ms - a.opened_at_ms)}
+                                        " · " {elapsed(now_ms - a.opened_at_ms)}
                                     </div>
                                 </div>
                             </li>
@@ -101,7 +90,7 @@ fn RuleList(rules: Vec<RuleStatus>, now_ms: i64, owner: bool, delete: ServerActi
                 let seen = match (last_seen_ms, rule.kind) {
                     (None, _) => "no reading yet".to_owned(),
                     (Some(at), RuleKind::Offline) => match interval_ms {
-                        Some(every) => format!("last seen {} · usually every {}", ago(now_ms - at), duration(every)),
+                        Some(every) => format!("last seen {} · usually every {}", ago(now_ms - at), elapsed(every)),
                         None => format!("last seen {}", ago(now_ms - at)),
                     },
                     (Some(at), _) => format!("latest reading {}", ago(now_ms - at)),
@@ -223,7 +212,7 @@ fn History(history: Vec<Alert>, zone: StoredValue<Zone>) -> impl IntoView {
                                             <td>{a.rule.describe()}</td>
                                             <td>{time(a.opened_at_ms)}</td>
                                             <td>{time(resolved)}</td>
-                                            <td class="r">{duration(resolved - a.opened_at_ms)}</td>
+                                            <td class="r">{elapsed(resolved - a.opened_at_ms)}</td>
                                             <td class="r">{a.rule.alert_value(a.value)}</td>
                                         </tr>
                                     }
@@ -234,19 +223,5 @@ fn History(history: Vec<Alert>, zone: StoredValue<Zone>) -> impl IntoView {
                 }.into_any()
             }}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_in_the_largest_units() {
-        assert_eq!(duration(45_000), "45 s");
-        assert_eq!(duration(12 * 60_000), "12 min");
-        assert_eq!(duration(125 * 60_000), "2 h 5 min");
-        assert_eq!(duration(120 * 60_000), "2 h");
-        assert_eq!(duration(3 * 86_400_000 + 4 * 3_600_000), "3 days 4 h");
     }
 }

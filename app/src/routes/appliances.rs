@@ -2,86 +2,35 @@
 //! per local day, and a table of recent runs with their start, duration and energy.
 
 use crate::components::bars::{Bar, BarChart};
-use crate::components::chart::now_ms;
+use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::series_color;
-use crate::components::range_picker::{ViewHead, use_range_query, use_zoom};
-use crate::components::timeline::{Lane, Span, Timeline, duration};
-use crate::live::{LiveEvent, use_live};
-use crate::range::{Preset, RangeQuery, Window};
-use crate::sensor::{Kind, Sensor};
-use crate::time::{HOUR_MS, Zone};
-use crate::usage::Run;
+use crate::components::range_picker::use_zoom;
+use crate::components::timeline::{Lane, Span, Timeline};
+use crate::format::run_length;
+use crate::functions::appliances::{Appliances, load_appliances};
+use hearth_core::range::{Preset, Window};
+use hearth_core::sensor::Kind;
+use hearth_core::time::{HOUR_MS, Zone, now_ms};
+use hearth_core::usage::Run;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// An appliance and its runs in the range.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Appliance {
-    /// Its switch.
-    pub sensor: Sensor,
-    /// Its runs overlapping the range, oldest first.
-    pub runs: Vec<Run>,
-}
-
-/// What the appliances view shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Appliances {
-    /// The house's time zone.
-    pub zone: Zone,
-    /// The range shown.
-    pub window: Window,
-    /// The local days of the range: start and end, Unix ms.
-    pub days: Vec<(i64, i64)>,
-    /// Every appliance, by name.
-    pub appliances: Vec<Appliance>,
-}
-
-/// The appliances view's data for `range` (7 days by default).
-#[server]
-pub async fn load_appliances(#[server(default)] range: RangeQuery) -> Result<Appliances, ServerFnError> {
-    let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
-    let now = jiff::Timestamp::now().as_millisecond();
-    let window = crate::range::ssr::resolve(&range, Preset::Week, &house, now).map_err(|e| crate::account::ssr::fail(422, &e.to_string()))?;
-    let failed = |e: sqlx::Error| {
-        tracing::error!(error = %e, "appliances query failed");
-        ServerFnError::new("could not read the appliances' runs")
-    };
-    let switches = crate::sensor::ssr::list_by_kind(&db, Kind::Switch).await.map_err(failed)?;
-    let mut appliances = Vec::with_capacity(switches.len());
-    for sensor in switches {
-        let runs = crate::usage::ssr::runs(&db, sensor.sensor_id, window.from_ms, window.to_ms, now).await.map_err(failed)?;
-        appliances.push(Appliance { sensor, runs });
+impl ViewData for Appliances {
+    fn shown(&self) -> Option<(Window, Zone)> {
+        Some((self.window, self.zone.clone()))
     }
-    appliances.sort_by_key(|a| a.sensor.title());
-    let days = house.days(window.from_ms, window.to_ms.min(now + 1)).iter().map(|d| (d.start_ms, d.end_ms)).collect();
-    Ok(Appliances {
-        zone: house.zone(window.from_ms - 31 * crate::time::DAY_MS, window.to_ms + crate::time::DAY_MS),
-        window,
-        days,
-        appliances,
-    })
+
+    fn day_end_ms(&self) -> i64 {
+        self.today_ms.1
+    }
 }
 
 /// The appliances view.
 #[component]
 pub fn AppliancesPage() -> impl IntoView {
-    let query = use_range_query();
-    let data = Resource::new(move || query.get(), load_appliances);
-    // What the range buttons describe, set once the data is in (read inside the Suspense).
-    let shown = RwSignal::new(None);
     view! {
-        <ViewHead title="Appliances" default=Preset::Week shown=shown />
-        <Suspense fallback=|| view! { <section class="panel"><div class="chart timeline placeholder"></div></section> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(a) => {
-                        shown.set(Some((a.window, a.zone.clone())));
-                        view! { <LiveAppliances data=a refetch=move || data.refetch() /> }.into_any()
-                    }
-                    Err(e) => view! { <p class="error">"Could not load the appliances: " {e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <LivePage title="Appliances" default=Some(Preset::Week) load=load_appliances what="the appliances"
+            placeholder=|| view! { <section class="panel"><div class="chart timeline placeholder"></div></section> }
+            children=|data, live| view! { <LiveAppliances data=data live=live /> } />
     }
 }
 
@@ -103,29 +52,19 @@ pub fn apply_switch(runs: &mut Vec<Run>, sensor_id: i64, on: bool, at_ms: i64) -
 }
 
 #[component]
-fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let Appliances { zone, window, days, appliances } = data;
+fn LiveAppliances(data: Appliances, live: ViewLive) -> impl IntoView {
+    let Appliances { zone, window, days, appliances, .. } = data;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
     let appliances = RwSignal::new(appliances);
     let clock = RwSignal::new(now_ms());
     let zoom = use_zoom();
-    let refetch_later = {
-        let refetch = refetch.clone();
-        move || {
-            // The paired power sensor's last readings of the run arrive around the switch-off.
-            #[cfg(feature = "hydrate")]
-            set_timeout(refetch.clone(), std::time::Duration::from_secs(3));
-            #[cfg(not(feature = "hydrate"))]
-            let _ = &refetch;
-        }
+    let refetch_later = move || {
+        // The paired power sensor's last readings of the run arrive around the switch-off.
+        #[cfg(feature = "hydrate")]
+        set_timeout(move || live.refetch(), std::time::Duration::from_secs(3));
     };
-    use_live(move |event| {
-        let (reading, at_ms) = match event {
-            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
-            LiveEvent::Resync => return refetch(),
-            LiveEvent::Alert(_) => return,
-        };
+    live.on_readings(move |reading, at_ms| {
         clock.set(now_ms());
         if reading.kind != Kind::Switch {
             return;
@@ -133,11 +72,11 @@ fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + '
         let ended = appliances.try_update(|all| {
             all.iter_mut()
                 .find(|a| a.sensor.sensor_id == reading.sensor_id)
-                .map(|a| apply_switch(&mut a.runs, reading.sensor_id, reading.value > 0.5, *at_ms))
+                .map(|a| apply_switch(&mut a.runs, reading.sensor_id, reading.value > 0.5, at_ms))
         });
         match ended {
             Some(Some(true)) => refetch_later(),
-            Some(None) => refetch(),
+            Some(None) => live.refetch(),
             _ => {}
         }
     });
@@ -161,7 +100,7 @@ fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + '
                     .iter()
                     .map(|a| {
                         let spans: Vec<(i64, Option<i64>)> = a.runs.iter().map(|r| (r.start_ms, r.end_ms)).collect();
-                        crate::usage::on_ms_per_interval(&spans, &boundaries, now)
+                        hearth_core::usage::on_ms_per_interval(&spans, &boundaries, now)
                     })
                     .collect();
                 days.iter()
@@ -229,7 +168,7 @@ fn LiveAppliances(data: Appliances, refetch: impl Fn() + Clone + Send + Sync + '
                                             <td><span class="swatch" style:background=series_color(i)></span>" "{name}</td>
                                             <td>{move || zone.with(|z| z.format(run.start_ms, "%a %-d %b %H:%M"))}</td>
                                             <td class="r">{move || {
-                                                let text = duration(run.duration_ms(clock.get().max(run.start_ms)));
+                                                let text = run_length(run.duration_ms(clock.get().max(run.start_ms)));
                                                 if run.end_ms.is_none() { format!("{text}, still on") } else { text }
                                             }}</td>
                                             <td class="r">{run.kwh.map_or_else(|| "–".to_owned(), |k| format!("{k:.2} kWh"))}</td>

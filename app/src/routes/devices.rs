@@ -4,105 +4,13 @@
 //! prefixes).
 
 use crate::components::mqtt::MqttPanel;
-use crate::device::{DeviceOverview, RevokeDevice};
-use crate::routes::overview::watts;
-use crate::sensor::{Kind, Listed};
-use crate::time::Zone;
-use leptos::prelude::*;
+use crate::format::{ago, reading_text};
+use crate::functions::devices::{AddDevice, Devices, RevokeDevice, UpdateSensor, load_devices};
+use hearth_core::device::DeviceOverview;
+use hearth_core::sensor::Listed;
+use hearth_core::time::Zone;
 use leptos::form::ActionForm;
-use serde::{Deserialize, Serialize};
-
-/// What the devices view shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Devices {
-    /// The house's time zone.
-    pub zone: Zone,
-    /// The time the list was read, Unix ms.
-    pub now_ms: i64,
-    /// Every device, by name.
-    pub devices: Vec<DeviceOverview>,
-    /// Whether the owner is looking (a read-only share session cannot change anything).
-    pub owner: bool,
-}
-
-/// Every device with its sensors.
-#[server]
-pub async fn load_devices() -> Result<Devices, ServerFnError> {
-    let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
-    let now = jiff::Timestamp::now().as_millisecond();
-    let devices = crate::device::ssr::overview(&db).await.map_err(|e| {
-        tracing::error!(error = %e, "devices query failed");
-        ServerFnError::new("could not read the devices")
-    })?;
-    let oldest = devices.iter().map(|d| d.created_at_ms).min().unwrap_or(now);
-    let owner = crate::account::ssr::viewer().is_some_and(|v| !v.read_only);
-    Ok(Devices { zone: house.zone(oldest, now), now_ms: now, devices, owner })
-}
-
-/// Registers a device and returns its token, which is shown this once.
-#[server(prefix = "/api/owner", endpoint = "add_device")]
-pub async fn add_device(name: String) -> Result<String, ServerFnError> {
-    use crate::device::ssr::CreateError;
-    crate::account::ssr::require_owner()?;
-    let db = crate::store::Db::from_context()?;
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-        return Err(crate::account::ssr::fail(422, "name: a device name is 1 to 64 characters without control characters"));
-    }
-    match crate::device::ssr::create(&db, name).await {
-        Ok((_, token)) => Ok(token),
-        Err(CreateError::NameTaken(name)) => Err(crate::account::ssr::fail(409, &format!("name: a device named {name:?} already exists"))),
-        Err(CreateError::Db(e)) => {
-            tracing::error!(error = %e, "device not created");
-            Err(ServerFnError::new("could not add the device"))
-        }
-    }
-}
-
-/// Names a sensor, sets its room and whether it meters the whole house (a form: an empty
-/// text clears the field; the checkbox is absent when unticked).
-#[server(prefix = "/api/owner", endpoint = "update_sensor")]
-pub async fn update_sensor(sensor_id: i64, name: String, room: String, main: Option<String>) -> Result<(), ServerFnError> {
-    use crate::sensor::SensorUpdate;
-    use crate::sensor::ssr::UpdateError;
-    crate::account::ssr::require_owner()?;
-    let db = crate::store::Db::from_context()?;
-    let text = |t: String| Some(Some(t).filter(|t| !t.trim().is_empty()));
-    let update = SensorUpdate { name: text(name), room: text(room), main: Some(main.is_some()) };
-    match crate::sensor::ssr::update(&db, sensor_id, update).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(crate::account::ssr::fail(404, "no such sensor")),
-        Err(UpdateError::Invalid { field, message }) => Err(crate::account::ssr::fail(422, &format!("{field}: {message}"))),
-        Err(UpdateError::Db(e)) => {
-            tracing::error!(error = %e, "sensor not updated");
-            Err(ServerFnError::new("could not save the sensor"))
-        }
-    }
-}
-
-/// "3 min ago", "2 h ago", "5 days ago".
-pub fn ago(ms: i64) -> String {
-    let minutes = ms.max(0) / 60_000;
-    match minutes {
-        0 => "just now".into(),
-        1..60 => format!("{minutes} min ago"),
-        60..2880 => format!("{} h ago", minutes / 60),
-        _ => format!("{} days ago", minutes / 1440),
-    }
-}
-
-/// A reading's value with its unit.
-fn reading_text(kind: Kind, value: f64) -> String {
-    match kind {
-        Kind::Switch => if value > 0.5 { "on" } else { "off" }.to_owned(),
-        Kind::Power => watts(value),
-        Kind::Temperature => format!("{value:.1} °C"),
-        Kind::Humidity => format!("{value:.0} %"),
-        Kind::Energy => format!("{value:.2} kWh"),
-        Kind::Water => format!("{value:.0} L"),
-        Kind::Flow => format!("{value:.1} L/min"),
-    }
-}
+use leptos::prelude::*;
 
 /// The devices view.
 #[component]
@@ -115,8 +23,8 @@ pub fn DevicesPage() -> impl IntoView {
         |_| load_devices(),
     );
     let new_token = move || add.value().get().and_then(|r| r.ok());
-    let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
-    let update_error = move || update.value().get().and_then(|r| r.err()).map(|e| crate::account::error_text(&e));
+    let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| e.to_string());
+    let update_error = move || update.value().get().and_then(|r| r.err()).map(|e| e.to_string());
     view! {
         <div class="view-head"><h1>"Devices"</h1></div>
         <Transition fallback=|| view! { <section class="panel"><p class="muted">"Loading…"</p></section> }>
@@ -256,18 +164,5 @@ fn SensorRow(listed: Listed, zone: StoredValue<Zone>, now_ms: i64, owner: Signal
                 </Show>
             </td>
         </tr>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ages_read_in_minutes_hours_and_days() {
-        assert_eq!(ago(20_000), "just now");
-        assert_eq!(ago(5 * 60_000), "5 min ago");
-        assert_eq!(ago(3 * 3_600_000), "3 h ago");
-        assert_eq!(ago(3 * 86_400_000), "3 days ago");
     }
 }

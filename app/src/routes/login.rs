@@ -2,7 +2,9 @@
 //! homeowner's account. Both work without JavaScript too: the forms post to their server
 //! functions, which answer with a redirect.
 
-use crate::account::{Login, MIN_PASSWORD_CHARS, Setup, error_text};
+use crate::error::AppError;
+use crate::functions::account::{Login, Logout, Setup};
+use hearth_core::account::MIN_PASSWORD_CHARS;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use server_fn::ServerFn;
@@ -45,13 +47,13 @@ pub fn SetupPage() -> impl IntoView {
 
 /// The error of the last attempt, if it failed.
 #[component]
-fn Failure(#[prop(into)] result: Signal<Option<Result<(), ServerFnError>>>) -> impl IntoView {
+fn Failure(#[prop(into)] result: Signal<Option<Result<(), AppError>>>) -> impl IntoView {
     move || {
-        result.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{error_text(&e)}</p> })
+        result.get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
     }
 }
 
 /// The URL of the logout server function, for a plain form that reloads the page.
 pub fn logout_url() -> &'static str {
-    crate::account::Logout::PATH
+    Logout::PATH
 }

@@ -2,173 +2,33 @@
 //! today's electricity and water, and the appliances that are on and for how long. Every
 //! number moves with the live stream.
 
-use crate::components::chart::{Axis, LineChart, now_ms};
-use crate::range::{Preset, Window};
-use crate::reading::merge_live;
-use crate::time::DAY_MS;
-use crate::components::timeline::duration;
-use crate::live::{LiveEvent, use_live};
-use crate::sensor::{Kind, Sensor};
-use crate::time::Zone;
+use crate::components::chart::{Axis, LineChart};
+use crate::components::live_page::{LivePage, ViewData, ViewLive};
+use crate::format::{run_length, watts};
+use crate::functions::overview::{Latest, Overview, load_overview};
+use hearth_core::range::{Preset, Window};
+use hearth_core::reading::merge_live;
+use hearth_core::sensor::Kind;
+use hearth_core::time::{DAY_MS, Zone, now_ms};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// A sensor's newest value.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Latest {
-    /// The sensor.
-    pub sensor_id: i64,
-    /// Its newest value, if it ever reported.
-    pub value: Option<f64>,
-    /// When that was measured, Unix ms.
-    pub at_ms: Option<i64>,
-}
-
-/// A room's climate now.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RoomNow {
-    /// The room's name.
-    pub room: String,
-    /// Its temperature sensor's newest value.
-    pub temperature: Option<Latest>,
-    /// Its humidity sensor's newest value.
-    pub humidity: Option<Latest>,
-}
-
-/// A counter's consumption today and its newest value (to add what live readings add).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CounterToday {
-    /// The counter.
-    pub sensor_id: i64,
-    /// Consumption since local midnight.
-    pub today: f64,
-    /// The counter's newest value.
-    pub last: Option<f64>,
-}
-
-impl CounterToday {
-    /// Adds a new reading of the counter: what it rose by counts, a drop starts a new baseline.
-    pub fn add(&mut self, value: f64) {
-        if let Some(last) = self.last
-            && value > last
-        {
-            self.today += value - last;
-        }
-        self.last = Some(value);
+impl ViewData for Overview {
+    fn shown(&self) -> Option<(Window, Zone)> {
+        None
     }
-}
 
-/// An appliance (a switch) and whether it is on.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ApplianceNow {
-    /// The switch.
-    pub sensor: Sensor,
-    /// Since when it is on; `None` when off.
-    pub on_since: Option<i64>,
-    /// Its paired power sensor and the power it draws now.
-    pub power: Option<Latest>,
-}
-
-/// What the overview shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Overview {
-    /// The house's time zone around today.
-    pub zone: Zone,
-    /// Today's start and end, Unix ms.
-    pub today_ms: (i64, i64),
-    /// Rooms with a temperature or humidity sensor, by name.
-    pub rooms: Vec<RoomNow>,
-    /// The power sensors whose sum is the house's draw: its main meters, else every one.
-    pub power: Vec<Latest>,
-    /// Electricity counters whose sum is the house's use: main meters, else every one.
-    pub energy: Vec<CounterToday>,
-    /// Water counters, likewise.
-    pub water: Vec<CounterToday>,
-    /// Every appliance.
-    pub appliances: Vec<ApplianceNow>,
-    /// The house's power meters over the last 24 hours.
-    pub power_history: Vec<crate::reading::Series>,
-}
-
-/// The overview's data.
-#[server]
-pub async fn load_overview() -> Result<Overview, ServerFnError> {
-    use crate::sensor::ssr::{Listed, list_all};
-    let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
-    let failed = |e: sqlx::Error| {
-        tracing::error!(error = %e, "overview query failed");
-        ServerFnError::new("could not read the house's state")
-    };
-    let now = jiff::Timestamp::now().as_millisecond();
-    let day = house.day_of(now);
-    let sensors = list_all(&db).await.map_err(failed)?;
-    let latest = |l: &Listed| Latest { sensor_id: l.sensor.sensor_id, value: l.last_value, at_ms: l.last_at_ms };
-    let of_kind = |kind: Kind| -> Vec<&Listed> {
-        let all: Vec<&Listed> = sensors.iter().filter(|l| l.sensor.kind == kind).collect();
-        if all.iter().any(|l| l.sensor.main) { all.into_iter().filter(|l| l.sensor.main).collect() } else { all }
-    };
-
-    let mut rooms: Vec<RoomNow> = Vec::new();
-    for l in sensors.iter().filter(|l| matches!(l.sensor.kind, Kind::Temperature | Kind::Humidity)) {
-        let name = l.sensor.label();
-        let at = match rooms.iter().position(|r| r.room == name) {
-            Some(i) => i,
-            None => {
-                rooms.push(RoomNow { room: name, temperature: None, humidity: None });
-                rooms.len() - 1
-            }
-        };
-        let slot = if l.sensor.kind == Kind::Temperature { &mut rooms[at].temperature } else { &mut rooms[at].humidity };
-        slot.get_or_insert(latest(l));
+    fn day_end_ms(&self) -> i64 {
+        self.today_ms.1
     }
-    rooms.sort_by(|a, b| a.room.cmp(&b.room));
-
-    let energy = crate::routes::energy::ssr::today(&db, &of_kind(Kind::Energy), day.start_ms, now).await.map_err(failed)?;
-    let water = crate::routes::energy::ssr::today(&db, &of_kind(Kind::Water), day.start_ms, now).await.map_err(failed)?;
-
-    let all_sensors: Vec<Sensor> = sensors.iter().map(|l| l.sensor.clone()).collect();
-    let mut appliances = Vec::new();
-    for l in sensors.iter().filter(|l| l.sensor.kind == Kind::Switch) {
-        let run = crate::usage::ssr::current(&db, l.sensor.sensor_id, now).await.map_err(failed)?;
-        let power = crate::usage::pair(&l.sensor, &all_sensors)
-            .and_then(|p| sensors.iter().find(|s| s.sensor.sensor_id == p.sensor_id))
-            .map(latest);
-        appliances.push(ApplianceNow { sensor: l.sensor.clone(), on_since: run.map(|r| r.start_ms), power });
-    }
-    appliances.sort_by_key(|a| a.sensor.title());
-
-    let power = of_kind(Kind::Power);
-    let mut power_history = Vec::with_capacity(power.len());
-    for l in &power {
-        let history = crate::reading::ssr::sensor_history(&db, l.sensor.clone(), now - crate::time::DAY_MS, now, 288).await.map_err(failed)?;
-        power_history.push(history);
-    }
-    Ok(Overview {
-        zone: house.zone(now - crate::time::DAY_MS, day.end_ms),
-        today_ms: (day.start_ms, day.end_ms),
-        rooms,
-        power: power.into_iter().map(latest).collect(),
-        energy,
-        water,
-        appliances,
-        power_history,
-    })
 }
 
 /// The overview page.
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| load_overview());
     view! {
-        <div class="view-head"><h1>"Home"</h1></div>
-        <Suspense fallback=|| view! { <div class="cards"><div class="card"></div><div class="card"></div><div class="card"></div><div class="card"></div></div> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(overview) => view! { <LiveOverview overview=overview refetch=move || data.refetch() /> }.into_any(),
-                    Err(e) => view! { <p class="error">"Could not load the house's state: " {e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <LivePage title="Home" default=None load=|_| load_overview() what="the house's state"
+            placeholder=|| view! { <div class="cards"><div class="card"></div><div class="card"></div><div class="card"></div><div class="card"></div></div> }
+            children=|overview, live| view! { <LiveOverview overview=overview live=live /> } />
     }
 }
 
@@ -187,13 +47,8 @@ fn use_clock() -> ReadSignal<i64> {
     now
 }
 
-/// Watts as a person reads them: `640 W`, `2.35 kW`.
-pub fn watts(w: f64) -> String {
-    if w.abs() >= 1000.0 { format!("{:.2} kW", w / 1000.0) } else { format!("{w:.0} W") }
-}
-
 #[component]
-fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     let Overview { zone, today_ms, rooms, power, energy, water, appliances, power_history } = overview;
     let power_history = RwSignal::new(power_history);
     let day = Window { from_ms: now_ms() - DAY_MS, to_ms: now_ms(), preset: Some(Preset::Day) };
@@ -205,16 +60,8 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
     let appliances = RwSignal::new(appliances);
     let zone = StoredValue::new(zone);
     let clock = use_clock();
-    use_live(move |event| {
-        let (reading, at_ms) = match event {
-            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
-            LiveEvent::Resync => return refetch(),
-            LiveEvent::Alert(_) => return,
-        };
-        let (id, value, at_ms) = (reading.sensor_id, reading.value, *at_ms);
-        if at_ms >= today_ms.1 {
-            return refetch();
-        }
+    live.on_readings(move |reading, at_ms| {
+        let (id, value) = (reading.sensor_id, reading.value);
         let set_latest = |l: &mut Latest| {
             if l.at_ms.is_none_or(|t| t <= at_ms) {
                 (l.value, l.at_ms) = (Some(value), Some(at_ms));
@@ -227,7 +74,7 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                     slot.map(set_latest).is_some()
                 });
                 if known == Some(false) {
-                    refetch();
+                    live.refetch();
                 }
             }
             Kind::Power => {
@@ -243,7 +90,7 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                 appliances.update(|a| a.iter_mut().filter_map(|a| a.power.as_mut()).filter(|l| l.sensor_id == id).for_each(set_latest));
                 // A new house meter changes what "the house" sums.
                 if known == Some(false) && (reading.sensor().main || power.with_untracked(Vec::is_empty)) {
-                    refetch();
+                    live.refetch();
                 }
             }
             Kind::Energy | Kind::Water if at_ms >= today_ms.0 => {
@@ -255,7 +102,7 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                     known
                 });
                 if known == Some(false) && (reading.sensor().main || counters.with_untracked(Vec::is_empty)) {
-                    refetch();
+                    live.refetch();
                 }
             }
             Kind::Switch => {
@@ -270,7 +117,7 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                         .is_some()
                 });
                 if known == Some(false) {
-                    refetch();
+                    live.refetch();
                 }
             }
             _ => {}
@@ -334,7 +181,7 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                             <span><span class="badge-on"></span>{a.sensor.title()}</span>
                             <span class="muted">
                                 {a.power.and_then(|p| p.value).map(|w| format!("{} · ", watts(w)))}
-                                {move || format!("on for {}", duration(clock.get().max(a.on_since.unwrap_or(0)) - a.on_since.unwrap_or(0)))}
+                                {move || format!("on for {}", run_length(clock.get().max(a.on_since.unwrap_or(0)) - a.on_since.unwrap_or(0)))}
                             </span>
                         </li>
                     </For>
@@ -347,26 +194,5 @@ fn LiveOverview(overview: Overview, refetch: impl Fn() + Clone + Send + Sync + '
                 <LineChart series=power_history window=day zone=chart_zone axis=Axis { unit: "W", decimals: 0, from_zero: true } label="The house's power, last 24 hours" />
             </section>
         </Show>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_counter_adds_its_rises_and_restarts_after_a_drop() {
-        let mut c = CounterToday { sensor_id: 1, today: 2.0, last: Some(100.0) };
-        c.add(100.5);
-        c.add(100.5);
-        c.add(3.0);
-        c.add(3.25);
-        assert_eq!((c.today, c.last), (2.75, Some(3.25)));
-    }
-
-    #[test]
-    fn watts_switch_to_kilowatts() {
-        assert_eq!(watts(640.4), "640 W");
-        assert_eq!(watts(2345.0), "2.35 kW");
     }
 }

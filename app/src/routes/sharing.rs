@@ -1,6 +1,6 @@
 //! `/sharing`: the owner creates read-only links for screens on the wall, and revokes them.
 
-use crate::account::{CreateShareLink, RevokeShareLink, error_text, share_links};
+use crate::functions::account::{CreateShareLink, RevokeShareLink, share_links};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 
@@ -30,7 +30,7 @@ pub fn SharingPage() -> impl IntoView {
                     </p>
                     }.into_any()
                 }
-                Err(e) => view! { <p class="error" role="alert">{error_text(&e)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.to_string()}</p> }.into_any(),
             })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -49,7 +49,7 @@ pub fn SharingPage() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Err(e) => view! { <p class="error">{error_text(&e)}</p> }.into_any(),
+                        Err(e) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
                     }
                 })}
             </Transition>

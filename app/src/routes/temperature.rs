@@ -2,85 +2,33 @@
 //! for many readings), each room's current value and today's minimum and maximum, and the
 //! rooms' humidity below; all of it live.
 
-use crate::components::chart::{Axis, LineChart, now_ms};
+use crate::components::chart::{Axis, LineChart};
+use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::series_color;
-use crate::components::range_picker::{ViewHead, use_range_query, use_zoom};
-use crate::live::{LiveEvent, use_live};
-use crate::range::{Preset, RangeQuery, Window};
-use crate::reading::{Series, merge_live};
-use crate::sensor::Kind;
-use crate::time::Zone;
+use crate::components::range_picker::use_zoom;
+use crate::functions::climate::{Climate, load_climate};
+use hearth_core::range::{Preset, Window};
+use hearth_core::reading::{Series, merge_live};
+use hearth_core::sensor::Kind;
+use hearth_core::time::{Zone, now_ms};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// What the temperature view shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Climate {
-    /// The house's time zone over the range.
-    pub zone: Zone,
-    /// The range shown.
-    pub window: Window,
-    /// Temperature sensors' histories.
-    pub temperature: Vec<Series>,
-    /// Humidity sensors' histories.
-    pub humidity: Vec<Series>,
-    /// Today's lowest and highest value per sensor id.
-    pub today: Vec<(i64, f64, f64)>,
-    /// When today started and ends, Unix ms.
-    pub today_ms: (i64, i64),
-}
-
-/// The temperature view's data for `range`.
-#[server]
-pub async fn load_climate(#[server(default)] range: RangeQuery) -> Result<Climate, ServerFnError> {
-    use crate::reading::MAX_POINTS;
-    use crate::reading::ssr::{extremes, history_in};
-    let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
-    let now = jiff::Timestamp::now().as_millisecond();
-    let window = crate::range::ssr::resolve(&range, Preset::Day, &house, now).map_err(|e| crate::account::ssr::fail(422, &e.to_string()))?;
-    let failed = |e: sqlx::Error| {
-        tracing::error!(error = %e, "climate query failed");
-        ServerFnError::new("could not read the history")
-    };
-    let temperature = history_in(&db, Kind::Temperature, window.from_ms, window.to_ms, MAX_POINTS).await.map_err(failed)?;
-    let humidity = history_in(&db, Kind::Humidity, window.from_ms, window.to_ms, MAX_POINTS).await.map_err(failed)?;
-    let day = house.day_of(now);
-    let mut today = Vec::new();
-    for s in temperature.iter().chain(&humidity) {
-        if let Some((lo, hi)) = extremes(&db, s.sensor.sensor_id, day.start_ms, day.end_ms).await.map_err(failed)? {
-            today.push((s.sensor.sensor_id, lo, hi));
-        }
+impl ViewData for Climate {
+    fn shown(&self) -> Option<(Window, Zone)> {
+        Some((self.window, self.zone.clone()))
     }
-    Ok(Climate {
-        zone: house.zone(window.from_ms.min(day.start_ms), window.to_ms.max(day.end_ms)),
-        window,
-        temperature,
-        humidity,
-        today,
-        today_ms: (day.start_ms, day.end_ms),
-    })
+
+    fn day_end_ms(&self) -> i64 {
+        self.today_ms.1
+    }
 }
 
 /// The temperature view.
 #[component]
 pub fn TemperaturePage() -> impl IntoView {
-    let query = use_range_query();
-    let data = Resource::new(move || query.get(), load_climate);
-    // What the range buttons describe, set once the data is in (read inside the Suspense).
-    let shown = RwSignal::new(None);
     view! {
-        <ViewHead title="Temperature" default=Preset::Day shown=shown />
-        <Suspense fallback=|| view! { <ClimatePlaceholder /> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(climate) => {
-                        shown.set(Some((climate.window, climate.zone.clone())));
-                        view! { <LiveClimate climate=climate refetch=move || data.refetch() /> }.into_any()
-                    }
-                    Err(e) => view! { <p class="error">"Could not load the history: " {e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <LivePage title="Temperature" default=Some(Preset::Day) load=load_climate what="the history" placeholder=ClimatePlaceholder
+            children=|climate, live| view! { <LiveClimate climate=climate live=live /> } />
     }
 }
 
@@ -94,7 +42,7 @@ fn ClimatePlaceholder() -> impl IntoView {
 
 /// The charts and numbers, kept current by the live stream.
 #[component]
-fn LiveClimate(climate: Climate, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn LiveClimate(climate: Climate, live: ViewLive) -> impl IntoView {
     let Climate { zone, window, temperature, humidity, today, today_ms } = climate;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
@@ -102,34 +50,26 @@ fn LiveClimate(climate: Climate, refetch: impl Fn() + Clone + Send + Sync + 'sta
     let humidity = RwSignal::new(humidity);
     let today = RwSignal::new(today);
     let zoom = use_zoom();
-    use_live(move |event| match event {
-        LiveEvent::Reading(reading, at_ms) => {
-            let at_ms = *at_ms;
-            if at_ms >= today_ms.1 {
-                return refetch();
-            }
-            let target = match reading.kind {
-                Kind::Temperature => temperature,
-                Kind::Humidity => humidity,
-                _ => return,
-            };
-            let w = window.get_untracked();
-            if w.is_live(now_ms()) && at_ms >= w.from_ms {
-                let keep_from = w.at(now_ms()).from_ms;
-                target.update(|all| merge_live(all, reading, at_ms, keep_from));
-            }
-            if at_ms >= today_ms.0 {
-                today.update(|t| match t.iter_mut().find(|(id, _, _)| *id == reading.sensor_id) {
-                    Some((_, lo, hi)) => {
-                        *lo = lo.min(reading.value);
-                        *hi = hi.max(reading.value);
-                    }
-                    None => t.push((reading.sensor_id, reading.value, reading.value)),
-                });
-            }
+    live.on_readings(move |reading, at_ms| {
+        let target = match reading.kind {
+            Kind::Temperature => temperature,
+            Kind::Humidity => humidity,
+            _ => return,
+        };
+        let w = window.get_untracked();
+        if w.is_live(now_ms()) && at_ms >= w.from_ms {
+            let keep_from = w.at(now_ms()).from_ms;
+            target.update(|all| merge_live(all, reading, at_ms, keep_from));
         }
-        LiveEvent::Resync => refetch(),
-        LiveEvent::Alert(_) => {}
+        if at_ms >= today_ms.0 {
+            today.update(|t| match t.iter_mut().find(|(id, _, _)| *id == reading.sensor_id) {
+                Some((_, lo, hi)) => {
+                    *lo = lo.min(reading.value);
+                    *hi = hi.max(reading.value);
+                }
+                None => t.push((reading.sensor_id, reading.value, reading.value)),
+            });
+        }
     });
     view! {
         <section class="panel">

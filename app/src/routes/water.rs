@@ -1,92 +1,41 @@
 //! `/water`: litres per local day over the chosen range (with the previous period beside
 //! it on request), the flow over time, and today's total; all of it live.
 
-use crate::components::bars::{BarChart, PREVIOUS_COLOR};
-use crate::components::chart::{Axis, LineChart, now_ms};
+use crate::components::bars::{BarChart, PREVIOUS_COLOR, day_bars};
+use crate::components::chart::{Axis, LineChart};
+use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::series_color;
-use crate::components::range_picker::{ViewHead, use_range_query, use_zoom};
-use crate::live::{LiveEvent, use_live};
-use crate::range::{Preset, RangeQuery, Window};
-use crate::reading::{Series, merge_live};
-use crate::routes::energy::{Daily, add_to_days, day_bars};
-use crate::routes::overview::CounterToday;
-use crate::sensor::Kind;
-use crate::time::Zone;
+use crate::components::range_picker::use_zoom;
+use crate::functions::water::{Water, load_water};
+use hearth_core::consumption::add_to_days;
+use hearth_core::range::{Preset, Window};
+use hearth_core::reading::merge_live;
+use hearth_core::sensor::Kind;
+use hearth_core::time::{Zone, now_ms};
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
-/// What the water view shows.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Water {
-    /// The house's time zone.
-    pub zone: Zone,
-    /// The range shown.
-    pub window: Window,
-    /// Today's bounds, Unix ms.
-    pub today_ms: (i64, i64),
-    /// Flow sensors' histories.
-    pub flow: Vec<Series>,
-    /// Litres per day.
-    pub daily: Daily,
-    /// The water meters' counters today.
-    pub today: Vec<CounterToday>,
-}
+impl ViewData for Water {
+    fn shown(&self) -> Option<(Window, Zone)> {
+        Some((self.window, self.zone.clone()))
+    }
 
-/// The water view's data for `range` (7 days by default).
-#[server]
-pub async fn load_water(#[server(default)] range: RangeQuery) -> Result<Water, ServerFnError> {
-    use crate::reading::MAX_POINTS;
-    use crate::reading::ssr::history_in;
-    use crate::routes::energy::ssr;
-    let (db, house) = (crate::store::Db::from_context()?, crate::time::ssr::HouseZone::from_context());
-    let now = jiff::Timestamp::now().as_millisecond();
-    let window = crate::range::ssr::resolve(&range, Preset::Week, &house, now).map_err(|e| crate::account::ssr::fail(422, &e.to_string()))?;
-    let failed = |e: sqlx::Error| {
-        tracing::error!(error = %e, "water query failed");
-        ServerFnError::new("could not read the water history")
-    };
-    let sensors = crate::sensor::ssr::list_all(&db).await.map_err(failed)?;
-    let flow = history_in(&db, Kind::Flow, window.from_ms, window.to_ms, MAX_POINTS).await.map_err(failed)?;
-    let meters = ssr::meters(&sensors, Kind::Water);
-    let days = ssr::bar_days(&house, &window, now);
-    let daily = ssr::daily(&db, &house, &meters, &days).await.map_err(failed)?;
-    let day = house.day_of(now);
-    let today = ssr::today(&db, &meters, day.start_ms, now).await.map_err(failed)?;
-    Ok(Water {
-        zone: house.zone(window.from_ms.min(day.start_ms) - 31 * crate::time::DAY_MS, window.to_ms.max(day.end_ms)),
-        window,
-        today_ms: (day.start_ms, day.end_ms),
-        flow,
-        daily,
-        today,
-    })
+    fn day_end_ms(&self) -> i64 {
+        self.today_ms.1
+    }
 }
 
 /// The water view.
 #[component]
 pub fn WaterPage() -> impl IntoView {
-    let query = use_range_query();
-    let data = Resource::new(move || query.get(), load_water);
-    // What the range buttons describe, set once the data is in (read inside the Suspense).
-    let shown = RwSignal::new(None);
     view! {
-        <ViewHead title="Water" default=Preset::Week shown=shown />
-        <Suspense fallback=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(w) => {
-                        shown.set(Some((w.window, w.zone.clone())));
-                        view! { <LiveWater data=w refetch=move || data.refetch() /> }.into_any()
-                    }
-                    Err(e) => view! { <p class="error">"Could not load the water history: " {e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <LivePage title="Water" default=Some(Preset::Week) load=load_water what="the water history"
+            placeholder=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }
+            children=|data, live| view! { <LiveWater data=data live=live /> } />
     }
 }
 
 #[component]
-fn LiveWater(data: Water, refetch: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
+fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
     let Water { zone, window, today_ms, flow, daily, today } = data;
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
@@ -97,32 +46,21 @@ fn LiveWater(data: Water, refetch: impl Fn() + Clone + Send + Sync + 'static) ->
     let compare = RwSignal::new(false);
     let last: StoredValue<Vec<(i64, f64)>> = StoredValue::new(today.get_untracked().iter().filter_map(|c| c.last.map(|v| (c.sensor_id, v))).collect());
     let zoom = use_zoom();
-    use_live(move |event| {
-        let (reading, at_ms) = match event {
-            LiveEvent::Reading(reading, at_ms) => (reading, at_ms),
-            LiveEvent::Resync => return refetch(),
-            LiveEvent::Alert(_) => return,
-        };
-        let at_ms = *at_ms;
-        match reading.kind {
-            Kind::Flow => {
-                let w = window.get_untracked();
-                if w.is_live(now_ms()) && at_ms >= w.from_ms {
-                    let keep_from = w.at(now_ms()).from_ms;
-                    flow.update(|all| merge_live(all, reading, at_ms, keep_from));
-                }
+    live.on_readings(move |reading, at_ms| match reading.kind {
+        Kind::Flow => {
+            let w = window.get_untracked();
+            if w.is_live(now_ms()) && at_ms >= w.from_ms {
+                let keep_from = w.at(now_ms()).from_ms;
+                flow.update(|all| merge_live(all, reading, at_ms, keep_from));
             }
-            Kind::Water if meters.contains(&reading.sensor_id) => {
-                if at_ms >= today_ms.1 {
-                    return refetch();
-                }
-                last.update_value(|l| days.update(|d| add_to_days(d, l, reading.sensor_id, reading.value, at_ms)));
-                if at_ms >= today_ms.0 {
-                    today.update(|t| t.iter_mut().filter(|c| c.sensor_id == reading.sensor_id).for_each(|c| c.add(reading.value)));
-                }
-            }
-            _ => {}
         }
+        Kind::Water if meters.contains(&reading.sensor_id) => {
+            last.update_value(|l| days.update(|d| add_to_days(d, l, reading.sensor_id, reading.value, at_ms)));
+            if at_ms >= today_ms.0 {
+                today.update(|t| t.iter_mut().filter(|c| c.sensor_id == reading.sensor_id).for_each(|c| c.add(reading.value)));
+            }
+        }
+        _ => {}
     });
     let bars = Signal::derive(move || zone.with(|z| days.with(|d| day_bars(z, d))));
     let names = Signal::derive(|| vec!["Water".to_owned()]);

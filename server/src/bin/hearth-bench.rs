@@ -54,15 +54,15 @@ async fn main() -> Result<(), BoxError> {
     let args = Args::parse();
     let dir = std::env::temp_dir().join(format!("hearth-bench-{}", std::process::id()));
     let url = args.database_url.clone().unwrap_or_else(|| format!("sqlite://{}", dir.join("bench.db").display()));
-    let db = app::store::Db::connect(&url).await?;
+    let db = hearth_store::Db::connect(&url).await?;
     let device = format!("bench-{}", jiff::Timestamp::now().as_second());
-    let (_, token) = app::device::ssr::create(&db, &device).await?;
+    let (_, token) = hearth_store::device::create(&db, &device).await?;
     // The read API and the stream need a session: the bench logs in as an account of its own.
-    let account = app::account::ssr::set_password(&db, "bench", &app::device::ssr::new_token()).await?;
-    let holder = app::account::ssr::Holder::Account(account);
-    let session = app::account::ssr::open_session(&db, holder, Duration::from_secs(86_400)).await?;
+    let account = hearth_store::account::set_password(&db, "bench", &hearth_store::device::new_token()).await?;
+    let holder = hearth_store::account::Holder::Account(account);
+    let session = hearth_store::account::open_session(&db, holder, Duration::from_secs(86_400)).await?;
     let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert(reqwest::header::COOKIE, format!("{}={session}", app::account::ssr::COOKIE).parse()?);
+    headers.insert(reqwest::header::COOKIE, format!("{}={session}", hearth_app::session::COOKIE).parse()?);
     db.close().await;
 
     let hearth = std::env::current_exe()?.with_file_name("hearth");

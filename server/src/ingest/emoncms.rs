@@ -14,8 +14,8 @@ use super::mapping::{guess_kind, join_key, key_part};
 use super::{Foreign, MAX_READINGS, accept_foreign, check_incoming, credentials, now_ms};
 use crate::AppState;
 use crate::error::Error;
-use app::device::Device;
-use app::reading::ssr::Incoming;
+use hearth_core::device::Device;
+use hearth_core::reading::Incoming;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -152,10 +152,10 @@ fn params(state: &AppState, query: Option<&str>, headers: &HeaderMap, body: Resu
 /// The device whose token or Emoncms API key the request carries.
 async fn authenticate(state: &AppState, headers: &HeaderMap, params: &Params) -> Result<Device, Error> {
     let key = params.get("apikey").or_else(|| credentials(headers, "bearer")).ok_or(Error::Unauthorized)?;
-    if key.starts_with(app::device::ssr::TOKEN_PREFIX) {
+    if key.starts_with(hearth_store::device::TOKEN_PREFIX) {
         return super::device_for_token(state, key).await;
     }
-    let device = app::device::ssr::find_by_apikey(&state.db, key).await?.ok_or(Error::Unauthorized)?;
+    let device = hearth_store::device::find_by_apikey(&state.db, key).await?.ok_or(Error::Unauthorized)?;
     if device.revoked {
         return Err(Error::Revoked);
     }
@@ -325,7 +325,7 @@ pub fn parse_bulk(params: &Params, now_ms: i64) -> Result<Vec<Foreign>, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use app::sensor::Kind;
+    use hearth_core::sensor::Kind;
 
     const NOW: i64 = 1_764_000_000_000;
 

@@ -1,7 +1,7 @@
 //! How names from other protocols become Hearth's sensor keys and kinds: deterministically,
 //! the same name always giving the same key, and a kind only where the name leaves no doubt.
 
-use app::sensor::Kind;
+use hearth_core::sensor::Kind;
 
 /// One part of a sensor key from a foreign name: ASCII letters lowercased, digits, `_`, `.` and
 /// `-` kept, every other character replaced by `_` (`DS18B20-1` → `ds18b20-1`, `Küche` →
@@ -19,7 +19,7 @@ pub fn key_part(name: &str) -> String {
 /// would be empty or longer than 64 characters.
 pub fn join_key<'a>(parts: impl IntoIterator<Item = &'a str>) -> Option<String> {
     let key = parts.into_iter().map(key_part).collect::<Vec<_>>().join(".");
-    app::sensor::valid_key(&key).then_some(key)
+    hearth_core::sensor::valid_key(&key).then_some(key)
 }
 
 /// A kind guessed from a name, with the factor that converts its values to the kind's unit.

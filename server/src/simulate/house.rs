@@ -5,9 +5,9 @@
 
 use super::loads::{self, EPOCH_MS, LOADS, Local, RESET_LOAD, Run, SHOWERS, seeded};
 use super::rooms::ROOMS;
-use app::reading::ssr::rfc3339;
-use app::sensor::Kind;
-use app::time::ssr::{Day, HouseZone};
+use hearth_core::time::house::rfc3339;
+use hearth_core::sensor::Kind;
+use hearth_core::time::house::{Day, HouseZone};
 use jiff::Timestamp;
 use rand::Rng;
 use serde::{Serialize, Serializer};
@@ -360,9 +360,9 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::LazyLock;
 
-    const MINUTE: i64 = 60_000;
-    const HOUR: i64 = 60 * MINUTE;
-    const DAY: i64 = 24 * HOUR;
+    const MINUTE: i64 = hearth_core::time::MINUTE_MS;
+    const HOUR: i64 = hearth_core::time::HOUR_MS;
+    const DAY: i64 = hearth_core::time::DAY_MS;
     /// 2026-11-10T00:00:00Z: the 30 days before it hold Lisbon's change of clocks on 25 October.
     const END: i64 = 1_794_268_800_000;
     const START: i64 = END - 30 * DAY;
@@ -402,7 +402,7 @@ mod tests {
     fn every_sensor_has_a_valid_key_its_kind_and_a_room_unless_it_is_a_house_meter() {
         let house = House::new(lisbon());
         let keys: Vec<&str> = house.sensors().map(|(key, _, _)| key).collect();
-        assert!(keys.iter().all(|k| app::sensor::valid_key(k)), "{keys:?}");
+        assert!(keys.iter().all(|k| hearth_core::sensor::valid_key(k)), "{keys:?}");
         let meters: Vec<&str> = keys.iter().copied().filter(|k| k.starts_with("house.")).collect();
         assert_eq!(meters, ["house.power", "house.energy", "house.water", "house.flow"]);
         for (key, _, room) in house.sensors() {

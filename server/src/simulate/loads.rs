@@ -3,10 +3,11 @@
 //! compressor cycle), so they are the same however often, and from whichever start, they
 //! are asked for.
 
-use app::time::ssr::Day;
+use hearth_core::time::house::Day;
 use jiff::civil::Weekday;
 use jiff::tz::TimeZone;
 use rand::rngs::StdRng;
+use hearth_core::time::{DAY_MS, HOUR_MS, MINUTE_MS};
 use rand::{Rng, SeedableRng};
 
 /// The instant the house's counters start from, 2025-01-01T00:00:00Z, in Unix milliseconds.
@@ -14,9 +15,6 @@ use rand::{Rng, SeedableRng};
 pub const EPOCH_MS: i64 = 1_735_689_600_000;
 
 const SEED: u64 = 0x4845_4152_5448;
-const MINUTE_MS: i64 = 60_000;
-const HOUR_MS: i64 = 60 * MINUTE_MS;
-const DAY_MS: i64 = 24 * HOUR_MS;
 
 /// A generator for the `index`th draw of `stream`: the same numbers every time.
 pub fn seeded(stream: u64, index: i64) -> StdRng {

@@ -1,0 +1,60 @@
+//! The Electricity view's data: power over the range, kWh per local day with the previous
+//! period's, and today's use per device beside the house meter's.
+
+use crate::error::AppResult;
+use hearth_core::consumption::{CounterToday, Daily, Part};
+use hearth_core::range::{RangeQuery, Window};
+use hearth_core::reading::Series;
+use hearth_core::time::Zone;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// What the electricity view shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Electricity {
+    /// The house's time zone.
+    pub zone: Zone,
+    /// The range shown.
+    pub window: Window,
+    /// Today's bounds, Unix ms.
+    pub today_ms: (i64, i64),
+    /// Power sensors' histories, the house meter first.
+    pub power: Vec<Series>,
+    /// kWh per day.
+    pub daily: Daily,
+    /// The house meters' counters today (their sum is the house's use).
+    pub house: Vec<CounterToday>,
+    /// Every other electricity counter today, largest first.
+    pub parts: Vec<Part>,
+}
+
+/// The electricity view's data for `range`.
+#[server]
+pub async fn load_electricity(#[server(default)] range: RangeQuery) -> AppResult<Electricity> {
+    use hearth_core::consumption::{bar_days, house_meters};
+    use hearth_core::range::Preset;
+    use hearth_core::reading::MAX_POINTS;
+    use hearth_core::sensor::Kind;
+    use hearth_core::time::DAY_MS;
+    use hearth_store::consumption;
+    let (window, house, now) = super::window(&range, Preset::Day)?;
+    let db = crate::context::db()?;
+    let sensors = hearth_store::sensor::list_all(&db).await?;
+    let mut power = hearth_store::reading::history_in(&db, Kind::Power, window.from_ms, window.to_ms, MAX_POINTS).await?;
+    power.sort_by_key(|s| (!s.sensor.main, s.sensor.title()));
+    let meters = house_meters(&sensors, Kind::Energy);
+    let daily = consumption::daily(&db, &house, &meters, &bar_days(&house, &window, now)).await?;
+    let today = house.day_of(now);
+    let house_meters: Vec<_> = meters.iter().copied().filter(|m| m.sensor.main).collect();
+    let house_today = consumption::today(&db, &house_meters, today.start_ms, now).await?;
+    let parts = consumption::parts(&db, &sensors, Kind::Energy, today.start_ms, now).await?;
+    Ok(Electricity {
+        zone: house.zone(window.from_ms.min(today.start_ms) - 31 * DAY_MS, window.to_ms.max(today.end_ms)),
+        window,
+        today_ms: (today.start_ms, today.end_ms),
+        power,
+        daily,
+        house: house_today,
+        parts,
+    })
+}

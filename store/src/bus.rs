@@ -1,0 +1,189 @@
+//! The event bus: what the store announces once it has committed — readings stored, alerts
+//! opened or resolved. Publishing is the store's alone and happens with the write: on SQLite
+//! the events are handed to this process's subscribers after the commit; on PostgreSQL they
+//! are NOTIFYed inside the transaction, so every server sharing the database hears them when,
+//! and only if, it commits. Subscribers ([`Db::subscribe`](crate::Db::subscribe)) see the same
+//! events either way.
+
+use hearth_core::alert::AlertEvent;
+use hearth_core::reading::LiveReading;
+use std::sync::{Arc, Mutex};
+
+/// Something the store committed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// Readings were stored (not duplicates), in the order of their batch.
+    Readings(Vec<LiveReading>),
+    /// An alert opened or resolved.
+    Alert(AlertEvent),
+}
+
+/// The PostgreSQL channel of stored readings (payload: a JSON array of [`LiveReading`]s).
+pub const READINGS_CHANNEL: &str = "hearth_readings";
+/// The PostgreSQL channel of alert changes (payload: one JSON [`AlertEvent`]).
+pub const ALERTS_CHANNEL: &str = "hearth_alerts";
+/// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
+const MAX_PAYLOAD: usize = 7900;
+
+/// What a subscriber is called with each event.
+pub(crate) type Handler = Arc<dyn Fn(&Event) + Send + Sync>;
+
+/// This process's subscribers, for delivery on SQLite.
+#[derive(Clone, Default)]
+pub(crate) struct Bus {
+    handlers: Arc<Mutex<Vec<(u64, Handler)>>>,
+    next: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::fmt::Debug for Bus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bus").finish_non_exhaustive()
+    }
+}
+
+impl Bus {
+    /// Hands `event` to every subscriber of this process (SQLite).
+    pub(crate) fn deliver(&self, event: &Event) {
+        let handlers: Vec<Handler> = self.lock().iter().map(|(_, h)| h.clone()).collect();
+        for handler in handlers {
+            handler(event);
+        }
+    }
+
+    /// Adds a subscriber of this process until the returned subscription is dropped.
+    pub(crate) fn add(&self, handler: Handler) -> Subscription {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.lock().push((id, handler));
+        let bus = self.clone();
+        Subscription::ending(move || bus.lock().retain(|(i, _)| *i != id))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Handler)>> {
+        self.handlers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A subscription to the bus; events stop when it is dropped.
+pub struct Subscription {
+    ended: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Subscription {
+    /// A subscription that calls `end` when it is dropped.
+    pub(crate) fn ending(end: impl FnOnce() + Send + Sync + 'static) -> Subscription {
+        Subscription { ended: Some(Box::new(end)) }
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        if let Some(end) = self.ended.take() {
+            end();
+        }
+    }
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").finish_non_exhaustive()
+    }
+}
+
+pub(crate) fn decode(channel: &str, payload: &str) -> Result<Event, serde_json::Error> {
+    if channel == ALERTS_CHANNEL {
+        serde_json::from_str(payload).map(Event::Alert)
+    } else {
+        serde_json::from_str(payload).map(Event::Readings)
+    }
+}
+
+/// A connection whose open transaction can carry events to every server: PostgreSQL's, by
+/// NOTIFY. SQLite's cannot; its events are delivered in-process after the commit, so there
+/// `announce` does nothing.
+pub(crate) trait Announce {
+    /// Adds `event` to the open transaction.
+    fn announce(&mut self, event: &Event) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+}
+
+impl Announce for sqlx::PgConnection {
+    fn announce(&mut self, event: &Event) -> impl Future<Output = Result<(), sqlx::Error>> + Send {
+        notify(self, event)
+    }
+}
+
+impl Announce for sqlx::SqliteConnection {
+    async fn announce(&mut self, _event: &Event) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// Sends `event` to every server in the open PostgreSQL transaction `tx`: it is delivered
+/// when, and only if, the transaction commits.
+pub(crate) async fn notify(tx: &mut sqlx::PgConnection, event: &Event) -> Result<(), sqlx::Error> {
+    const NOTIFY: &str = "select pg_notify($1, $2)";
+    let (channel, payloads) = match event {
+        Event::Readings(readings) => (READINGS_CHANNEL, reading_payloads(readings)),
+        Event::Alert(alert) => {
+            let payload = serde_json::to_string(alert).map_err(|e| sqlx::Error::Encode(e.into()))?;
+            (ALERTS_CHANNEL, vec![payload])
+        }
+    };
+    for payload in payloads {
+        sqlx::query(NOTIFY).bind(channel).bind(payload).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+/// `readings` as JSON arrays, each small enough for one NOTIFY.
+fn reading_payloads(readings: &[LiveReading]) -> Vec<String> {
+    let mut payloads = Vec::new();
+    let mut current = String::from("[");
+    for reading in readings {
+        let Ok(json) = serde_json::to_string(reading) else { continue };
+        if current.len() > 1 && current.len() + json.len() + 2 > MAX_PAYLOAD {
+            current.push(']');
+            payloads.push(std::mem::replace(&mut current, String::from("[")));
+        }
+        if current.len() > 1 {
+            current.push(',');
+        }
+        current.push_str(&json);
+    }
+    if current.len() > 1 {
+        current.push(']');
+        payloads.push(current);
+    }
+    payloads
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_core::sensor::Kind;
+    use hearth_core::time::house::rfc3339;
+
+    #[test]
+    fn notify_payloads_stay_under_the_limit_and_carry_every_reading() {
+        let reading = |i: i64| LiveReading {
+            sensor_id: 7,
+            device: "house".into(),
+            sensor: "living_room.temperature".into(),
+            kind: Kind::Temperature,
+            room: Some("Living room".into()),
+            value: 20.0,
+            at: rfc3339(1_764_000_000_000 + i),
+        };
+        let readings: Vec<LiveReading> = (0..500).map(reading).collect();
+        let payloads = reading_payloads(&readings);
+        assert!(payloads.len() > 1);
+        let mut times = Vec::new();
+        for payload in &payloads {
+            assert!(payload.len() < 8000, "{}", payload.len());
+            let Event::Readings(decoded) = decode(READINGS_CHANNEL, payload).unwrap() else { panic!("readings") };
+            times.extend(decoded.iter().map(|r| r.at.clone()));
+        }
+        let expected: Vec<String> = readings.iter().map(|r| r.at.clone()).collect();
+        assert_eq!(times, expected);
+        assert!(reading_payloads(&[]).is_empty());
+    }
+}

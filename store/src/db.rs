@@ -1,0 +1,93 @@
+//! The database behind Hearth, as the rest of it sees it: a [`Db`] to connect, to hand to the
+//! store's functions, and to [`subscribe`](Db::subscribe) to what the store commits.
+
+use crate::bus::{self, Bus, Event, Handler, Subscription};
+use crate::pool::Backend;
+use crate::writer::GroupCommit;
+use sqlx::postgres::PgListener;
+use std::sync::Arc;
+
+pub use crate::pool::StoreOptions;
+
+/// A connection to Hearth's database, cheap to clone: its pools, the group writer committing
+/// ingested readings, and the bus announcing what was stored.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub(crate) backend: Backend,
+    pub(crate) writer: GroupCommit,
+    pub(crate) bus: Bus,
+}
+
+impl Db {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file and its
+    /// folder if missing, and applies the migrations.
+    pub async fn connect(url: &str) -> Result<Db, sqlx::Error> {
+        Db::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// [`Db::connect`] with `options`.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Db, sqlx::Error> {
+        let backend = Backend::open(url, options).await?;
+        let bus = Bus::default();
+        let writer = GroupCommit::spawn(&backend, bus.clone());
+        let db = Db { backend, writer, bus };
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies the migrations of this database's dialect that are not applied yet.
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        self.backend.migrate().await
+    }
+
+    /// Which database this is, for logs: `sqlite` or `postgres`.
+    pub fn backend(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite { .. } => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+
+    /// Closes every connection, waiting for those in use.
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite { write, read } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres { pool } => pool.close().await,
+        }
+    }
+    /// Calls `handler` with every event the store commits from now on, until the returned
+    /// [`Subscription`] is dropped: on SQLite, those of this process; on PostgreSQL, those of
+    /// every server sharing the database (this one's included). Listening has begun when this
+    /// returns.
+    pub async fn subscribe(&self, handler: impl Fn(&Event) + Send + Sync + 'static) -> Result<Subscription, sqlx::Error> {
+        let handler: Handler = Arc::new(handler);
+        match &self.backend {
+            Backend::Sqlite { .. } => {
+                Ok(self.bus.add(handler))
+            }
+            Backend::Postgres { pool } => {
+                let mut listener = PgListener::connect_with(pool).await?;
+                listener.listen_all([bus::READINGS_CHANNEL, bus::ALERTS_CHANNEL]).await?;
+                let task = tokio::spawn(async move {
+                    loop {
+                        match listener.recv().await {
+                            Ok(n) => match bus::decode(n.channel(), n.payload()) {
+                                Ok(event) => handler(&event),
+                                Err(e) => tracing::error!(error = %e, channel = n.channel(), "unreadable notification"),
+                            },
+                            // PgListener reconnects by itself on the next recv.
+                            Err(e) => {
+                                tracing::warn!(error = %e, "lost the PostgreSQL notification connection; reconnecting");
+                                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                            }
+                        }
+                    }
+                });
+                Ok(Subscription::ending(move || task.abort()))
+            }
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The group writer: one task owns a write connection and commits every batch waiting for it
+//! in one transaction, so that many small requests share one disk flush. Each batch is
+//! checked against its sensors before anything of it is written, so an invalid batch is
+//! refused alone; valid ones are inserted together, merged into the rollups, announced on the
+//! bus and answered after the commit. SQLite writes readings only through it; PostgreSQL sends
+//! it the batches of at most [`GROUP_BATCH_MAX`](crate::reading::GROUP_BATCH_MAX) readings and commits larger ones alone
+//! ([`commit_alone`]).
+//!
+//! The transaction bodies are macros so that one text serves both databases' transaction
+//! types.
+
+use crate::bus::{self, Announce, Bus, Event};
+use crate::pool::Backend;
+use crate::error::Error;
+use hearth_core::device::Device;
+use hearth_core::reading::{Incoming, Stored};
+use hearth_core::sensor::Sensor;
+use hearth_core::time::now_ms;
+use sqlx::QueryBuilder;
+use sqlx::postgres::PgPool;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+#[derive(sqlx::FromRow)]
+struct SensorRow {
+    sensor_id: i64,
+    kind: String,
+    room: Option<String>,
+    name: Option<String>,
+    main: bool,
+}
+
+/// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
+/// parameter limits.
+const ROWS_PER_INSERT: usize = 1000;
+/// Sensors already resolved, by (device id, key). Sensors are never deleted, but their room,
+/// name and main flag may change: a writer clears its cache when told of a change on this
+/// server, at least every [`SENSOR_CACHE_TTL`] (for changes made through another server),
+/// and when a transaction that created sensors fails.
+pub type SensorCache = HashMap<(i64, String), Arc<Sensor>>;
+
+/// Resolves the sensors of `$batch` from `$device` in the open transaction `$tx` (through
+/// `$cache`), checks every reading against its sensor, and only if all pass creates the
+/// sensors the batch introduces. Evaluates to a future of the batch's readings paired with
+/// their sensors. A macro so that one text serves both databases' transaction types.
+macro_rules! resolve_batch {
+    ($tx:ident, $device:expr, $batch:expr, $now_ms:expr, $cache:expr) => {
+        async {
+            const FIND: &str = "select sensor_id, kind, room, name, main from sensor where device_id = $1 and key = $2";
+            const CREATE: &str = "insert into sensor (device_id, key, kind, room, main, created_at_ms) \
+                 values ($1, $2, $3, $4, $5, $6) on conflict (device_id, key) do nothing \
+                 returning sensor_id, kind, room, name, main";
+            let (device, batch, now_ms, cache): (&Device, &[Incoming], i64, &mut SensorCache) =
+                ($device, $batch, $now_ms, $cache);
+            let sensor_of = |key: &str, row: SensorRow| -> Result<Sensor, sqlx::Error> {
+                Ok(Sensor {
+                    sensor_id: row.sensor_id,
+                    device: device.name.clone(),
+                    key: key.to_owned(),
+                    kind: row.kind.try_into().map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+                    room: row.room,
+                    name: row.name,
+                    main: row.main,
+                })
+            };
+            // Sensors of this batch: stored ones, then new ones (not created yet).
+            let mut sensors: Vec<Arc<Sensor>> = Vec::new();
+            let mut new: Vec<usize> = Vec::new();
+            let mut by_key: HashMap<&str, usize> = HashMap::new();
+            let mut slots = Vec::with_capacity(batch.len());
+            for (index, reading) in batch.iter().enumerate() {
+                let slot = match by_key.get(reading.key.as_str()) {
+                    Some(slot) => *slot,
+                    None => {
+                        let cache_key = (device.device_id, reading.key.clone());
+                        let sensor = match cache.get(&cache_key) {
+                            Some(sensor) => sensor.clone(),
+                            None => {
+                                let found: Option<SensorRow> = sqlx::query_as(FIND)
+                                    .bind(device.device_id)
+                                    .bind(&reading.key)
+                                    .fetch_optional(&mut *$tx)
+                                    .await?;
+                                match (found, reading.kind) {
+                                    (Some(row), _) => {
+                                        let sensor = Arc::new(sensor_of(&reading.key, row)?);
+                                        cache.insert(cache_key, sensor.clone());
+                                        sensor
+                                    }
+                                    (None, Some(kind)) => {
+                                        new.push(sensors.len());
+                                        Arc::new(Sensor {
+                                            sensor_id: 0,
+                                            device: device.name.clone(),
+                                            key: reading.key.clone(),
+                                            kind,
+                                            room: reading.room.clone(),
+                                            name: None,
+                                            main: hearth_core::sensor::main_by_key(&reading.key),
+                                        })
+                                    }
+                                    (None, None) => {
+                                        return Err(Error::Invalid {
+                                            index: Some(index),
+                                            field: "kind",
+                                            message: format!(
+                                                "unknown sensor {:?}: its first reading must carry \"kind\"",
+                                                reading.key
+                                            ),
+                                        });
+                                    }
+                                }
+                            }
+                        };
+                        sensors.push(sensor);
+                        by_key.insert(&reading.key, sensors.len() - 1);
+                        sensors.len() - 1
+                    }
+                };
+                check(index, reading, &sensors[slot])?;
+                slots.push(slot);
+            }
+            for slot in new {
+                let planned = sensors[slot].clone();
+                let created: Option<SensorRow> = sqlx::query_as(CREATE)
+                    .bind(device.device_id)
+                    .bind(&planned.key)
+                    .bind(planned.kind.as_str())
+                    .bind(&planned.room)
+                    .bind(planned.main)
+                    .bind(now_ms)
+                    .fetch_optional(&mut *$tx)
+                    .await?;
+                let row = match created {
+                    Some(row) => row,
+                    // Another transaction created it first (PostgreSQL).
+                    None => sqlx::query_as(FIND).bind(device.device_id).bind(&planned.key).fetch_one(&mut *$tx).await?,
+                };
+                let sensor = Arc::new(sensor_of(&planned.key, row)?);
+                if sensor.kind != planned.kind {
+                    let index = slots.iter().position(|s| *s == slot).unwrap_or(0);
+                    check(index, &batch[index], &sensor)?;
+                }
+                cache.insert((device.device_id, planned.key.clone()), sensor.clone());
+                sensors[slot] = sensor;
+            }
+            Ok::<Vec<(Arc<Sensor>, &Incoming)>, Error>(
+                slots.into_iter().zip(batch).map(|(slot, reading)| (sensors[slot].clone(), reading)).collect(),
+            )
+        }
+    };
+}
+
+/// Inserts resolved readings in the open transaction `$tx` and merges the new ones into
+/// the rollups; evaluates to a future of the set of (sensor id, time) actually inserted
+/// (duplicates are not). See [`take_stored`] to split it back by batch.
+macro_rules! insert_rows {
+    ($tx:ident, $rows:expr) => {
+        async {
+            let rows: &[(Arc<Sensor>, &Incoming)] = $rows;
+            let mut inserted: HashSet<(i64, i64)> = HashSet::with_capacity(rows.len());
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
+                insert.push_values(chunk, |mut row, (sensor, reading)| {
+                    row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
+                });
+                insert.push(" on conflict (sensor_id, at_ms) do nothing returning sensor_id, at_ms");
+                let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
+                inserted.extend(returned);
+            }
+            // A (sensor, time) given twice was inserted once, with its first value.
+            let mut first = HashSet::with_capacity(inserted.len());
+            let new: Vec<Stored> = rows
+                .iter()
+                .filter(|(sensor, reading)| {
+                    let key = (sensor.sensor_id, reading.at_ms);
+                    inserted.contains(&key) && first.insert(key)
+                })
+                .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
+                .collect();
+            for chunk in hearth_core::rollup::buckets(&new).chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
+                crate::rollup::merge::upsert(chunk).build().execute(&mut *$tx).await?;
+            }
+            Ok::<HashSet<(i64, i64)>, sqlx::Error>(inserted)
+        }
+    };
+}
+
+/// The readings of `rows` that `inserted` holds, removing them from it so that a later
+/// batch (or a later copy in the same batch) sees them as duplicates.
+fn take_stored(rows: Vec<(Arc<Sensor>, &Incoming)>, inserted: &mut HashSet<(i64, i64)>) -> Vec<Stored> {
+    rows.into_iter()
+        .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
+        .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
+        .collect()
+}
+
+/// What a batch did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Readings stored by this batch, in the batch's order.
+    pub stored: Vec<Stored>,
+    /// Readings already stored before (same sensor and time), ignored.
+    pub duplicates: usize,
+}
+
+/// The handle of the group writer task.
+#[derive(Clone, Debug)]
+pub struct GroupCommit {
+    jobs: mpsc::Sender<Job>,
+    sensors_changed: Arc<AtomicBool>,
+}
+
+/// The longest a group writer keeps a resolved sensor before reading it again.
+pub const SENSOR_CACHE_TTL: Duration = Duration::from_secs(60);
+
+#[derive(Debug)]
+struct Job {
+    device: Device,
+    batch: Vec<Incoming>,
+    reply: oneshot::Sender<Result<Outcome, Error>>,
+}
+
+
+/// The most batches, and readings, one commit takes.
+const GROUP_JOBS: usize = 256;
+const GROUP_READINGS: usize = 20_000;
+
+impl GroupCommit {
+    /// Starts a group writer on `backend`: on SQLite's write pool (its only connection), or
+    /// on the PostgreSQL pool, holding one connection at a time.
+    pub(crate) fn spawn(backend: &Backend, bus: Bus) -> GroupCommit {
+        let (jobs, rx) = mpsc::channel(1024);
+        let sensors_changed = Arc::new(AtomicBool::new(false));
+        tokio::spawn(run_groups(backend.clone(), bus, rx, sensors_changed.clone()));
+        GroupCommit { jobs, sensors_changed }
+    }
+
+    /// Tells the writer that a sensor's stored fields changed, so that it reads sensors
+    /// again before its next commit.
+    pub(crate) fn sensors_changed(&self) {
+        self.sensors_changed.store(true, Ordering::Release);
+    }
+
+    pub(crate) async fn submit(&self, device: Device, batch: Vec<Incoming>) -> Result<Outcome, Error> {
+        let (reply, answer) = oneshot::channel();
+        let gone = || Error::Unavailable("the writer has stopped".into());
+        self.jobs.send(Job { device, batch, reply }).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
+    }
+}
+
+async fn run_groups(backend: Backend, bus: Bus, mut rx: mpsc::Receiver<Job>, sensors_changed: Arc<AtomicBool>) {
+    let mut cache = SensorCache::new();
+    let mut cached_since = Instant::now();
+    while let Some(first) = rx.recv().await {
+        if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
+            cache.clear();
+            cached_since = Instant::now();
+        }
+        let mut readings = first.batch.len();
+        let mut jobs = vec![first];
+        while jobs.len() < GROUP_JOBS && readings < GROUP_READINGS {
+            let Ok(job) = rx.try_recv() else { break };
+            readings += job.batch.len();
+            jobs.push(job);
+        }
+        let committed = match &backend {
+            Backend::Sqlite { write, .. } => commit_group!(write.begin_with("begin immediate"), jobs, &mut cache, false, &bus).await,
+            Backend::Postgres { pool } => commit_group!(pool.begin(), jobs, &mut cache, true, &bus).await,
+        };
+        if !committed {
+            // Sensors the failed transaction created are not in the database.
+            cache.clear();
+        }
+    }
+}
+
+/// Commits the valid batches of `$jobs` in one transaction begun by `$begin` and answers every
+/// job: invalid batches at once, valid ones after the commit. What was stored is announced:
+/// with `$notify` (PostgreSQL) by NOTIFY inside the transaction, else to `$bus`, this
+/// process's subscribers, after the commit. Evaluates to a future of whether the transaction
+/// committed (or never began).
+macro_rules! commit_group {
+    ($begin:expr, $jobs:expr, $cache:expr, $notify:expr, $bus:expr) => {
+        async {
+            let (jobs, cache, notify, bus): (Vec<Job>, &mut SensorCache, bool, &Bus) = ($jobs, $cache, $notify, $bus);
+            let (replies, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.reply, (j.device, j.batch))).unzip();
+            let mut replies: Vec<Option<oneshot::Sender<Result<Outcome, Error>>>> =
+                replies.into_iter().map(Some).collect();
+            let mut answer = |i: usize, result: Result<Outcome, Error>| {
+                if let Some(reply) = replies[i].take() {
+                    let _ = reply.send(result);
+                }
+            };
+            let mut tx = match $begin.await {
+                Ok(tx) => tx,
+                Err(e) => {
+                    for i in 0..work.len() {
+                        answer(i, Err(Error::Unavailable(e.to_string())));
+                    }
+                    return true;
+                }
+            };
+            let now_ms = now_ms();
+            let mut valid = Vec::with_capacity(work.len());
+            let mut failure = None;
+            for (i, (device, batch)) in work.iter().enumerate() {
+                match resolve_batch!(tx, device, batch, now_ms, &mut *cache).await {
+                    Ok(rows) => valid.push((i, rows)),
+                    Err(e @ Error::Invalid { .. }) => answer(i, Err(e)),
+                    Err(e) => {
+                        failure = Some(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let mut results: Vec<(usize, Vec<Stored>)> = Vec::with_capacity(valid.len());
+            if failure.is_none() {
+                let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
+                match insert_rows!(tx, &all).await {
+                    Ok(mut inserted) => {
+                        results = valid.into_iter().map(|(i, rows)| (i, take_stored(rows, &mut inserted))).collect();
+                    }
+                    Err(e) => failure = Some(e.to_string()),
+                }
+            }
+            let event = Event::Readings(results.iter().flat_map(|(_, s)| s.iter().map(Stored::live)).collect());
+            if failure.is_none()
+                && notify
+                && let Err(e) = Announce::announce(&mut *tx, &event).await
+            {
+                failure = Some(e.to_string());
+            }
+            if failure.is_none()
+                && let Err(e) = tx.commit().await
+            {
+                failure = Some(e.to_string());
+            }
+            match failure {
+                Some(message) => {
+                    for i in 0..work.len() {
+                        answer(i, Err(Error::Unavailable(message.clone())));
+                    }
+                    false
+                }
+                None => {
+                    if !notify {
+                        bus.deliver(&event);
+                    }
+                    for (i, stored) in results {
+                        answer(i, Ok(Outcome { duplicates: work[i].1.len() - stored.len(), stored }));
+                    }
+                    true
+                }
+            }
+        }
+    };
+}
+use commit_group;
+
+fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), Error> {
+    if let Some(kind) = reading.kind
+        && kind != sensor.kind
+    {
+        return Err(Error::Invalid {
+            index: Some(index),
+            field: "kind",
+            message: format!("sensor {:?} is a {} sensor, not {}", sensor.key, sensor.kind, kind),
+        });
+    }
+    sensor.kind.check(reading.value).map_err(|message| Error::Invalid {
+        index: Some(index),
+        field: "value",
+        message,
+    })
+}
+
+/// Commits one large batch from `device` in a transaction of its own on PostgreSQL, beside
+/// the group writer, announcing what it stored by NOTIFY inside it.
+pub(crate) async fn commit_alone(pool: &PgPool, device: &Device, batch: &[Incoming]) -> Result<Outcome, Error> {
+    let mut tx = pool.begin().await?;
+    let rows = resolve_batch!(tx, device, batch, now_ms(), &mut SensorCache::new()).await?;
+    let mut inserted = insert_rows!(tx, &rows).await?;
+    let stored = take_stored(rows, &mut inserted);
+    bus::notify(&mut tx, &Event::Readings(stored.iter().map(Stored::live).collect())).await?;
+    tx.commit().await?;
+    Ok(Outcome { duplicates: batch.len() - stored.len(), stored })
+}
