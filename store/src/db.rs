@@ -29,7 +29,7 @@ impl Db {
     pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Db, sqlx::Error> {
         let backend = Backend::open(url, options).await?;
         let bus = Bus::default();
-        let writer = GroupCommit::spawn(&backend, bus.clone());
+        let writer = GroupCommit::spawn(&backend);
         let db = Db { backend, writer, bus };
         db.migrate().await?;
         Ok(db)

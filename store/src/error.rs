@@ -83,15 +83,16 @@ impl From<sqlx::Error> for Error {
     }
 }
 
-/// Whether a database error means "busy or down, try again": SQLite's SQLITE_BUSY (5) and
-/// SQLITE_LOCKED (6) with their extended codes; PostgreSQL's connection exceptions (class
-/// 08), shutdowns (57P01–57P03) and too many connections (53300).
+/// Whether a database error means "busy, down or full, try again": SQLite's SQLITE_BUSY (5),
+/// SQLITE_LOCKED (6) and SQLITE_FULL (13) with their extended codes; PostgreSQL's connection
+/// exceptions (class 08), shutdowns (57P01–57P03), a full disk (53100), lack of memory (53200)
+/// and too many connections (53300).
 fn busy_or_down(e: &dyn sqlx::error::DatabaseError) -> bool {
     let Some(code) = e.code() else { return false };
     if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
-        code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53100" | "53200" | "53300")
     } else {
-        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+        code.parse::<i32>().is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 13))
     }
 }
 

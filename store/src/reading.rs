@@ -5,7 +5,8 @@ use crate::db::Db;
 use crate::pool::{Backend, with_db};
 use crate::error::Error;
 use hearth_core::device::Device;
-use hearth_core::reading::{Bucket, Incoming, MAX_POINTS, Point, Series};
+use crate::bus::Event;
+use hearth_core::reading::{Bucket, Incoming, MAX_POINTS, Point, Series, Stored};
 use hearth_core::sensor::{Kind, Sensor};
 
 pub use crate::writer::Outcome;
@@ -14,8 +15,8 @@ pub use crate::writer::Outcome;
 pub const GROUP_BATCH_MAX: usize = 100;
 
 /// Stores a batch from `device`: creates the sensors it introduces, checks every reading
-/// against its sensor's kind and inserts the readings, all in one transaction, then announces
-/// the stored ones on the bus. A reading whose (sensor, time) is already stored counts as a
+/// against its sensor's kind and inserts the readings, all in one transaction, and announces
+/// the stored ones on the bus once they are committed. A reading whose (sensor, time) is already stored counts as a
 /// duplicate. When this returns `Ok`, the batch is durably committed; on `Err`, nothing of it
 /// is stored.
 ///
@@ -28,7 +29,15 @@ pub async fn store(db: &Db, device: &Device, batch: Vec<Incoming>) -> Result<Out
     }
     match &db.backend {
         Backend::Postgres { pool } if batch.len() > GROUP_BATCH_MAX => crate::writer::commit_alone(pool, device, &batch).await,
-        _ => db.writer.submit(device.clone(), batch).await,
+        Backend::Postgres { .. } => db.writer.submit(device.clone(), batch).await,
+        // Announced here, in the request's task, so that the writer goes on to the next group.
+        Backend::Sqlite { .. } => {
+            let outcome = db.writer.submit(device.clone(), batch).await?;
+            if !outcome.stored.is_empty() {
+                db.bus.deliver(&Event::Readings(outcome.stored.iter().map(Stored::live).collect()));
+            }
+            Ok(outcome)
+        }
     }
 }
 

@@ -1,22 +1,22 @@
 //! The group writer: one task owns a write connection and commits every batch waiting for it
 //! in one transaction, so that many small requests share one disk flush. Each batch is
 //! checked against its sensors before anything of it is written, so an invalid batch is
-//! refused alone; valid ones are inserted together, merged into the rollups, announced on the
-//! bus and answered after the commit. SQLite writes readings only through it; PostgreSQL sends
+//! refused alone; valid ones are inserted together, merged into the rollups (and on
+//! PostgreSQL NOTIFYed) and answered after the commit. SQLite writes readings only through it; PostgreSQL sends
 //! it the batches of at most [`GROUP_BATCH_MAX`](crate::reading::GROUP_BATCH_MAX) readings and commits larger ones alone
 //! ([`commit_alone`]).
 //!
 //! The transaction bodies are macros so that one text serves both databases' transaction
 //! types.
 
-use crate::bus::{self, Announce, Bus, Event};
+use crate::bus::{self, Announce, Event};
 use crate::pool::Backend;
 use crate::error::Error;
 use hearth_core::device::Device;
 use hearth_core::reading::{Incoming, Stored};
 use hearth_core::sensor::Sensor;
 use hearth_core::time::now_ms;
-use sqlx::QueryBuilder;
+use sqlx::{Connection, QueryBuilder};
 use sqlx::postgres::PgPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -232,10 +232,10 @@ const GROUP_READINGS: usize = 20_000;
 impl GroupCommit {
     /// Starts a group writer on `backend`: on SQLite's write pool (its only connection), or
     /// on the PostgreSQL pool, holding one connection at a time.
-    pub(crate) fn spawn(backend: &Backend, bus: Bus) -> GroupCommit {
+    pub(crate) fn spawn(backend: &Backend) -> GroupCommit {
         let (jobs, rx) = mpsc::channel(1024);
         let sensors_changed = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run_groups(backend.clone(), bus, rx, sensors_changed.clone()));
+        tokio::spawn(run_groups(backend.clone(), rx, sensors_changed.clone()));
         GroupCommit { jobs, sensors_changed }
     }
 
@@ -253,7 +253,7 @@ impl GroupCommit {
     }
 }
 
-async fn run_groups(backend: Backend, bus: Bus, mut rx: mpsc::Receiver<Job>, sensors_changed: Arc<AtomicBool>) {
+async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Job>, sensors_changed: Arc<AtomicBool>) {
     let mut cache = SensorCache::new();
     let mut cached_since = Instant::now();
     while let Some(first) = rx.recv().await {
@@ -268,9 +268,31 @@ async fn run_groups(backend: Backend, bus: Bus, mut rx: mpsc::Receiver<Job>, sen
             readings += job.batch.len();
             jobs.push(job);
         }
+        // A group that fails leaves its connection in a state that cannot be trusted: SQLite
+        // rolls a transaction back by itself when the disk is full, while sqlx still counts it
+        // open, and a PostgreSQL connection may have been cut. That connection is closed, and
+        // the next group gets a fresh one.
         let committed = match &backend {
-            Backend::Sqlite { write, .. } => commit_group!(write.begin_with("begin immediate"), jobs, &mut cache, false, &bus).await,
-            Backend::Postgres { pool } => commit_group!(pool.begin(), jobs, &mut cache, true, &bus).await,
+            Backend::Sqlite { write, .. } => match write.acquire().await {
+                Ok(mut conn) => {
+                    let committed = commit_group!(conn.begin_with("begin immediate"), jobs, &mut cache, false).await;
+                    if !committed {
+                        conn.close_on_drop();
+                    }
+                    committed
+                }
+                Err(e) => refuse(jobs, &e),
+            },
+            Backend::Postgres { pool } => match pool.acquire().await {
+                Ok(mut conn) => {
+                    let committed = commit_group!(conn.begin(), jobs, &mut cache, true).await;
+                    if !committed {
+                        conn.close_on_drop();
+                    }
+                    committed
+                }
+                Err(e) => refuse(jobs, &e),
+            },
         };
         if !committed {
             // Sensors the failed transaction created are not in the database.
@@ -280,14 +302,14 @@ async fn run_groups(backend: Backend, bus: Bus, mut rx: mpsc::Receiver<Job>, sen
 }
 
 /// Commits the valid batches of `$jobs` in one transaction begun by `$begin` and answers every
-/// job: invalid batches at once, valid ones after the commit. What was stored is announced:
-/// with `$notify` (PostgreSQL) by NOTIFY inside the transaction, else to `$bus`, this
-/// process's subscribers, after the commit. Evaluates to a future of whether the transaction
-/// committed (or never began).
+/// job: invalid batches at once, valid ones after the commit. With `$notify` (PostgreSQL) what
+/// was stored is NOTIFYed inside the transaction; on SQLite the caller announces it. Evaluates to a future of whether the transaction
+/// committed; `false` when it failed, or could not begin, and every valid batch was answered
+/// 503.
 macro_rules! commit_group {
-    ($begin:expr, $jobs:expr, $cache:expr, $notify:expr, $bus:expr) => {
+    ($begin:expr, $jobs:expr, $cache:expr, $notify:expr) => {
         async {
-            let (jobs, cache, notify, bus): (Vec<Job>, &mut SensorCache, bool, &Bus) = ($jobs, $cache, $notify, $bus);
+            let (jobs, cache, notify): (Vec<Job>, &mut SensorCache, bool) = ($jobs, $cache, $notify);
             let (replies, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.reply, (j.device, j.batch))).unzip();
             let mut replies: Vec<Option<oneshot::Sender<Result<Outcome, Error>>>> =
                 replies.into_iter().map(Some).collect();
@@ -302,7 +324,7 @@ macro_rules! commit_group {
                     for i in 0..work.len() {
                         answer(i, Err(Error::Unavailable(e.to_string())));
                     }
-                    return true;
+                    return false;
                 }
             };
             let now_ms = now_ms();
@@ -328,12 +350,11 @@ macro_rules! commit_group {
                     Err(e) => failure = Some(e.to_string()),
                 }
             }
-            let event = Event::Readings(results.iter().flat_map(|(_, s)| s.iter().map(Stored::live)).collect());
-            if failure.is_none()
-                && notify
-                && let Err(e) = Announce::announce(&mut *tx, &event).await
-            {
-                failure = Some(e.to_string());
+            if failure.is_none() && notify {
+                let event = Event::Readings(results.iter().flat_map(|(_, s)| s.iter().map(Stored::live)).collect());
+                if let Err(e) = Announce::announce(&mut *tx, &event).await {
+                    failure = Some(e.to_string());
+                }
             }
             if failure.is_none()
                 && let Err(e) = tx.commit().await
@@ -348,9 +369,6 @@ macro_rules! commit_group {
                     false
                 }
                 None => {
-                    if !notify {
-                        bus.deliver(&event);
-                    }
                     for (i, stored) in results {
                         answer(i, Ok(Outcome { duplicates: work[i].1.len() - stored.len(), stored }));
                     }
@@ -377,6 +395,15 @@ fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), Error>
         field: "value",
         message,
     })
+}
+
+/// Answers every job 503: the database could not be reached. Returns `false`, as a group that
+/// failed.
+fn refuse(jobs: Vec<Job>, e: &sqlx::Error) -> bool {
+    for job in jobs {
+        let _ = job.reply.send(Err(Error::Unavailable(e.to_string())));
+    }
+    false
 }
 
 /// Commits one large batch from `device` in a transaction of its own on PostgreSQL, beside
