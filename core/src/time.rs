@@ -19,7 +19,7 @@ pub const DAY_MS: i64 = 24 * HOUR_MS;
 pub fn now_ms() -> i64 {
     #[cfg(target_arch = "wasm32")]
     {
-        chrono::Utc::now().timestamp_millis()
+        js_sys::Date::now() as i64
     }
     #[cfg(not(target_arch = "wasm32"))]
     {

@@ -9,6 +9,7 @@ use crate::live::{LiveEvent, use_live};
 use hearth_core::range::{Preset, RangeQuery, Window};
 use hearth_core::reading::LiveReading;
 use hearth_core::time::Zone;
+use leptos::either::Either;
 use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -56,8 +57,8 @@ where
     let shown = RwSignal::new(None);
     let children = StoredValue::new(children);
     let head = match default {
-        Some(default) => view! { <ViewHead title=title default=default shown=shown /> }.into_any(),
-        None => view! { <div class="view-head"><h1>{title}</h1></div> }.into_any(),
+        Some(default) => Either::Left(view! { <ViewHead title=title default=default shown=shown /> }),
+        None => Either::Right(view! { <div class="view-head"><h1>{title}</h1></div> }),
     };
     view! {
         {head}
