@@ -159,6 +159,10 @@ pub struct Config {
     /// growing pauses until it answers 2xx. Unset: no webhook.
     #[arg(long, env = "HEARTH_ALERT_WEBHOOK_URL", hide_env_values = true)]
     pub alert_webhook_url: Option<SecretUrl>,
+    /// A PEM file of certificate authorities to trust, besides the usual ones, when sending
+    /// alerts (email, ntfy, webhook): for a mail server with a certificate of your own CA.
+    #[arg(long, env = "HEARTH_ALERT_CA_FILE", value_parser = PemFile::read)]
+    pub alert_ca_file: Option<PemFile>,
 }
 
 impl Config {
@@ -204,6 +208,7 @@ impl Default for Config {
             db_wait_ms: 10_000,
             alert_interval_seconds: 5,
             alert_webhook_url: None,
+            alert_ca_file: None,
         }
     }
 }
@@ -228,6 +233,26 @@ pub struct SimulateArgs {
     /// night and the household's routine follow its clocks. Default: the machine's.
     #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
     pub timezone: Option<HouseZone>,
+}
+
+/// The certificates of a PEM file, read when the server starts.
+#[derive(Clone, Debug)]
+pub struct PemFile {
+    /// Where it was read from.
+    pub path: std::path::PathBuf,
+    /// Its contents.
+    pub pem: Vec<u8>,
+}
+
+impl PemFile {
+    /// Reads `path`; refuses a file without a certificate.
+    pub fn read(path: &str) -> Result<PemFile, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!("{path} holds no PEM certificate"));
+        }
+        Ok(PemFile { path: path.into(), pem })
+    }
 }
 
 /// A database URL, whose password is hidden when printed.
