@@ -132,7 +132,7 @@ mod tests {
     use crate::alert::{Rule, RuleKind};
     use crate::sensor::Kind;
 
-    const MIN: i64 = MINUTE_MS;
+    const MIN: i64 = crate::time::MINUTE_MS;
 
     fn freezer() -> Threshold {
         Threshold { above: true, limit: -12.0, margin: 1.0, hold_ms: 10 * MIN }
