@@ -26,26 +26,26 @@ pub fn ChannelsPanel(channels: ChannelsShown, saved: ServerAction<SaveAlertEmail
             <p class="muted hint">"Every alert that opens or resolves is sent to each channel set here, in order, retried for about half a minute when it fails."</p>
             <h3>"Email" {state(email_set)}</h3>
             <ActionForm action=saved attr:class="rule-form channel-form" attr:data-channel="email">
-                <label><span>"SMTP server"</span><input type="text" name="email[host]" aria-label="SMTP server" value=email.host.clone() placeholder="smtp.example.org" /></label>
+                <label><span>"SMTP server"</span><input type="text" name="email[host]" aria-label="SMTP server" value=email.host.clone() prop:value=email.host.clone() placeholder="smtp.example.org" /></label>
                 <label><span>"Security"</span>
                     <select name="email[security]" aria-label="Security">
                         <option value="starttls" selected={email.security == Security::StartTls}>"STARTTLS"</option>
                         <option value="tls" selected={email.security == Security::Tls}>"TLS"</option>
                     </select>
                 </label>
-                <label><span>"Port"</span><input type="text" inputmode="numeric" name="email[port]" aria-label="Port" value=email.port.to_string() /></label>
-                <label><span>"User"</span><input type="text" name="email[user]" aria-label="User" value=email.user.clone() autocomplete="off" /></label>
-                <PasswordField name="email[password]" label="Password" saved=email.password_saved />
-                <label><span>"From"</span><input type="text" name="email[from]" aria-label="From" value=email.from.clone() placeholder="hearth@example.org" /></label>
-                <label class="wide"><span>"To"</span><input type="text" name="email[to]" aria-label="To" value=email.to.clone() placeholder="me@example.org, you@example.org" /></label>
+                <label><span>"Port"</span><input type="text" inputmode="numeric" name="email[port]" aria-label="Port" value=email.port.to_string() prop:value=email.port.to_string() /></label>
+                <label><span>"User"</span><input type="text" name="email[user]" aria-label="User" value=email.user.clone() prop:value=email.user.clone() autocomplete="off" /></label>
+                <PasswordField name="email[password]" label="Password" saved=email.password_saved cleared=Signal::derive(move || saved.version().get()) />
+                <label><span>"From"</span><input type="text" name="email[from]" aria-label="From" value=email.from.clone() prop:value=email.from.clone() placeholder="hearth@example.org" /></label>
+                <label class="wide"><span>"To"</span><input type="text" name="email[to]" aria-label="To" value=email.to.clone() prop:value=email.to.clone() placeholder="me@example.org, you@example.org" /></label>
                 <button type="submit" class="primary">"Save email"</button>
             </ActionForm>
             {move || error(saved.value().get())}
             <ChannelButtons channel="email" set=email_set test removed />
             <h3>"ntfy" {state(ntfy_set)}</h3>
             <ActionForm action=saved_ntfy attr:class="rule-form channel-form" attr:data-channel="ntfy">
-                <label class="wide"><span>"Topic URL"</span><input type="text" name="ntfy[url]" aria-label="Topic URL" value=ntfy.url.clone() placeholder="https://ntfy.sh/my-house-alerts" /></label>
-                <PasswordField name="ntfy[token]" label="Access token" saved=ntfy.token_saved />
+                <label class="wide"><span>"Topic URL"</span><input type="text" name="ntfy[url]" aria-label="Topic URL" value=ntfy.url.clone() prop:value=ntfy.url.clone() placeholder="https://ntfy.sh/my-house-alerts" /></label>
+                <PasswordField name="ntfy[token]" label="Access token" saved=ntfy.token_saved cleared=Signal::derive(move || saved_ntfy.version().get()) />
                 <button type="submit" class="primary">"Save ntfy"</button>
             </ActionForm>
             {move || error(saved_ntfy.value().get())}
@@ -60,12 +60,21 @@ fn state(set: bool) -> impl IntoView {
     view! { <span class="muted channel-state">{if set { " · on" } else { " · off" }}</span> }
 }
 
-/// A password or token field: empty keeps the saved one, which is never shown.
+/// A password or token field: empty keeps the saved one, which is never shown. It is emptied
+/// whenever `cleared` changes (each save), since the page keeps its elements when it reloads
+/// the settings.
 #[component]
-fn PasswordField(name: &'static str, label: &'static str, saved: bool) -> impl IntoView {
+fn PasswordField(name: &'static str, label: &'static str, saved: bool, cleared: Signal<usize>) -> impl IntoView {
     let placeholder = if saved { "saved (leave empty to keep)" } else { "" };
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        cleared.track();
+        if let Some(input) = input.get_untracked() {
+            input.set_value("");
+        }
+    });
     view! {
-        <label><span>{label}</span><input type="password" name=name aria-label=label placeholder=placeholder autocomplete="new-password" /></label>
+        <label><span>{label}</span><input node_ref=input type="password" name=name aria-label=label placeholder=placeholder autocomplete="new-password" /></label>
     }
 }
 
