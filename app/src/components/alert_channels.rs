@@ -26,7 +26,7 @@ pub fn ChannelsPanel(channels: ChannelsShown, saved: ServerAction<SaveAlertEmail
             <p class="muted hint">"Every alert that opens or resolves is sent to each channel set here, in order, retried for about half a minute when it fails."</p>
             <h3>"Email" {state(email_set)}</h3>
             <ActionForm action=saved attr:class="rule-form channel-form" attr:data-channel="email">
-                <label><span>"SMTP server"</span><input type="text" name="email[host]" aria-label="SMTP server" value=email.host.clone() prop:value=email.host.clone() placeholder="smtp.example.org" /></label>
+                <label class="wide"><span>"SMTP server"</span><input type="text" name="email[host]" aria-label="SMTP server" value=email.host.clone() prop:value=email.host.clone() placeholder="smtp.example.org" /></label>
                 <label><span>"Security"</span>
                     <select name="email[security]" aria-label="Security">
                         <option value="starttls" selected={email.security == Security::StartTls}>"STARTTLS"</option>
@@ -36,7 +36,7 @@ pub fn ChannelsPanel(channels: ChannelsShown, saved: ServerAction<SaveAlertEmail
                 <label><span>"Port"</span><input type="text" inputmode="numeric" name="email[port]" aria-label="Port" value=email.port.to_string() prop:value=email.port.to_string() /></label>
                 <label><span>"User"</span><input type="text" name="email[user]" aria-label="User" value=email.user.clone() prop:value=email.user.clone() autocomplete="off" /></label>
                 <PasswordField name="email[password]" label="Password" saved=email.password_saved cleared=Signal::derive(move || saved.version().get()) />
-                <label><span>"From"</span><input type="text" name="email[from]" aria-label="From" value=email.from.clone() prop:value=email.from.clone() placeholder="hearth@example.org" /></label>
+                <label class="wide"><span>"From"</span><input type="text" name="email[from]" aria-label="From" value=email.from.clone() prop:value=email.from.clone() placeholder="hearth@example.org" /></label>
                 <label class="wide"><span>"To"</span><input type="text" name="email[to]" aria-label="To" value=email.to.clone() prop:value=email.to.clone() placeholder="me@example.org, you@example.org" /></label>
                 <button type="submit" class="primary">"Save email"</button>
             </ActionForm>
@@ -65,7 +65,7 @@ fn state(set: bool) -> impl IntoView {
 /// the settings.
 #[component]
 fn PasswordField(name: &'static str, label: &'static str, saved: bool, cleared: Signal<usize>) -> impl IntoView {
-    let placeholder = if saved { "saved (leave empty to keep)" } else { "" };
+    let placeholder = if saved { "saved (empty: keep)" } else { "" };
     let input = NodeRef::<leptos::html::Input>::new();
     Effect::new(move |_| {
         cleared.track();
@@ -86,7 +86,7 @@ fn ChannelButtons(channel: &'static str, set: bool, test: ServerAction<TestAlert
             <div class="channel-buttons">
                 <ActionForm action=test>
                     <input type="hidden" name="channel" value=channel />
-                    <button type="submit" aria-label=format!("Send a test by {channel}")>"Send a test"</button>
+                    <button type="submit" class="quiet" aria-label=format!("Send a test by {channel}")>"Send a test"</button>
                 </ActionForm>
                 <ActionForm action=removed>
                     <input type="hidden" name="channel" value=channel />
