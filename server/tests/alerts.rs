@@ -164,6 +164,13 @@ async fn rules_are_checked_and_only_the_owner_adds_them(t: TestDb) {
     let (status, body) = add(owner.clone(), fields("leak_flow", "")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("sensor_id"), "{body}");
+    let token = common::device_token(&t.db, "house").await;
+    post(&t.db, &token, vec![json!({"sensor": "house.water", "kind": "water", "value": 1, "at": now_ms() as f64 / 1000.0})]).await;
+    let meter = sensor_id(&t.db, "house", "house.water").await.to_string();
+    let night = vec![("kind", "leak_night".to_owned()), ("sensor_id", meter), ("threshold", "-3".to_owned())];
+    let (status, body) = add(owner.clone(), night).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("\"field\":\"threshold\"") && body.contains("\"message\":\"threshold"), "a negative baseline names its field: {body}");
     let share = hearth_store::account::insert_share_link(&t.db, "Kitchen screen").await.unwrap().0;
     let screen = common::session_cookie(&t.db, hearth_store::account::Holder::ShareLink(share.share_link_id)).await;
     assert_eq!(add(screen, fields("above", "-12")).await.0, StatusCode::FORBIDDEN);
@@ -253,7 +260,8 @@ async fn an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry(t: TestD
 
 async fn two_evaluators_on_one_database_open_each_alert_once(t: TestDb) {
     let other = Db::connect(&t.url).await.unwrap();
-    let now = now_ms();
+    // An hour ago, so that the backlog below is in the past too.
+    let now = now_ms() - 60 * MIN;
     let token = common::device_token(&t.db, "cellar").await;
     let mut readings = Vec::new();
     for i in 0..8 {
@@ -275,6 +283,20 @@ async fn two_evaluators_on_one_database_open_each_alert_once(t: TestDb) {
     assert_eq!(rules.len(), 8, "one open alert per rule");
     let (a, b) = tokio::join!(evaluate(&t.db, &zone, now), evaluate(&other, &zone, now));
     assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
+    // A backlog that resolves and opens each again: recorded once, by one or the other.
+    let mut backlog = Vec::new();
+    for i in 0..8 {
+        let key = format!("freezer{i}.temp");
+        backlog.extend(minutely(&key, "temperature", -1, -20, -18.0, now));
+        backlog.extend(minutely(&key, "temperature", -21, -40, -5.0, now));
+    }
+    post(&t.db, &token, backlog).await;
+    let later = now + 41 * MIN;
+    let (a, b) = tokio::join!(evaluate(&t.db, &zone, later), evaluate(&other, &zone, later));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 16, "each resolution and opening recorded by one evaluator: {} + {}", a.len(), b.len());
+    assert_eq!(hearth_store::alert::open(&t.db).await.unwrap().len(), 8, "one open alert per rule");
+    assert_eq!(history(&t.db, 100).await.unwrap().len(), 8);
     other.close().await;
 }
 

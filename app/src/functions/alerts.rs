@@ -19,7 +19,7 @@ pub struct RuleStatus {
     pub rule: Rule,
     /// The newest reading of the device (offline) or sensor, Unix milliseconds.
     pub last_seen_ms: Option<i64>,
-    /// Offline: the device's usual interval, learned from its recent readings.
+    /// Offline: the device's usual interval, learned from its recent reports.
     pub interval_ms: Option<i64>,
 }
 

@@ -190,7 +190,7 @@ fn RuleFormPanel(sensors: Vec<Choice>, devices: Vec<Choice>, add: ServerAction<A
             <p class="muted hint">
                 {move || match kind.get() {
                     RuleKind::Above | RuleKind::Below => "Opens when every reading for that long is past the value; resolves when readings are back past it by the margin for as long.",
-                    RuleKind::Offline => "Opens when the device has been silent longer than this many times its usual interval (learned from its recent readings); resolves after two new readings.",
+                    RuleKind::Offline => "Opens when the device has been silent longer than this many times its usual interval (how often it reports: readings sent together count once); resolves after two new reports.",
                     RuleKind::LeakFlow => "Opens when the flow has not dropped to zero for that long; resolves when it has stayed at zero for as long.",
                     RuleKind::LeakNight => "Opens when more than the baseline is used between 00:00 and 05:00; resolves after a night under it.",
                 }}
