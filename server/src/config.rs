@@ -235,8 +235,8 @@ pub struct SimulateArgs {
     pub timezone: Option<HouseZone>,
 }
 
-/// The certificates of a PEM file, read when the server starts.
-#[derive(Clone, Debug)]
+/// The certificates of a PEM file, read when the server starts (printed as its path).
+#[derive(Clone)]
 pub struct PemFile {
     /// Where it was read from.
     pub path: std::path::PathBuf,
@@ -252,6 +252,12 @@ impl PemFile {
             return Err(format!("{path} holds no PEM certificate"));
         }
         Ok(PemFile { path: path.into(), pem })
+    }
+}
+
+impl fmt::Debug for PemFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PemFile({})", self.path.display())
     }
 }
 
@@ -302,5 +308,8 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://hearth:***@db/hearth");
         assert_eq!(format!("{url:?}"), "postgres://hearth:***@db/hearth");
         assert_eq!(DatabaseUrl("sqlite://data/hearth.db".into()).to_string(), "sqlite://data/hearth.db");
+        let pem = PemFile { path: "/etc/hearth/ca.pem".into(), pem: b"-----BEGIN CERTIFICATE-----".to_vec() };
+        assert_eq!(format!("{pem:?}"), "PemFile(/etc/hearth/ca.pem)");
+        assert!(PemFile::read("/nonexistent/ca.pem").unwrap_err().contains("/nonexistent/ca.pem"));
     }
 }

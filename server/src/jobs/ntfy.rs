@@ -65,3 +65,22 @@ pub async fn run(db: Db, reach: Reach, mut queue: mpsc::Receiver<AlertEvent>) {
             .await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::outbox::test_note;
+    use hearth_core::alert::channel::Secret;
+
+    #[test]
+    fn a_topic_url_is_published_to_its_servers_root() {
+        let ntfy = Ntfy { url: "https://example.org/ntfy/house-alerts".into(), token: Secret::default() };
+        let (endpoint, body) = publication(&ntfy, &test_note(), Some("https://hearth.example.org/alerts")).unwrap();
+        assert_eq!(endpoint, "https://example.org/ntfy/");
+        assert_eq!(body["topic"], "house-alerts");
+        assert_eq!((body["title"].as_str(), body["priority"].as_u64()), (Some("Hearth: test"), Some(3)));
+        assert_eq!(body["click"], "https://hearth.example.org/alerts");
+        let (_, bare) = publication(&Ntfy { url: "https://ntfy.sh/h".into(), token: Secret::default() }, &test_note(), None).unwrap();
+        assert!(bare.get("click").is_none());
+    }
+}
