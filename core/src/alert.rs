@@ -2,14 +2,17 @@
 //! flowing without a break, water used at night) or on a device (silent for longer than its
 //! usual interval allows), and the alerts they open and resolve.
 //!
-//! The judging is pure ([`judge`]): each judge takes readings in time order and whether an
-//! alert is open, and returns the transitions, timed by the readings themselves. The server's
-//! evaluator feeds them from the store, which records the transitions and keeps one open
-//! alert per rule however many servers judge it. A new rule's parameters are checked by
-//! [`form`].
+//! The judging is pure ([`judge`], and [`offline`] for devices): each judge takes readings in
+//! time order, whether an alert is open and where the last judging stopped, and returns the
+//! transitions, timed by the readings themselves, and where to resume. The server's evaluator
+//! feeds them from the store, which records the transitions with the rule's [`Progress`] and
+//! keeps one open alert per rule however many servers judge it. A new rule's parameters are
+//! checked by [`form`]; where alerts are sent besides the live stream is [`channel`].
 
+pub mod channel;
 pub mod form;
 pub mod judge;
+pub mod offline;
 
 pub use form::{NewRule, RuleForm};
 pub use judge::{Threshold, Verdict};
@@ -22,10 +25,23 @@ use std::fmt;
 use std::str::FromStr;
 /// The night, for [`RuleKind::LeakNight`]: this long from local midnight.
 pub const NIGHT_MS: i64 = 5 * 60 * MINUTE_MS;
-/// The recent readings a device's usual interval is learned from.
+/// The recent readings of each sensor a device's usual interval is learned from.
 pub const LEARN_READINGS: usize = 100;
-/// Readings after a silence that bring a device back (so one stray reading does not resolve).
-pub const BACK_AFTER_READINGS: usize = 2;
+/// Reports after a silence that bring a device back (so one stray report does not resolve).
+pub const BACK_AFTER_REPORTS: usize = 2;
+
+/// How far a rule has been judged, as the store keeps it between evaluations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Readings up to this time (inclusive) have been judged, Unix milliseconds. Offline: the
+    /// first time of the device's last report judged, where judging resumes.
+    pub judged_to_ms: i64,
+    /// Above/below/flow: when the run of readings counting toward the next change began.
+    pub since_ms: Option<i64>,
+    /// Bumped at each change; 0 while nothing is stored. Two servers that judged the same
+    /// readings record only the first one's verdicts.
+    pub version: i64,
+}
 
 /// What a rule watches for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -159,6 +159,10 @@ pub struct Config {
     /// growing pauses until it answers 2xx. Unset: no webhook.
     #[arg(long, env = "HEARTH_ALERT_WEBHOOK_URL", hide_env_values = true)]
     pub alert_webhook_url: Option<SecretUrl>,
+    /// A PEM file of certificate authorities to trust, besides the usual ones, when sending
+    /// alerts (email, ntfy, webhook): for a mail server with a certificate of your own CA.
+    #[arg(long, env = "HEARTH_ALERT_CA_FILE", value_parser = PemFile::read)]
+    pub alert_ca_file: Option<PemFile>,
 }
 
 impl Config {
@@ -204,6 +208,7 @@ impl Default for Config {
             db_wait_ms: 10_000,
             alert_interval_seconds: 5,
             alert_webhook_url: None,
+            alert_ca_file: None,
         }
     }
 }
@@ -228,6 +233,32 @@ pub struct SimulateArgs {
     /// night and the household's routine follow its clocks. Default: the machine's.
     #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
     pub timezone: Option<HouseZone>,
+}
+
+/// The certificates of a PEM file, read when the server starts (printed as its path).
+#[derive(Clone)]
+pub struct PemFile {
+    /// Where it was read from.
+    pub path: std::path::PathBuf,
+    /// Its contents.
+    pub pem: Vec<u8>,
+}
+
+impl PemFile {
+    /// Reads `path`; refuses a file without a certificate.
+    pub fn read(path: &str) -> Result<PemFile, String> {
+        let pem = std::fs::read(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+            return Err(format!("{path} holds no PEM certificate"));
+        }
+        Ok(PemFile { path: path.into(), pem })
+    }
+}
+
+impl fmt::Debug for PemFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PemFile({})", self.path.display())
+    }
 }
 
 /// A database URL, whose password is hidden when printed.
@@ -277,5 +308,8 @@ mod tests {
         assert_eq!(url.to_string(), "postgres://hearth:***@db/hearth");
         assert_eq!(format!("{url:?}"), "postgres://hearth:***@db/hearth");
         assert_eq!(DatabaseUrl("sqlite://data/hearth.db".into()).to_string(), "sqlite://data/hearth.db");
+        let pem = PemFile { path: "/etc/hearth/ca.pem".into(), pem: b"-----BEGIN CERTIFICATE-----".to_vec() };
+        assert_eq!(format!("{pem:?}"), "PemFile(/etc/hearth/ca.pem)");
+        assert!(PemFile::read("/nonexistent/ca.pem").unwrap_err().contains("/nonexistent/ca.pem"));
     }
 }

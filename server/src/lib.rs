@@ -68,6 +68,8 @@ pub struct AppState {
     /// What the protocol front doors have seen: broker connection, discovered MQTT prefixes,
     /// skipped inputs.
     pub activity: Arc<Activity>,
+    /// How alerts reach people (time zone, trusted roots, retries).
+    pub reach: jobs::outbox::Reach,
 }
 
 impl AppState {
@@ -77,12 +79,23 @@ impl AppState {
         let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer, config.replay_events));
         let limits = Arc::new(Limits::new(&config));
-        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits }
+        let reach = jobs::outbox::Reach {
+            zone: zone.clone(),
+            extra_roots: Arc::new(config.alert_ca_file.iter().map(|f| f.pem.clone()).collect()),
+            public_url: config.public_url.clone(),
+            retry: jobs::outbox::Retry::default(),
+        };
+        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits, reach }
     }
 
     /// What server functions and server-rendered pages get as context.
     pub fn shared(&self) -> Shared {
-        Shared { db: self.db.clone(), zone: self.zone.clone(), auth: self.auth.clone(), activity: self.activity.clone() }
+        let (db, reach) = (self.db.clone(), self.reach.clone());
+        let channel_test = hearth_app::context::ChannelTest(Arc::new(move |kind| {
+            let (db, reach) = (db.clone(), reach.clone());
+            Box::pin(async move { jobs::outbox::send_test(&db, &reach, kind).await }) as hearth_app::context::TestSent
+        }));
+        Shared { db: self.db.clone(), zone: self.zone.clone(), auth: self.auth.clone(), activity: self.activity.clone(), channel_test }
     }
 }
 

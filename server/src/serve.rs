@@ -2,7 +2,7 @@
 //! read timeout), starts the background jobs and the bus subscription, and shuts down
 //! gracefully; [`shutdown_signal`] completes on ctrl-c or SIGTERM.
 
-use crate::jobs::{alerts, retention, webhook};
+use crate::jobs::{alerts, outbox, retention};
 use crate::{AppState, app, ingest};
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -33,11 +33,12 @@ pub async fn serve(
         let hub = hub.clone();
         state.db.subscribe(move |event| hub.publish_stored(event)).await.map_err(std::io::Error::other)?
     };
-    let webhook = state.config.alert_webhook_url.as_ref().map(|url| webhook::Webhook::new(url.0.clone()).spawn());
+    let webhook_url = state.config.alert_webhook_url.as_ref().map(|url| url.0.clone());
+    let (outbox, senders) = outbox::Outbox::start(&state.db, &state.reach, webhook_url);
     let judging = tokio::spawn(alerts::run(
         state.db.clone(),
         state.zone.clone(),
-        webhook.as_ref().map(|(queue, _)| queue.clone()),
+        outbox,
         Duration::from_secs(state.config.alert_interval_seconds.max(1)),
     ));
     let mqtt = match &state.config.mqtt_url {
@@ -98,7 +99,7 @@ pub async fn serve(
     }
     pruning.abort();
     judging.abort();
-    if let Some((_, sender)) = webhook {
+    for sender in senders {
         sender.abort();
     }
     if let Some(mqtt) = mqtt {

@@ -1,9 +1,13 @@
 //! Alerts on SQLite and PostgreSQL: readings posted through `app(state)` open an alert once
-//! and resolve it once; a silent device goes offline past its own interval and comes back;
-//! a rule added through its server function opens an alert that reaches a real SSE client
-//! and a real webhook that refuses the first attempt; two evaluators on one database open
-//! each alert once.
+//! and resolve it once; a silent device goes offline past its own interval (learned from its
+//! reports, also when each sensor is a message of its own, as ESPHome sends them over the real
+//! Mosquitto) and comes back; a backlog posted at once has every breach in it judged at its
+//! own times, in order, also when it lands behind readings judged already; a rule added
+//! through its server function opens an alert that reaches a real SSE client and a real
+//! webhook that refuses the first attempt; two evaluators on one database open each alert
+//! once.
 
+mod alerting;
 mod common;
 
 use common::on_both_databases;
@@ -18,41 +22,16 @@ use axum::http::{Request, StatusCode, header};
 use common::TestDb;
 use eventsource_stream::Eventsource;
 use futures_util::StreamExt;
-use hearth::jobs::alerts::evaluate;
+use alerting::{MIN, minutely, post, receiver, sensor_id};
+use hearth::jobs::alerts::{Heard, evaluate, evaluate_heard};
 use hearth::config::{Config, DatabaseUrl};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tower::ServiceExt;
 
-const MIN: i64 = 60_000;
-
 fn utc() -> HouseZone {
     HouseZone::named("UTC").unwrap()
-}
-
-/// Posts readings through the app as the device with `token`; expects them stored.
-async fn post(db: &Db, token: &str, readings: Vec<Value>) {
-    let request = Request::post("/api/v1/readings")
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(Body::from(json!({ "readings": readings }).to_string()))
-        .unwrap();
-    let response = hearth::app(common::state(db)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-}
-
-/// One reading a minute of `key` from `from` minutes ago to `to` minutes ago, all `value`.
-fn minutely(key: &str, kind: &str, from: i64, to: i64, value: f64, now: i64) -> Vec<Value> {
-    (to..=from).rev().map(|ago| json!({"sensor": key, "kind": kind, "value": value, "at": (now - ago * MIN) as f64 / 1000.0})).collect()
-}
-
-async fn sensor_id(db: &Db, device: &str, key: &str) -> i64 {
-    let all = hearth_store::sensor::list_all(db).await.unwrap();
-    all.iter().find(|l| l.sensor.device == device && l.sensor.key == key).expect("sensor stored").sensor.sensor_id
 }
 
 fn freezer_rule(sensor_id: i64) -> NewRule {
@@ -185,6 +164,13 @@ async fn rules_are_checked_and_only_the_owner_adds_them(t: TestDb) {
     let (status, body) = add(owner.clone(), fields("leak_flow", "")).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.contains("sensor_id"), "{body}");
+    let token = common::device_token(&t.db, "house").await;
+    post(&t.db, &token, vec![json!({"sensor": "house.water", "kind": "water", "value": 1, "at": now_ms() as f64 / 1000.0})]).await;
+    let meter = sensor_id(&t.db, "house", "house.water").await.to_string();
+    let night = vec![("kind", "leak_night".to_owned()), ("sensor_id", meter), ("threshold", "-3".to_owned())];
+    let (status, body) = add(owner.clone(), night).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.contains("\"field\":\"threshold\"") && body.contains("\"message\":\"threshold"), "a negative baseline names its field: {body}");
     let share = hearth_store::account::insert_share_link(&t.db, "Kitchen screen").await.unwrap().0;
     let screen = common::session_cookie(&t.db, hearth_store::account::Holder::ShareLink(share.share_link_id)).await;
     assert_eq!(add(screen, fields("above", "-12")).await.0, StatusCode::FORBIDDEN);
@@ -225,31 +211,9 @@ async fn water_used_at_night_over_the_baseline_opens_and_a_clean_night_resolves(
     assert!(evaluate(&t.db, &utc(), now).await.unwrap().is_empty());
 }
 
-/// A webhook receiver on a free port that answers 500 to its first request and 200 after;
-/// returns its URL and every body it received.
-async fn webhook() -> (String, Arc<Mutex<Vec<Value>>>) {
-    let received = Arc::new(Mutex::new(Vec::<Value>::new()));
-    let bodies = received.clone();
-    let router = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |axum::Json(body): axum::Json<Value>| {
-            let bodies = bodies.clone();
-            async move {
-                let mut bodies = bodies.lock().unwrap();
-                bodies.push(body);
-                if bodies.len() == 1 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    (url, received)
-}
-
 async fn an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry(t: TestDb) {
-    let (hook, received) = webhook().await;
-    let config = Config { alert_interval_seconds: 1, alert_webhook_url: Some(DatabaseUrl(hook)), ..Config::default() };
+    let (hook, received) = receiver(|n| if n == 1 { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::NO_CONTENT }).await;
+    let config = Config { alert_interval_seconds: 1, alert_webhook_url: Some(DatabaseUrl(format!("{hook}/hook"))), ..Config::default() };
     let (base, stop, server) = common::serve(&t.db, config).await;
     let client = common::owner_client(&t.db).await;
     let token = common::device_token(&t.db, "kitchen").await;
@@ -277,16 +241,7 @@ async fn an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry(t: TestD
     assert_eq!(alert["alert"]["opened_at_ms"], json!(now - 5 * MIN));
     assert_eq!(alert["alert"]["rule"]["sensor"], "freezer.temp");
 
-    let delivered = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            if received.lock().unwrap().len() >= 2 {
-                return received.lock().unwrap().clone();
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("the webhook receives the alert again after refusing it");
+    let delivered = alerting::bodies(&received, 2, Duration::from_secs(10)).await;
     assert_eq!(delivered[0], delivered[1], "the retry sends the same alert");
     let at = hearth_core::time::house::rfc3339(now - 5 * MIN);
     assert_eq!(delivered[1]["state"], "opened");
@@ -305,7 +260,8 @@ async fn an_alert_reaches_the_live_stream_and_the_webhook_after_a_retry(t: TestD
 
 async fn two_evaluators_on_one_database_open_each_alert_once(t: TestDb) {
     let other = Db::connect(&t.url).await.unwrap();
-    let now = now_ms();
+    // An hour ago, so that the backlog below is in the past too.
+    let now = now_ms() - 60 * MIN;
     let token = common::device_token(&t.db, "cellar").await;
     let mut readings = Vec::new();
     for i in 0..8 {
@@ -327,11 +283,220 @@ async fn two_evaluators_on_one_database_open_each_alert_once(t: TestDb) {
     assert_eq!(rules.len(), 8, "one open alert per rule");
     let (a, b) = tokio::join!(evaluate(&t.db, &zone, now), evaluate(&other, &zone, now));
     assert!(a.unwrap().is_empty() && b.unwrap().is_empty());
+    // A backlog that resolves and opens each again: recorded once, by one or the other.
+    let mut backlog = Vec::new();
+    for i in 0..8 {
+        let key = format!("freezer{i}.temp");
+        backlog.extend(minutely(&key, "temperature", -1, -20, -18.0, now));
+        backlog.extend(minutely(&key, "temperature", -21, -40, -5.0, now));
+    }
+    post(&t.db, &token, backlog).await;
+    let later = now + 41 * MIN;
+    let (a, b) = tokio::join!(evaluate(&t.db, &zone, later), evaluate(&other, &zone, later));
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.len() + b.len(), 16, "each resolution and opening recorded by one evaluator: {} + {}", a.len(), b.len());
+    assert_eq!(hearth_store::alert::open(&t.db).await.unwrap().len(), 8, "one open alert per rule");
+    assert_eq!(history(&t.db, 100).await.unwrap().len(), 8);
     other.close().await;
+}
+
+
+fn offline_rule(device_id: i64) -> NewRule {
+    NewRule { kind: RuleKind::Offline, sensor_id: None, device_id: Some(device_id), threshold: None, margin: None, minutes: None, factor: Some(3.0) }
+}
+
+/// A report as ESPHome makes one: each sensor its own message, stored 20 ms apart.
+fn esphome_report(at: i64) -> Vec<Value> {
+    vec![
+        json!({"sensor": "kitchen_temperature", "kind": "temperature", "value": 21.5, "at": at as f64 / 1000.0}),
+        json!({"sensor": "kitchen_humidity", "kind": "humidity", "value": 55.0, "at": (at + 20) as f64 / 1000.0}),
+    ]
+}
+
+async fn a_device_reporting_sensor_by_sensor_is_offline_only_when_silent(t: TestDb) {
+    let now = now_ms();
+    let token = common::device_token(&t.db, "esp-kitchen").await;
+    let start = now - 10 * MIN;
+    post(&t.db, &token, esphome_report(start)).await;
+    let device = hearth_store::device::list(&t.db).await.unwrap()[0].device_id;
+    insert_rule(&t.db, &offline_rule(device)).await.unwrap();
+    // A report every 10 s: judged 10 ms, 5 s and 9.9 s after each, nothing opens.
+    for i in 1..20 {
+        let at = start + i * 10_000;
+        post(&t.db, &token, esphome_report(at)).await;
+        for after in [30, 5_000, 9_990] {
+            let events = evaluate(&t.db, &utc(), at + after).await.unwrap();
+            assert!(events.is_empty(), "report {i}, {after} ms after: {events:?}");
+        }
+    }
+    let sensors = hearth_store::alert::device_times(&t.db, device).await.unwrap();
+    assert_eq!(hearth_core::alert::offline::learned_interval(&sensors), Some(10_000), "its usual interval is its reports'");
+    // Silent: overdue 3 × 10 s after its last reading, once.
+    let last = start + 19 * 10_000 + 20;
+    assert!(evaluate(&t.db, &utc(), last + 29_000).await.unwrap().is_empty());
+    let opened = evaluate(&t.db, &utc(), last + 30_500).await.unwrap();
+    assert_eq!(opened.len(), 1, "{opened:?}");
+    assert_eq!((opened[0].state, opened[0].alert.opened_at_ms), (AlertState::Opened, last + 30_000));
+    assert!(evaluate(&t.db, &utc(), last + 90_000).await.unwrap().is_empty(), "one alert for one silence");
+    // Back: resolved at its second report, not at the second message of its first.
+    let back = last + 120_000;
+    post(&t.db, &token, esphome_report(back)).await;
+    assert!(evaluate(&t.db, &utc(), back + 1_000).await.unwrap().is_empty(), "one report does not bring it back");
+    post(&t.db, &token, esphome_report(back + 10_000)).await;
+    let resolved = evaluate(&t.db, &utc(), back + 11_000).await.unwrap();
+    assert_eq!(resolved.len(), 1, "{resolved:?}");
+    assert_eq!((resolved[0].state, resolved[0].alert.resolved_at_ms), (AlertState::Resolved, Some(back + 10_000)));
+    assert_eq!(resolved[0].alert.resolved_value, Some(2.0), "silent from its last reading to its first report back");
+}
+
+async fn a_backlog_posted_at_once_has_every_breach_judged_in_order(t: TestDb) {
+    const HOUR: i64 = 60 * MIN;
+    let (hook, received) = receiver(|_| StatusCode::NO_CONTENT).await;
+    let config = Config { alert_interval_seconds: 1, alert_webhook_url: Some(DatabaseUrl(hook)), ..Config::default() };
+    let (base, stop, server) = common::serve(&t.db, config).await;
+    let client = reqwest::Client::new();
+    let token = common::device_token(&t.db, "cellar").await;
+    let posted = |readings: Vec<Value>| client.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&json!({ "readings": readings })).send();
+    let now = now_ms();
+    // Reporting every minute until 16 hours ago, then cut off.
+    let cut = now - 16 * HOUR;
+    assert_eq!(posted(minutely("freezer.temp", "temperature", 30, 0, -18.0, cut)).await.unwrap().status(), 200);
+    let freezer = sensor_id(&t.db, "cellar", "freezer.temp").await;
+    let rule = insert_rule(&t.db, &freezer_rule(freezer)).await.unwrap();
+    let judged = alerting::eventually(Duration::from_secs(10), || async {
+        hearth_store::alert::progress(&t.db).await.unwrap().get(&rule).filter(|p| p.judged_to_ms == cut).copied()
+    })
+    .await;
+    assert!(judged.is_some(), "the evaluator judged the readings before the cut");
+
+    // Its queue, 16 hours every 10 s (5,760 readings, more than one batch), in one request:
+    // 30 minutes at −5 °C three hours in, and an hour at −8 °C across the batches' border.
+    let at = |i: i64| cut + (i + 1) * 10_000;
+    let value = |i: i64| match i {
+        1080..1260 => -5.0,
+        4980..5340 => -8.0,
+        _ => -18.0,
+    };
+    let queue: Vec<Value> = (0..5760).map(|i| json!({"sensor": "freezer.temp", "value": value(i), "at": at(i) as f64 / 1000.0})).collect();
+    let response = posted(queue).await.unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+
+    let delivered = alerting::bodies(&received, 4, Duration::from_secs(30)).await;
+    let rfc = hearth_core::time::house::rfc3339;
+    let seen: Vec<(String, String, f64)> =
+        delivered.iter().map(|b| (b["state"].as_str().unwrap().to_owned(), b["at"].as_str().unwrap().to_owned(), b["value"].as_f64().unwrap())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("opened".to_owned(), rfc(at(1140)), -5.0),
+            ("resolved".to_owned(), rfc(at(1320)), -18.0),
+            ("opened".to_owned(), rfc(at(5040)), -8.0),
+            ("resolved".to_owned(), rfc(at(5400)), -18.0),
+        ],
+        "each breach at its own times, in order"
+    );
+    let past = history(&t.db, 10).await.unwrap();
+    let times: Vec<(i64, Option<i64>)> = past.iter().rev().map(|a| (a.opened_at_ms, a.resolved_at_ms)).collect();
+    assert_eq!(times, [(at(1140), Some(at(1320))), (at(5040), Some(at(5400)))]);
+    assert!(open(&t.db).await.unwrap().is_empty());
+    stop.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(15), server).await.expect("the server stops").unwrap().unwrap();
+    assert_eq!(received.lock().unwrap().len(), 4, "each sent once");
+}
+
+async fn readings_stored_behind_the_progress_are_judged_where_they_belong(t: TestDb) {
+    let heard = Heard::default();
+    let _listening = {
+        let heard = heard.clone();
+        t.db.subscribe(move |event| heard.note(event)).await.unwrap()
+    };
+    let now = now_ms();
+    let token = common::device_token(&t.db, "kitchen").await;
+    post(&t.db, &token, minutely("freezer.temp", "temperature", 200, 180, -18.0, now)).await;
+    insert_rule(&t.db, &freezer_rule(sensor_id(&t.db, "kitchen", "freezer.temp").await)).await.unwrap();
+    assert!(evaluate_heard(&t.db, &utc(), now, &heard).await.unwrap().is_empty());
+    // Back online, it posts what it reads now first: judged up to now.
+    post(&t.db, &token, minutely("freezer.temp", "temperature", 10, 0, -18.0, now)).await;
+    assert!(evaluate_heard(&t.db, &utc(), now, &heard).await.unwrap().is_empty());
+    // Then its queue, behind that, with 30 minutes at −5 °C.
+    let mut queue = minutely("freezer.temp", "temperature", 179, 121, -18.0, now);
+    queue.extend(minutely("freezer.temp", "temperature", 120, 91, -5.0, now));
+    queue.extend(minutely("freezer.temp", "temperature", 90, 11, -18.0, now));
+    post(&t.db, &token, queue).await;
+    assert!(evaluate(&t.db, &utc(), now).await.unwrap().is_empty(), "readings behind the progress are not read again unless heard");
+    let noted = alerting::eventually(Duration::from_secs(10), || async { (heard.pending() > 0).then_some(()) }).await;
+    assert!(noted.is_some(), "the bus told of the stored queue");
+    let events = evaluate_heard(&t.db, &utc(), now, &heard).await.unwrap();
+    let seen: Vec<(AlertState, i64)> =
+        events.iter().map(|e| (e.state, if e.state == AlertState::Opened { e.alert.opened_at_ms } else { e.alert.resolved_at_ms.unwrap() })).collect();
+    assert_eq!(seen, [(AlertState::Opened, now - 110 * MIN), (AlertState::Resolved, now - 80 * MIN)]);
+    assert!(evaluate_heard(&t.db, &utc(), now, &heard).await.unwrap().is_empty(), "judged once");
+}
+
+/// ESPHome over the real Mosquitto: a device whose two sensors arrive 20 ms apart every 2 s
+/// (each stored when it arrives) is judged offline once, about 3 × 2 s after it falls silent,
+/// and nothing opens while it reports; two reports bring it back.
+#[tokio::test]
+async fn esphome_sensors_over_mqtt_open_one_alert_when_silent_and_none_before() {
+    use rumqttc::{AsyncClient, MqttOptions, QoS};
+    let t = common::sqlite().await;
+    let prefix = format!("esp-{}-{}", std::process::id(), now_ms() % 1_000_000);
+    let (device, _) = hearth_store::mqtt::create_with_prefix(&t.db, "esp-kitchen", &prefix).await.unwrap();
+    insert_rule(&t.db, &offline_rule(device.device_id)).await.unwrap();
+    let (hook, received) = receiver(|_| StatusCode::NO_CONTENT).await;
+    let config = Config {
+        mqtt_url: Some(DatabaseUrl("mqtt://127.0.0.1:1883".into())),
+        mqtt_client_id: Some(format!("hearth-{prefix}")),
+        mqtt_group: format!("group-{prefix}"),
+        mqtt_session_seconds: 0,
+        alert_interval_seconds: 1,
+        alert_webhook_url: Some(DatabaseUrl(hook)),
+        ..Config::default()
+    };
+    let state = common::state_with(&t.db, config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    tokio::spawn(hearth::serve(listener, state.clone(), std::future::pending()));
+    let connected = alerting::eventually(Duration::from_secs(20), || async { state.activity.broker_connected().then_some(()) }).await;
+    assert!(connected.is_some(), "Hearth subscribed to Mosquitto at 127.0.0.1:1883 (is it running?)");
+
+    let (client, mut link) = AsyncClient::new(MqttOptions::new(format!("pub-{prefix}"), "127.0.0.1", 1883), 64);
+    tokio::spawn(async move { while link.poll().await.is_ok() {} });
+    let report = |n: usize| {
+        let (client, prefix) = (client.clone(), prefix.clone());
+        async move {
+            for i in 0..n {
+                client.publish(format!("{prefix}/sensor/kitchen_temperature/state"), QoS::AtLeastOnce, false, "21.5").await.unwrap();
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                client.publish(format!("{prefix}/sensor/kitchen_humidity/state"), QoS::AtLeastOnce, false, "55").await.unwrap();
+                if i + 1 < n {
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    };
+    // Eight reports, every 2 s, while the evaluator judges every second.
+    report(8).await;
+    let stored = alerting::eventually(Duration::from_secs(10), || async { (common::readings(&t.db).await.len() >= 16).then_some(()) }).await;
+    assert!(stored.is_some(), "16 readings stored");
+    assert!(received.lock().unwrap().is_empty(), "nothing opened while it reported: {:?}", received.lock().unwrap());
+    let last = common::readings(&t.db).await.iter().map(|r| r.4).max().unwrap();
+
+    let opened = alerting::bodies(&received, 1, Duration::from_secs(20)).await;
+    assert_eq!(opened[0]["state"], "opened");
+    let at = opened[0]["at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_millisecond();
+    assert!((last + 5_000..=last + 7_000).contains(&at), "overdue about 3 × 2 s after its last reading: {}", at - last);
+    // Two reports bring it back; nothing else was sent in between.
+    report(2).await;
+    let sent = alerting::bodies(&received, 2, Duration::from_secs(20)).await;
+    assert_eq!(sent.iter().map(|b| b["state"].as_str().unwrap()).collect::<Vec<_>>(), ["opened", "resolved"]);
+    assert!(open(&t.db).await.unwrap().is_empty());
 }
 
 on_both_databases!(
     readings_open_an_alert_once_and_resolve_it_once,
+    a_device_reporting_sensor_by_sensor_is_offline_only_when_silent,
+    a_backlog_posted_at_once_has_every_breach_judged_in_order,
+    readings_stored_behind_the_progress_are_judged_where_they_belong,
     a_silent_device_goes_offline_past_its_own_interval_and_comes_back,
     a_deleted_rule_resolves_its_alert_and_keeps_its_history,
     water_used_at_night_over_the_baseline_opens_and_a_clean_night_resolves,

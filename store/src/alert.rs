@@ -1,6 +1,13 @@
 //! Rules and alerts in the database. Opening inserts into `alert`, whose partial unique
-//! index allows one open alert per rule: of several servers opening it, one insert wins,
-//! and only the winner announces it on the bus (and so to the live streams and the webhook).
+//! index allows one open alert per rule; the evaluator records what it decided together with
+//! its progress ([`progress`]), so of several servers judging the same readings one records
+//! and announces on the bus (and so to the live streams and the channels). Where alerts are
+//! sent is [`channel`].
+
+pub mod channel;
+mod progress;
+
+pub use progress::{device_last, device_times_from, last_change, progress, readings_after, record};
 
 use crate::bus::{self, Event};
 use crate::db::Db;
@@ -138,99 +145,32 @@ pub async fn orphaned(db: &Db) -> Result<Vec<Alert>, Error> {
     alerts(db, "a.resolved_at_ms is null and r.deleted_at_ms is not null", 1000).await
 }
 
-/// For each rule that has resolved alerts: when its latest one resolved.
-pub async fn last_resolved(db: &Db) -> Result<Vec<(i64, i64)>, Error> {
-    const SQL: &str = "select alert_rule_id, max(resolved_at_ms) from alert where resolved_at_ms is not null group by alert_rule_id";
-    Ok(with_db!(db, read, |pool| sqlx::query_as(SQL).fetch_all(pool).await)?)
-}
-
-/// A sensor's readings after `after_ms` and within `span_ms` of its newest, oldest first.
-pub async fn sensor_window(db: &Db, sensor_id: i64, after_ms: i64, span_ms: i64) -> Result<Vec<(i64, f64)>, Error> {
-    const SQL: &str = "select at_ms, value from reading where sensor_id = $1 and at_ms > $2 \
-         and at_ms >= (select max(at_ms) from reading where sensor_id = $1) - $3 order by at_ms";
-    Ok(with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).bind(after_ms).bind(span_ms).fetch_all(pool).await)?)
-}
-
 /// The time of a sensor's newest reading.
 pub async fn last_reading(db: &Db, sensor_id: i64) -> Result<Option<i64>, Error> {
     const SQL: &str = "select max(at_ms) from reading where sensor_id = $1";
     Ok(with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(sensor_id).fetch_one(pool).await)?)
 }
 
-/// The newest distinct reading times of a device's sensors (at most
-/// [`LEARN_READINGS`] and every one after `after_ms`), oldest first.
-pub async fn device_times(db: &Db, device_id: i64) -> Result<Vec<i64>, Error> {
+/// Each of a device's sensors' newest reading times (at most [`LEARN_READINGS`] each),
+/// oldest first: what its usual interval is learned from.
+pub async fn device_times(db: &Db, device_id: i64) -> Result<Vec<Vec<i64>>, Error> {
     const SENSORS: &str = "select sensor_id from sensor where device_id = $1";
     const TIMES: &str = "select at_ms from reading where sensor_id = $1 order by at_ms desc limit $2";
     let sensors: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(SENSORS).bind(device_id).fetch_all(pool).await)?;
-    let mut times = Vec::new();
+    let mut all = Vec::with_capacity(sensors.len());
     for sensor_id in sensors {
         let limit = LEARN_READINGS as i64;
-        let some: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(TIMES).bind(sensor_id).bind(limit).fetch_all(pool).await)?;
-        times.extend(some);
+        let mut times: Vec<i64> = with_db!(db, read, |pool| sqlx::query_scalar(TIMES).bind(sensor_id).bind(limit).fetch_all(pool).await)?;
+        times.reverse();
+        all.push(times);
     }
-    times.sort_unstable();
-    times.dedup();
-    let skip = times.len().saturating_sub(LEARN_READINGS);
-    Ok(times.split_off(skip))
+    Ok(all)
 }
 
 /// Whether the device `device_id` has been revoked.
 pub async fn revoked(db: &Db, device_id: i64) -> Result<bool, Error> {
     const SQL: &str = "select revoked_at_ms is not null from device where device_id = $1";
     Ok(with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(device_id).fetch_optional(pool).await?.unwrap_or(true)))
-}
-
-/// Opens an alert of `rule` at `at_ms`. `None` when the rule already has an open alert or
-/// one opened at that instant (another server was first): then nothing is announced.
-/// Otherwise the opening is announced on the bus.
-pub async fn open_alert(db: &Db, rule: &Rule, at_ms: i64, value: f64) -> Result<Option<AlertEvent>, Error> {
-    const SQL: &str = "insert into alert (alert_rule_id, opened_at_ms, value, message) values ($1, $2, $3, $4) \
-         on conflict do nothing returning alert_id";
-    let message = rule.message(value);
-    let event = |alert_id: i64| AlertEvent {
-        state: AlertState::Opened,
-        alert: Alert {
-            alert_id,
-            rule: rule.clone(),
-            opened_at_ms: at_ms,
-            resolved_at_ms: None,
-            value,
-            resolved_value: None,
-            message: message.clone(),
-        },
-    };
-    match &db.backend {
-        Backend::Sqlite { write, .. } => {
-            let id: Option<i64> = sqlx::query_scalar(SQL)
-                .bind(rule.rule_id)
-                .bind(at_ms)
-                .bind(value)
-                .bind(&message)
-                .fetch_optional(write)
-                .await?;
-            let event = id.map(event);
-            if let Some(event) = &event {
-                db.bus.deliver(&Event::Alert(event.clone()));
-            }
-            Ok(event)
-        }
-        Backend::Postgres { pool } => {
-            let mut tx = pool.begin().await?;
-            let id: Option<i64> = sqlx::query_scalar(SQL)
-                .bind(rule.rule_id)
-                .bind(at_ms)
-                .bind(value)
-                .bind(&message)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(id) = id else { return Ok(None) };
-            let event = event(id);
-            bus::notify(&mut tx, &Event::Alert(event.clone())).await?;
-            tx.commit().await?;
-            Ok(Some(event))
-        }
-    }
 }
 
 /// Resolves the open alert `alert` at `at_ms`, announcing it on the bus. `None` when it was

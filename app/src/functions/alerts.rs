@@ -1,7 +1,9 @@
 //! Server functions of alerts: the open alerts (for the banner and badge), everything the
-//! Alerts page shows, adding and deleting rules.
+//! Alerts page shows, adding and deleting rules, and the channels alerts are sent to (saving,
+//! turning off, sending a test).
 
 use crate::error::AppResult;
+use hearth_core::alert::channel::{ChannelsShown, EmailForm, NtfyForm};
 use hearth_core::alert::{Alert, Rule, RuleForm};
 use hearth_core::sensor::Kind;
 use hearth_core::time::Zone;
@@ -17,7 +19,7 @@ pub struct RuleStatus {
     pub rule: Rule,
     /// The newest reading of the device (offline) or sensor, Unix milliseconds.
     pub last_seen_ms: Option<i64>,
-    /// Offline: the device's usual interval, learned from its recent readings.
+    /// Offline: the device's usual interval, learned from its recent reports.
     pub interval_ms: Option<i64>,
 }
 
@@ -51,6 +53,8 @@ pub struct AlertsOverview {
     pub sensors: Vec<Choice>,
     /// Devices a rule can watch.
     pub devices: Vec<Choice>,
+    /// The channels alerts are sent to, for the owner (secrets only as whether one is saved).
+    pub channels: Option<ChannelsShown>,
 }
 
 /// The open alerts, newest first, for the banner and the badge. Any session may read them.
@@ -66,7 +70,7 @@ pub async fn list_open_alerts() -> AppResult<Vec<Alert>> {
 #[server(endpoint = "load_alerts")]
 pub async fn load_alerts() -> AppResult<AlertsOverview> {
     use hearth_core::alert::RuleKind;
-    use hearth_core::alert::judge::learned_interval;
+    use hearth_core::alert::offline::learned_interval;
     let (db, house) = (context::db()?, context::zone());
     let now_ms = hearth_core::time::now_ms();
     let rules = store::rules(&db).await?;
@@ -74,8 +78,8 @@ pub async fn load_alerts() -> AppResult<AlertsOverview> {
     for rule in rules {
         let (last_seen_ms, interval_ms) = match (rule.kind, rule.sensor_id) {
             (RuleKind::Offline, _) => {
-                let times = store::device_times(&db, rule.device_id).await?;
-                (times.iter().copied().max(), learned_interval(&times))
+                let sensors = store::device_times(&db, rule.device_id).await?;
+                (sensors.iter().flatten().copied().max(), learned_interval(&sensors))
             }
             (_, Some(sensor_id)) => (store::last_reading(&db, sensor_id).await?, None),
             _ => (None, None),
@@ -102,7 +106,8 @@ pub async fn load_alerts() -> AppResult<AlertsOverview> {
         .map(|d| Choice { id: d.device_id, label: d.name, kind: None })
         .collect();
     let owner = session::viewer().is_some_and(|v| !v.read_only);
-    Ok(AlertsOverview { zone: house.zone(oldest, now_ms), now_ms, owner, rules: statuses, open, history, sensors, devices })
+    let channels = if owner { Some(store::channel::channels(&db).await?.shown()) } else { None };
+    Ok(AlertsOverview { zone: house.zone(oldest, now_ms), now_ms, owner, rules: statuses, open, history, sensors, devices, channels })
 }
 
 /// Adds a rule (owner only). A bad field is answered 422 naming it.
@@ -114,9 +119,9 @@ pub async fn add_alert_rule(rule: RuleForm) -> AppResult<i64> {
     let new = rule.check().map_err(|(field, message)| AppError::invalid(field, message))?;
     if let Some(sensor_id) = new.sensor_id {
         match hearth_store::sensor::find(&db, sensor_id).await? {
-            None => return Err(AppError::invalid("sensor_id", "no such sensor")),
+            None => return Err(AppError::invalid("sensor_id", "sensor_id: no such sensor")),
             Some(s) if !fits(new.kind, s.kind) => {
-                return Err(AppError::invalid("sensor_id", format!("a {} sensor cannot have a {} rule", s.kind, new.kind)));
+                return Err(AppError::invalid("sensor_id", format!("sensor_id: a {} sensor cannot have a {} rule", s.kind, new.kind)));
             }
             Some(_) => {}
         }
@@ -124,7 +129,7 @@ pub async fn add_alert_rule(rule: RuleForm) -> AppResult<i64> {
     if let Some(device_id) = new.device_id
         && hearth_store::device::find(&db, device_id).await?.is_none()
     {
-        return Err(AppError::invalid("device_id", "no such device"));
+        return Err(AppError::invalid("device_id", "device_id: no such device"));
     }
     Ok(store::insert_rule(&db, &new).await?)
 }
@@ -135,4 +140,48 @@ pub async fn add_alert_rule(rule: RuleForm) -> AppResult<i64> {
 pub async fn delete_alert_rule(rule_id: i64) -> AppResult<()> {
     session::require_owner()?;
     if store::delete_rule(&context::db()?, rule_id).await? { Ok(()) } else { Err(AppError::not_found("no such rule")) }
+}
+
+/// Saves the email settings (owner only); an empty password keeps the saved one. A bad field
+/// is answered 422 naming it.
+#[server(prefix = "/api/owner", endpoint = "save_alert_email")]
+pub async fn save_alert_email(email: EmailForm) -> AppResult<()> {
+    session::require_owner()?;
+    let db = context::db()?;
+    let saved = store::channel::channels(&db).await?.email;
+    let checked = email.check(saved.as_ref()).map_err(|(field, message)| AppError::invalid(field, message))?;
+    Ok(store::channel::set_email(&db, &checked).await?)
+}
+
+/// Saves the ntfy settings (owner only); an empty token keeps the saved one.
+#[server(prefix = "/api/owner", endpoint = "save_alert_ntfy")]
+pub async fn save_alert_ntfy(ntfy: NtfyForm) -> AppResult<()> {
+    session::require_owner()?;
+    let db = context::db()?;
+    let saved = store::channel::channels(&db).await?.ntfy;
+    let checked = ntfy.check(saved.as_ref()).map_err(|(field, message)| AppError::invalid(field, message))?;
+    Ok(store::channel::set_ntfy(&db, &checked).await?)
+}
+
+/// Turns the channel `channel` (`email` or `ntfy`) off, forgetting its settings (owner only).
+#[server(prefix = "/api/owner", endpoint = "remove_alert_channel")]
+pub async fn remove_alert_channel(channel: String) -> AppResult<()> {
+    use hearth_core::alert::channel::ChannelKind;
+    session::require_owner()?;
+    let kind: ChannelKind = channel.parse().map_err(|e: String| AppError::invalid("channel", e))?;
+    if store::channel::remove(&context::db()?, kind).await? { Ok(()) } else { Err(AppError::not_found(format!("{} is not set", kind.as_str()))) }
+}
+
+/// Sends a test through the channel `channel` as saved (owner only); a failure is answered
+/// 502 with what went wrong.
+#[server(prefix = "/api/owner", endpoint = "test_alert_channel")]
+pub async fn test_alert_channel(channel: String) -> AppResult<String> {
+    use hearth_core::alert::channel::ChannelKind;
+    session::require_owner()?;
+    let kind: ChannelKind = channel.parse().map_err(|e: String| AppError::invalid("channel", e))?;
+    let test = context::channel_test()?;
+    match (test.0)(kind).await {
+        Ok(()) => Ok(format!("test sent by {}", kind.as_str())),
+        Err(e) => Err(AppError::new(502, e)),
+    }
 }

@@ -1,10 +1,14 @@
 //! `/alerts`: the open alerts, the rules (with what each watches and, for offline rules, when
 //! the device was last seen and how often it usually reports), a form to add a rule, and the
-//! history of resolved alerts. Kept current by the live stream's alert events.
+//! history of resolved alerts; for the owner also where alerts are sent (email, ntfy). Kept
+//! current by the live stream's alert events.
 
+use crate::components::alert_channels::ChannelsPanel;
 use crate::components::alerts::OpenAlerts;
 use crate::format::{ago, elapsed};
-use crate::functions::alerts::{AddAlertRule, AlertsOverview, Choice, DeleteAlertRule, RuleStatus, load_alerts};
+use crate::functions::alerts::{
+    AddAlertRule, AlertsOverview, Choice, DeleteAlertRule, RemoveAlertChannel, RuleStatus, SaveAlertEmail, SaveAlertNtfy, load_alerts,
+};
 use hearth_core::alert::form::fits;
 use hearth_core::alert::{Alert, RuleKind};
 use hearth_core::time::Zone;
@@ -16,9 +20,15 @@ use leptos::prelude::*;
 pub fn AlertsPage() -> impl IntoView {
     let add = ServerAction::<AddAlertRule>::new();
     let delete = ServerAction::<DeleteAlertRule>::new();
+    let email = ServerAction::<SaveAlertEmail>::new();
+    let ntfy = ServerAction::<SaveAlertNtfy>::new();
+    let removed = ServerAction::<RemoveAlertChannel>::new();
     let heard = use_context::<OpenAlerts>().map(|a| a.heard);
     let data = Resource::new(
-        move || (add.version().get(), delete.version().get(), heard.map(|h| h.get())),
+        move || {
+            let channels = (email.version().get(), ntfy.version().get(), removed.version().get());
+            (add.version().get(), delete.version().get(), channels, heard.map(|h| h.get()))
+        },
         |_| load_alerts(),
     );
     let add_error = move || add.value().get().and_then(|r| r.err()).map(|e| e.to_string());
@@ -28,7 +38,7 @@ pub fn AlertsPage() -> impl IntoView {
         <Transition fallback=|| view! { <section class="panel"><p class="muted">"Loading…"</p></section> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(AlertsOverview { zone, now_ms, owner, rules, open, history, sensors, devices }) => {
+                    Ok(AlertsOverview { zone, now_ms, owner, rules, open, history, sensors, devices, channels }) => {
                         let zone = StoredValue::new(zone);
                         view! {
                             <OpenList open now_ms zone />
@@ -42,6 +52,7 @@ pub fn AlertsPage() -> impl IntoView {
                                 {move || delete_error().map(|e| view! { <p class="error">{e}</p> })}
                             </section>
                             {owner.then(|| view! { <RuleFormPanel sensors devices add error=Signal::derive(add_error) /> })}
+                            {channels.map(|channels| view! { <ChannelsPanel channels saved=email saved_ntfy=ntfy removed /> })}
                             <History history zone />
                         }
                         .into_any()
@@ -179,7 +190,7 @@ fn RuleFormPanel(sensors: Vec<Choice>, devices: Vec<Choice>, add: ServerAction<A
             <p class="muted hint">
                 {move || match kind.get() {
                     RuleKind::Above | RuleKind::Below => "Opens when every reading for that long is past the value; resolves when readings are back past it by the margin for as long.",
-                    RuleKind::Offline => "Opens when the device has been silent longer than this many times its usual interval (learned from its recent readings); resolves after two new readings.",
+                    RuleKind::Offline => "Opens when the device has been silent longer than this many times its usual interval (how often it reports: readings sent together count once); resolves after two new reports.",
                     RuleKind::LeakFlow => "Opens when the flow has not dropped to zero for that long; resolves when it has stayed at zero for as long.",
                     RuleKind::LeakNight => "Opens when more than the baseline is used between 00:00 and 05:00; resolves after a night under it.",
                 }}

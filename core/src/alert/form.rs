@@ -55,7 +55,7 @@ pub const MAX_MINUTES: i64 = 7 * 24 * 60;
 impl RuleForm {
     /// The rule the form describes, or the field at fault and why.
     pub fn check(&self) -> Result<NewRule, (&'static str, String)> {
-        let kind: RuleKind = self.kind.trim().parse().map_err(|e| ("kind", e))?;
+        let kind: RuleKind = self.kind.trim().parse().map_err(|e| ("kind", format!("kind: {e}")))?;
         let id = |field: &'static str, text: &str| -> Result<i64, (&'static str, String)> {
             text.trim().parse::<i64>().map_err(|_| (field, format!("{field}: pick one")))
         };
@@ -97,7 +97,7 @@ impl RuleForm {
                 rule.sensor_id = Some(id("sensor_id", &self.sensor_id)?);
                 let baseline = num("threshold", &self.threshold, None)?;
                 if baseline < 0.0 {
-                    return Err(("threshold", "the baseline must be 0 L or more".into()));
+                    return Err(("threshold", "threshold (the night's baseline) must be 0 L or more".into()));
                 }
                 rule.threshold = Some(baseline);
             }
@@ -140,5 +140,27 @@ mod tests {
         let offline = RuleForm { device_id: "2".into(), ..form("offline") }.check().unwrap();
         assert_eq!((offline.device_id, offline.factor, offline.sensor_id), (Some(2), Some(3.0), None));
         assert_eq!(RuleForm { device_id: "2".into(), factor: "0.5".into(), ..form("offline") }.check().unwrap_err().0, "factor");
+    }
+
+    #[test]
+    fn every_refusal_names_the_field_it_is_about() {
+        let form = |kind: &str| RuleForm { kind: kind.into(), sensor_id: "4".into(), device_id: "2".into(), threshold: "1".into(), margin: "".into(), minutes: "10".into(), factor: "".into() };
+        let refused = [
+            (form("sideways"), "kind"),
+            (RuleForm { sensor_id: "".into(), ..form("above") }, "sensor_id"),
+            (RuleForm { device_id: "x".into(), ..form("offline") }, "device_id"),
+            (RuleForm { threshold: "".into(), ..form("below") }, "threshold"),
+            (RuleForm { threshold: "-3".into(), ..form("leak_night") }, "threshold"),
+            (RuleForm { margin: "-1".into(), ..form("above") }, "margin"),
+            (RuleForm { margin: "wide".into(), ..form("above") }, "margin"),
+            (RuleForm { minutes: "1e9".into(), ..form("leak_flow") }, "minutes"),
+            (RuleForm { factor: "2000".into(), ..form("offline") }, "factor"),
+            (RuleForm { factor: "often".into(), ..form("offline") }, "factor"),
+        ];
+        for (form, field) in refused {
+            let (at, message) = form.check().unwrap_err();
+            assert_eq!(at, field, "{message}");
+            assert!(message.starts_with(field), "{message:?} names {field} first");
+        }
     }
 }

@@ -1,8 +1,7 @@
 //! How rules are judged: pure functions from readings (oldest first) and whether an alert is
 //! open to the transitions, each timed by the reading that decided it.
 
-use super::{Alert, AlertEvent, AlertState, BACK_AFTER_READINGS};
-use crate::time::MINUTE_MS;
+use super::{Alert, AlertEvent, AlertState};
 
 /// A change an evaluation decided, timed by the readings.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -48,14 +47,16 @@ impl Threshold {
     }
 }
 
-/// Judges `readings` (time, value; oldest first) by `condition`, starting open or not. A
-/// breach opens when readings have all been beyond the limit from one at least `hold_ms`
-/// before; an open alert resolves when readings have all been back past the margin from
-/// one at least `hold_ms` before.
-pub fn judge_threshold(condition: &Threshold, open: bool, readings: &[(i64, f64)]) -> Vec<Verdict> {
+/// Judges `readings` (time, value; oldest first) by `condition`, starting open or not, with
+/// the run of readings that counted toward the next change begun at `since` (from an earlier
+/// judging; `None`: none). A breach opens when readings have all been beyond the limit from
+/// one at least `hold_ms` before; an open alert resolves when readings have all been back past
+/// the margin from one at least `hold_ms` before. Returns the transitions and where the run
+/// counting toward the next one began, for the next judging to resume with.
+pub fn judge_threshold(condition: &Threshold, open: bool, since: Option<i64>, readings: &[(i64, f64)]) -> (Vec<Verdict>, Option<i64>) {
     let mut verdicts = Vec::new();
     let mut open = open;
-    let mut since: Option<i64> = None;
+    let mut since = since;
     for &(at_ms, value) in readings {
         let counts = if open { condition.recovered(value) } else { condition.breaches(value) };
         if !counts {
@@ -69,52 +70,7 @@ pub fn judge_threshold(condition: &Threshold, open: bool, readings: &[(i64, f64)
             since = None;
         }
     }
-    verdicts
-}
-
-/// A device's usual interval: the median gap between its recent distinct reading times
-/// (oldest first or in any order). `None` with fewer than two distinct times.
-pub fn learned_interval(times: &[i64]) -> Option<i64> {
-    let mut times = times.to_vec();
-    times.sort_unstable();
-    times.dedup();
-    let mut gaps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    if gaps.is_empty() {
-        return None;
-    }
-    gaps.sort_unstable();
-    let mid = gaps.len() / 2;
-    Some(if gaps.len() % 2 == 1 { gaps[mid] } else { (gaps[mid - 1] + gaps[mid]) / 2 }.max(1))
-}
-
-/// Judges a device's reading times (its recent ones, any order) at `now_ms`: silent for more
-/// than `factor` times its [`learned_interval`] opens, at the instant it became overdue, with
-/// the minutes since its last reading; an open alert (opened at `open`) resolves at the
-/// [`BACK_AFTER_READINGS`]th reading after it opened. `after_ms` is the end of the rule's last
-/// alert: a silence that became overdue before it is not judged again.
-pub fn judge_offline(times: &[i64], factor: f64, open: Option<i64>, after_ms: Option<i64>, now_ms: i64) -> Vec<Verdict> {
-    let mut times = times.to_vec();
-    times.sort_unstable();
-    times.dedup();
-    let mut verdicts = Vec::new();
-    let mut after = after_ms;
-    if let Some(opened_at) = open {
-        let back: Vec<i64> = times.iter().copied().filter(|&t| t > opened_at).collect();
-        let Some(&at_ms) = back.get(BACK_AFTER_READINGS - 1) else { return verdicts };
-        let silent = back.first().map_or(0, |first| first - times.iter().copied().filter(|&t| t <= opened_at).max().unwrap_or(*first));
-        verdicts.push(Verdict::Resolve { at_ms, value: minutes(silent) });
-        after = Some(at_ms);
-    }
-    let (Some(interval), Some(&last)) = (learned_interval(&times), times.last()) else { return verdicts };
-    let due = last + (interval as f64 * factor.max(1.0)).round() as i64;
-    if now_ms > due && after.is_none_or(|a| due > a) {
-        verdicts.push(Verdict::Open { at_ms: due, value: minutes(now_ms - last) });
-    }
-    verdicts
-}
-
-fn minutes(ms: i64) -> f64 {
-    (ms as f64 / MINUTE_MS as f64 * 10.0).round() / 10.0
+    (verdicts, since)
 }
 
 /// Judges a water counter's readings (oldest first) over `nights` (start, end; oldest first):
@@ -176,7 +132,7 @@ mod tests {
     use crate::alert::{Rule, RuleKind};
     use crate::sensor::Kind;
 
-    const MIN: i64 = MINUTE_MS;
+    const MIN: i64 = crate::time::MINUTE_MS;
 
     fn freezer() -> Threshold {
         Threshold { above: true, limit: -12.0, margin: 1.0, hold_ms: 10 * MIN }
@@ -191,10 +147,10 @@ mod tests {
         let mut values = vec![-18.0; 5];
         values.extend(vec![-10.0; 10]);
         let readings = every_minute(&values);
-        assert!(judge_threshold(&freezer(), false, &readings).is_empty(), "9 minutes above: not yet");
+        assert!(judge_threshold(&freezer(), false, None, &readings).0.is_empty(), "9 minutes above: not yet");
         values.push(-10.5);
         let readings = every_minute(&values);
-        assert_eq!(judge_threshold(&freezer(), false, &readings), vec![Verdict::Open { at_ms: 15 * MIN, value: -10.5 }]);
+        assert_eq!(judge_threshold(&freezer(), false, None, &readings).0, vec![Verdict::Open { at_ms: 15 * MIN, value: -10.5 }]);
     }
 
     #[test]
@@ -202,15 +158,15 @@ mod tests {
         let mut values = vec![-10.0; 8];
         values.push(-13.0);
         values.extend(vec![-10.0; 8]);
-        assert!(judge_threshold(&freezer(), false, &every_minute(&values)).is_empty());
+        assert!(judge_threshold(&freezer(), false, None, &every_minute(&values)).0.is_empty());
     }
 
     #[test]
     fn sparse_readings_count_by_their_times() {
         let readings = [(0, -5.0), (10 * MIN, -5.0)];
-        assert_eq!(judge_threshold(&freezer(), false, &readings), vec![Verdict::Open { at_ms: 10 * MIN, value: -5.0 }]);
+        assert_eq!(judge_threshold(&freezer(), false, None, &readings).0, vec![Verdict::Open { at_ms: 10 * MIN, value: -5.0 }]);
         let below = Threshold { above: false, limit: 5.0, margin: 1.0, hold_ms: 0 };
-        assert_eq!(judge_threshold(&below, false, &[(7, 4.9)]), vec![Verdict::Open { at_ms: 7, value: 4.9 }]);
+        assert_eq!(judge_threshold(&below, false, None, &[(7, 4.9)]).0, vec![Verdict::Open { at_ms: 7, value: 4.9 }]);
     }
 
     #[test]
@@ -221,19 +177,19 @@ mod tests {
         for i in 0..60 {
             values.push(if i % 2 == 0 { -12.5 } else { -11.5 });
         }
-        let verdicts = judge_threshold(&freezer(), false, &every_minute(&values));
+        let verdicts = judge_threshold(&freezer(), false, None, &every_minute(&values)).0;
         assert_eq!(verdicts, vec![Verdict::Open { at_ms: 10 * MIN, value: -10.0 }]);
-        assert!(judge_threshold(&freezer(), true, &every_minute(&values[11..])).is_empty());
+        assert!(judge_threshold(&freezer(), true, None, &every_minute(&values[11..])).0.is_empty());
     }
 
     #[test]
     fn recovery_past_the_margin_for_the_duration_resolves_once() {
         let mut values = vec![-10.0; 11];
         values.extend(vec![-14.0; 9]);
-        let verdicts = judge_threshold(&freezer(), false, &every_minute(&values));
+        let verdicts = judge_threshold(&freezer(), false, None, &every_minute(&values)).0;
         assert_eq!(verdicts.len(), 1, "9 minutes back: still open");
         values.extend(vec![-14.0; 30]);
-        let verdicts = judge_threshold(&freezer(), false, &every_minute(&values));
+        let verdicts = judge_threshold(&freezer(), false, None, &every_minute(&values)).0;
         assert_eq!(
             verdicts,
             vec![Verdict::Open { at_ms: 10 * MIN, value: -10.0 }, Verdict::Resolve { at_ms: 21 * MIN, value: -14.0 }]
@@ -241,44 +197,22 @@ mod tests {
     }
 
     #[test]
-    fn the_usual_interval_is_the_median_gap() {
-        assert_eq!(learned_interval(&[]), None);
-        assert_eq!(learned_interval(&[5]), None);
-        // Every 60 s with one 2-hour hole and sensors reporting together (duplicate times).
-        let mut times: Vec<i64> = (0..20).map(|i| i * 60_000).collect();
-        times.push(19 * 60_000);
-        times.push(19 * 60_000 + 7_200_000);
-        assert_eq!(learned_interval(&times), Some(60_000));
-        assert_eq!(learned_interval(&[0, 10, 30, 60]), Some(20));
-    }
-
-    #[test]
-    fn a_device_is_offline_past_its_own_interval_times_the_factor() {
-        let every_30s: Vec<i64> = (0..10).map(|i| i * 30_000).collect();
-        let last = 9 * 30_000;
-        assert!(judge_offline(&every_30s, 3.0, None, None, last + 90_000).is_empty(), "exactly 3 intervals: not yet");
-        assert_eq!(
-            judge_offline(&every_30s, 3.0, None, None, last + 120_000),
-            vec![Verdict::Open { at_ms: last + 90_000, value: 2.0 }]
-        );
-        // A device reporting hourly is not offline after 10 minutes.
-        let hourly: Vec<i64> = (0..10).map(|i| i * 3_600_000).collect();
-        assert!(judge_offline(&hourly, 3.0, None, None, 9 * 3_600_000 + 600_000).is_empty());
-        // Silence already judged (its alert resolved later) is not judged again.
-        assert!(judge_offline(&every_30s, 3.0, None, Some(last + 100_000), last + 120_000).is_empty());
-    }
-
-    #[test]
-    fn an_offline_device_is_back_after_two_readings() {
-        let mut times: Vec<i64> = (0..10).map(|i| i * 30_000).collect();
-        let opened = 9 * 30_000 + 90_000;
-        times.push(opened + 60_000);
-        assert!(judge_offline(&times, 3.0, Some(opened), None, opened + 61_000).is_empty(), "one reading is not enough");
-        times.push(opened + 90_000);
-        assert_eq!(
-            judge_offline(&times, 3.0, Some(opened), None, opened + 91_000),
-            vec![Verdict::Resolve { at_ms: opened + 90_000, value: 2.5 }]
-        );
+    fn judging_resumes_where_it_stopped() {
+        // The same readings judged in one go, or in pieces carrying the run over, decide alike.
+        let mut values = vec![-18.0; 5];
+        values.extend(vec![-10.0; 30]);
+        values.extend(vec![-14.0; 30]);
+        let readings = every_minute(&values);
+        let whole = judge_threshold(&freezer(), false, None, &readings).0;
+        assert_eq!(whole.len(), 2);
+        let (mut open, mut since, mut pieces) = (false, None, Vec::new());
+        for chunk in readings.chunks(7) {
+            let (verdicts, run) = judge_threshold(&freezer(), open, since, chunk);
+            open ^= verdicts.len() % 2 == 1;
+            since = run;
+            pieces.extend(verdicts);
+        }
+        assert_eq!(pieces, whole);
     }
 
     #[test]
@@ -304,7 +238,7 @@ mod tests {
         let mut values = vec![0.2; 15];
         values.extend(vec![9.0; 10]);
         values.extend(vec![0.2; 15]);
-        let verdicts = judge_threshold(&leak, false, &every_minute(&values));
+        let verdicts = judge_threshold(&leak, false, None, &every_minute(&values)).0;
         assert_eq!(verdicts, vec![Verdict::Open { at_ms: 30 * MIN, value: 0.2 }]);
         // Ordinary use: flow drops to zero between uses.
         let mut used = vec![];
@@ -312,7 +246,7 @@ mod tests {
             used.extend(vec![6.0; 8]);
             used.extend(vec![0.0; 2]);
         }
-        assert!(judge_threshold(&leak, false, &every_minute(&used)).is_empty());
+        assert!(judge_threshold(&leak, false, None, &every_minute(&used)).0.is_empty());
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The alert webhook: every alert this server opens or resolves is POSTed as JSON to
 //! `HEARTH_ALERT_WEBHOOK_URL`, in order, each retried with growing pauses until the webhook
-//! takes it or the attempts run out. Evaluation never waits for it.
+//! takes it or the attempts run out (see [`Outbox`](crate::jobs::outbox::Outbox)).
 
+use crate::jobs::outbox::Reach;
 use hearth_core::alert::{AlertEvent, AlertState};
 use hearth_core::time::house::rfc3339;
 use serde_json::{Value, json};
-use std::time::Duration;
 use tokio::sync::mpsc;
 
 /// What the webhook receives for `event`.
@@ -34,59 +34,38 @@ pub fn payload(event: &AlertEvent) -> Value {
     })
 }
 
-/// How the webhook is called.
+/// The webhook and how it is reached.
 #[derive(Clone, Debug)]
 pub struct Webhook {
     /// Where alerts are POSTed.
     pub url: String,
-    /// The pause before the first retry; each later one doubles it, up to a minute.
-    pub first_retry: Duration,
-    /// Attempts per alert before it is given up (and logged).
-    pub attempts: u32,
+    /// Retries and trusted roots.
+    pub reach: Reach,
 }
 
 impl Webhook {
-    /// A webhook at `url` with the default retries: 6 attempts over about half a minute.
-    pub fn new(url: impl Into<String>) -> Webhook {
-        Webhook { url: url.into(), first_retry: Duration::from_secs(1), attempts: 6 }
-    }
-
-    /// Starts the sender: alerts sent to the returned queue are POSTed in order, each retried
-    /// until the webhook answers 2xx or the attempts run out. Evaluation never waits for it;
-    /// when the queue is full (the webhook down for long), alerts are dropped with a warning.
-    pub fn spawn(self) -> (mpsc::Sender<AlertEvent>, tokio::task::JoinHandle<()>) {
-        let (tx, mut rx) = mpsc::channel::<AlertEvent>(1024);
-        let task = tokio::spawn(async move {
-            let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
-                Ok(client) => client,
-                Err(e) => {
-                    tracing::error!(error = %e, "no HTTP client for the alert webhook");
-                    return;
-                }
-            };
-            while let Some(event) = rx.recv().await {
-                self.deliver(&client, &payload(&event)).await;
+    /// Delivers every alert of `queue`, in order, until the queue closes.
+    pub async fn run(self, mut queue: mpsc::Receiver<AlertEvent>) {
+        let client = match self.reach.http_client() {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "no HTTP client for the alert webhook");
+                return;
             }
-        });
-        (tx, task)
-    }
-
-    /// POSTs `body`, retrying with growing pauses; whether the webhook took it.
-    pub async fn deliver(&self, client: &reqwest::Client, body: &Value) -> bool {
-        let mut pause = self.first_retry;
-        for attempt in 1..=self.attempts.max(1) {
-            match client.post(&self.url).json(body).send().await {
-                Ok(response) if response.status().is_success() => return true,
-                Ok(response) => tracing::warn!(attempt, status = %response.status(), "alert webhook refused the alert"),
-                Err(e) => tracing::warn!(attempt, error = %e, "alert webhook unreachable"),
-            }
-            if attempt < self.attempts {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_secs(60));
-            }
+        };
+        while let Some(event) = queue.recv().await {
+            let body = payload(&event);
+            let (client, url, body) = (&client, &self.url, &body);
+            self.reach
+                .retry
+                .run("webhook", event.alert.alert_id, move || async move {
+                    match client.post(url).json(body).send().await {
+                        Ok(response) if response.status().is_success() => Ok(()),
+                        Ok(response) => Err(format!("the webhook answered {}", response.status())),
+                        Err(e) => Err(format!("the webhook is unreachable: {e}")),
+                    }
+                })
+                .await;
         }
-        tracing::error!(alert = %body["alert_id"], "alert webhook gave up after {} attempts", self.attempts);
-        false
     }
 }
-
