@@ -25,7 +25,6 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use std::collections::HashSet;
 
 /// The most readings one request may carry.
 pub const MAX_READINGS: usize = 10_000;
@@ -117,7 +116,7 @@ pub struct Accepted {
 /// whose kind nothing tells is skipped and counted (see [`hearth_core::mqtt::Skipped`]), never stored
 /// under a guessed kind; errors name the reading by its [`Foreign::origin`].
 pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, readings: Vec<Foreign>) -> Result<Accepted> {
-    let existing: HashSet<String> = hearth_store::sensor::keys(&state.db, device.device_id).await?.into_iter().collect();
+    let existing = hearth_store::sensor::existing(&state.db, device.device_id, readings.iter().map(|f| f.reading.key.as_str())).await?;
     let now = now_ms();
     let mut batch = Vec::with_capacity(readings.len());
     let mut origins = Vec::with_capacity(readings.len());

@@ -3,6 +3,7 @@
 
 use crate::bus::{self, Bus, Event, Handler, Subscription};
 use crate::pool::Backend;
+use crate::recent::Recent;
 use crate::writer::GroupCommit;
 use sqlx::postgres::PgListener;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub struct Db {
     pub(crate) backend: Backend,
     pub(crate) writer: GroupCommit,
     pub(crate) bus: Bus,
+    pub(crate) recent: Arc<Recent>,
 }
 
 impl Db {
@@ -30,7 +32,7 @@ impl Db {
         let backend = Backend::open(url, options).await?;
         let bus = Bus::default();
         let writer = GroupCommit::spawn(&backend);
-        let db = Db { backend, writer, bus };
+        let db = Db { backend, writer, bus, recent: Arc::default() };
         db.migrate().await?;
         Ok(db)
     }

@@ -64,6 +64,7 @@ pub async fn rotate_token(db: &Db, name: &str) -> Result<(Device, String), Error
         .bind(now_ms())
         .fetch_one(pool)
         .await)?;
+    db.recent.devices_changed();
     Ok((device.into(), token))
 }
 
@@ -79,12 +80,21 @@ async fn insert(db: &Db, name: &str, hash: &str) -> Result<Device, Error> {
     result.map(Device::from).map_err(|e| on_conflict(e, "name", || format!("a device named {name:?} already exists")))
 }
 
-/// The device whose token is `token`, if any, revoked or not.
+/// The device whose token is `token`, if any, revoked or not. Found devices are remembered
+/// for [`TOKEN_TTL`](crate::TOKEN_TTL) (forgotten at once when this process revokes or
+/// replaces a token).
 pub async fn find_by_token(db: &Db, token: &str) -> Result<Option<Device>, Error> {
     const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where token_hash = $1";
     let hash = token_hash(token);
+    if let Some(device) = db.recent.tokens.get(&hash) {
+        return Ok(Some(device));
+    }
     let row: Option<DeviceRow> = with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)?;
-    Ok(row.map(Device::from))
+    let device = row.map(Device::from);
+    if let Some(device) = &device {
+        db.recent.tokens.put(hash, device.clone());
+    }
+    Ok(device)
 }
 
 /// A new Emoncms API key: 32 random lowercase hex characters (128 bits), the only length
@@ -102,15 +112,23 @@ pub async fn rotate_apikey(db: &Db, name: &str) -> Result<Option<(Device, String
     let key = new_apikey();
     let hash = token_hash(&key);
     let device: Option<DeviceRow> = with_db!(db, write, |pool| sqlx::query_as(SQL).bind(&hash).bind(name).fetch_optional(pool).await)?;
+    db.recent.devices_changed();
     Ok(device.map(|device| (device.into(), key)))
 }
 
-/// The device whose Emoncms API key is `key`, if any.
+/// The device whose Emoncms API key is `key`, if any; remembered as [`find_by_token`] does.
 pub async fn find_by_apikey(db: &Db, key: &str) -> Result<Option<Device>, Error> {
     const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where apikey_hash = $1";
     let hash = token_hash(key);
+    if let Some(device) = db.recent.apikeys.get(&hash) {
+        return Ok(Some(device));
+    }
     let row: Option<DeviceRow> = with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).fetch_optional(pool).await)?;
-    Ok(row.map(Device::from))
+    let device = row.map(Device::from);
+    if let Some(device) = &device {
+        db.recent.apikeys.put(hash, device.clone());
+    }
+    Ok(device)
 }
 
 /// Every device, by name.
@@ -123,7 +141,9 @@ pub async fn list(db: &Db) -> Result<Vec<Device>, Error> {
 /// Revokes the token of the device `name`; `false` if there is no such device.
 pub async fn revoke(db: &Db, name: &str) -> Result<bool, Error> {
     const SQL: &str = "update device set revoked_at_ms = coalesce(revoked_at_ms, $2) where name = $1";
-    Ok(with_db!(db, write, |pool| sqlx::query(SQL).bind(name).bind(now_ms()).execute(pool).await?.rows_affected() > 0))
+    let revoked = with_db!(db, write, |pool| sqlx::query(SQL).bind(name).bind(now_ms()).execute(pool).await?.rows_affected() > 0);
+    db.recent.devices_changed();
+    Ok(revoked)
 }
 
 /// The device `device_id`, if it exists.

@@ -13,6 +13,7 @@
 
 mod db;
 mod pool;
+mod recent;
 
 pub mod account;
 pub mod alert;
@@ -31,4 +32,5 @@ mod writer;
 
 pub use bus::{Event, Subscription};
 pub use db::{Db, StoreOptions};
+pub use recent::TOKEN_TTL;
 pub use error::{Error, Result};

@@ -5,6 +5,8 @@ use crate::db::Db;
 use crate::pool::with_db;
 use crate::error::Error;
 use hearth_core::sensor::{Kind, Listed, Sensor, SensorUpdate};
+use std::collections::HashSet;
+use std::sync::Arc;
 
 /// The columns every query that builds a [`Sensor`] selects, from `sensor s` joined with
 /// `device d`.
@@ -88,6 +90,17 @@ pub async fn list_all(db: &Db) -> Result<Vec<Listed>, Error> {
 pub async fn keys(db: &Db, device_id: i64) -> Result<Vec<String>, Error> {
     const SQL: &str = "select key from sensor where device_id = $1";
     Ok(with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(device_id).fetch_all(pool).await)?)
+}
+
+/// Which of `wanted` are keys of the device's sensors: from memory when every one of them is
+/// known to exist (sensors are never deleted), else read from the database.
+pub async fn existing<'k>(db: &Db, device_id: i64, wanted: impl Iterator<Item = &'k str> + Clone) -> Result<Arc<HashSet<String>>, Error> {
+    if let Some(known) = db.recent.keys_with(device_id, wanted.clone()) {
+        return Ok(known);
+    }
+    let keys: Arc<HashSet<String>> = Arc::new(keys(db, device_id).await?.into_iter().collect());
+    db.recent.put_keys(device_id, keys.clone());
+    Ok(keys)
 }
 
 /// Every sensor of the device that sensor `sensor_id` belongs to, itself included, ordered

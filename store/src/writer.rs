@@ -154,48 +154,87 @@ macro_rules! resolve_batch {
     };
 }
 
+/// Which readings of a group an insert stored.
+enum Inserted {
+    /// Every one: no (sensor, time) was stored before or given twice.
+    All,
+    /// Those of this set of (sensor id, time).
+    These(HashSet<(i64, i64)>),
+    /// Not every one, and the insert did not ask which: the transaction must be rolled back
+    /// and the group inserted again, exactly.
+    Unknown,
+}
+
 /// Inserts resolved readings in the open transaction `$tx` and merges the new ones into
-/// the rollups; evaluates to a future of the set of (sensor id, time) actually inserted
-/// (duplicates are not). See [`take_stored`] to split it back by batch.
+/// the rollups; evaluates to a future of which were inserted (duplicates are not).
+///
+/// With `$exact` false the insert only counts the rows it stored: when that is every row (the
+/// usual case) nothing more is needed, else it evaluates to [`Inserted::Unknown`] without
+/// merging anything. With `$exact` the database returns each stored row, which on SQLite costs
+/// one hand-over between threads per row. See [`take_stored`] to split it back by batch.
 macro_rules! insert_rows {
-    ($tx:ident, $rows:expr) => {
+    ($tx:ident, $rows:expr, $exact:expr) => {
         async {
-            let rows: &[(Arc<Sensor>, &Incoming)] = $rows;
-            let mut inserted: HashSet<(i64, i64)> = HashSet::with_capacity(rows.len());
+            let (rows, exact): (&[(Arc<Sensor>, &Incoming)], bool) = ($rows, $exact);
+            let mut inserted: HashSet<(i64, i64)> = HashSet::new();
+            let mut count = 0u64;
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
                 insert.push_values(chunk, |mut row, (sensor, reading)| {
                     row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
                 });
-                insert.push(" on conflict (sensor_id, at_ms) do nothing returning sensor_id, at_ms");
-                let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
-                inserted.extend(returned);
+                insert.push(" on conflict (sensor_id, at_ms) do nothing");
+                if exact {
+                    insert.push(" returning sensor_id, at_ms");
+                    let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
+                    inserted.extend(returned);
+                } else {
+                    count += insert.build().execute(&mut *$tx).await?.rows_affected();
+                }
             }
+            let result = if !exact {
+                if count != rows.len() as u64 {
+                    return Ok::<Inserted, sqlx::Error>(Inserted::Unknown);
+                }
+                Inserted::All
+            } else {
+                Inserted::These(inserted)
+            };
             // A (sensor, time) given twice was inserted once, with its first value.
-            let mut first = HashSet::with_capacity(inserted.len());
-            let new: Vec<Stored> = rows
-                .iter()
-                .filter(|(sensor, reading)| {
-                    let key = (sensor.sensor_id, reading.at_ms);
-                    inserted.contains(&key) && first.insert(key)
-                })
-                .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
-                .collect();
+            let new: Vec<Stored> = match &result {
+                Inserted::These(inserted) => {
+                    let mut first = HashSet::with_capacity(inserted.len());
+                    rows.iter()
+                        .filter(|(sensor, reading)| {
+                            let key = (sensor.sensor_id, reading.at_ms);
+                            inserted.contains(&key) && first.insert(key)
+                        })
+                        .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
+                        .collect()
+                }
+                _ => rows
+                    .iter()
+                    .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
+                    .collect(),
+            };
             for chunk in hearth_core::rollup::buckets(&new).chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
                 crate::rollup::merge::upsert(chunk).build().execute(&mut *$tx).await?;
             }
-            Ok::<HashSet<(i64, i64)>, sqlx::Error>(inserted)
+            Ok::<Inserted, sqlx::Error>(result)
         }
     };
 }
 
 /// The readings of `rows` that `inserted` holds, removing them from it so that a later
 /// batch (or a later copy in the same batch) sees them as duplicates.
-fn take_stored(rows: Vec<(Arc<Sensor>, &Incoming)>, inserted: &mut HashSet<(i64, i64)>) -> Vec<Stored> {
-    rows.into_iter()
-        .filter(|(sensor, reading)| inserted.remove(&(sensor.sensor_id, reading.at_ms)))
-        .map(|(sensor, reading)| Stored { sensor, at_ms: reading.at_ms, value: reading.value })
-        .collect()
+fn take_stored(rows: Vec<(Arc<Sensor>, &Incoming)>, inserted: &mut Inserted) -> Vec<Stored> {
+    let stored = |(sensor, reading): (Arc<Sensor>, &Incoming)| Stored { sensor, at_ms: reading.at_ms, value: reading.value };
+    match inserted {
+        Inserted::These(set) => {
+            rows.into_iter().filter(|(sensor, reading)| set.remove(&(sensor.sensor_id, reading.at_ms))).map(stored).collect()
+        }
+        _ => rows.into_iter().map(stored).collect(),
+    }
 }
 
 /// What a batch did.
@@ -303,9 +342,11 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Job>, sensors_chang
 
 /// Commits the valid batches of `$jobs` in one transaction begun by `$begin` and answers every
 /// job: invalid batches at once, valid ones after the commit. With `$notify` (PostgreSQL) what
-/// was stored is NOTIFYed inside the transaction; on SQLite the caller announces it. Evaluates to a future of whether the transaction
-/// committed; `false` when it failed, or could not begin, and every valid batch was answered
-/// 503.
+/// was stored is NOTIFYed inside the transaction, and each stored row is returned by the
+/// insert; on SQLite the caller announces what was stored, and the insert first only counts
+/// its rows: if some were duplicates, the transaction is rolled back and the group inserted
+/// again, asking which. Evaluates to a future of whether the transaction committed; `false`
+/// when it failed, or could not begin, and every valid batch was answered 503.
 macro_rules! commit_group {
     ($begin:expr, $jobs:expr, $cache:expr, $notify:expr) => {
         async {
@@ -318,49 +359,62 @@ macro_rules! commit_group {
                     let _ = reply.send(result);
                 }
             };
-            let mut tx = match $begin.await {
-                Ok(tx) => tx,
-                Err(e) => {
-                    for i in 0..work.len() {
-                        answer(i, Err(Error::Unavailable(e.to_string())));
-                    }
-                    return false;
-                }
-            };
-            let now_ms = now_ms();
-            let mut valid = Vec::with_capacity(work.len());
-            let mut failure = None;
-            for (i, (device, batch)) in work.iter().enumerate() {
-                match resolve_batch!(tx, device, batch, now_ms, &mut *cache).await {
-                    Ok(rows) => valid.push((i, rows)),
-                    Err(e @ Error::Invalid { .. }) => answer(i, Err(e)),
+            let mut exact = notify;
+            let (failure, results) = loop {
+                let mut tx = match $begin.await {
+                    Ok(tx) => tx,
                     Err(e) => {
+                        for i in 0..work.len() {
+                            answer(i, Err(Error::Unavailable(e.to_string())));
+                        }
+                        return false;
+                    }
+                };
+                let now_ms = now_ms();
+                let mut valid = Vec::with_capacity(work.len());
+                let mut failure = None;
+                for (i, (device, batch)) in work.iter().enumerate() {
+                    match resolve_batch!(tx, device, batch, now_ms, &mut *cache).await {
+                        Ok(rows) => valid.push((i, rows)),
+                        Err(e @ Error::Invalid { .. }) => answer(i, Err(e)),
+                        Err(e) => {
+                            failure = Some(e.to_string());
+                            break;
+                        }
+                    }
+                }
+                let mut results: Vec<(usize, Vec<Stored>)> = Vec::with_capacity(valid.len());
+                if failure.is_none() {
+                    let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
+                    match insert_rows!(tx, &all, exact).await {
+                        Ok(Inserted::Unknown) => {
+                            if let Err(e) = tx.rollback().await {
+                                break (Some(e.to_string()), results);
+                            }
+                            // Sensors the rolled-back transaction created are not in the database.
+                            cache.clear();
+                            exact = true;
+                            continue;
+                        }
+                        Ok(mut inserted) => {
+                            results = valid.into_iter().map(|(i, rows)| (i, take_stored(rows, &mut inserted))).collect();
+                        }
+                        Err(e) => failure = Some(e.to_string()),
+                    }
+                }
+                if failure.is_none() && notify {
+                    let event = Event::Readings(results.iter().flat_map(|(_, s)| s.iter().map(Stored::live)).collect());
+                    if let Err(e) = Announce::announce(&mut *tx, &event).await {
                         failure = Some(e.to_string());
-                        break;
                     }
                 }
-            }
-            let mut results: Vec<(usize, Vec<Stored>)> = Vec::with_capacity(valid.len());
-            if failure.is_none() {
-                let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
-                match insert_rows!(tx, &all).await {
-                    Ok(mut inserted) => {
-                        results = valid.into_iter().map(|(i, rows)| (i, take_stored(rows, &mut inserted))).collect();
-                    }
-                    Err(e) => failure = Some(e.to_string()),
-                }
-            }
-            if failure.is_none() && notify {
-                let event = Event::Readings(results.iter().flat_map(|(_, s)| s.iter().map(Stored::live)).collect());
-                if let Err(e) = Announce::announce(&mut *tx, &event).await {
+                if failure.is_none()
+                    && let Err(e) = tx.commit().await
+                {
                     failure = Some(e.to_string());
                 }
-            }
-            if failure.is_none()
-                && let Err(e) = tx.commit().await
-            {
-                failure = Some(e.to_string());
-            }
+                break (failure, results);
+            };
             match failure {
                 Some(message) => {
                     for i in 0..work.len() {
@@ -411,7 +465,7 @@ fn refuse(jobs: Vec<Job>, e: &sqlx::Error) -> bool {
 pub(crate) async fn commit_alone(pool: &PgPool, device: &Device, batch: &[Incoming]) -> Result<Outcome, Error> {
     let mut tx = pool.begin().await?;
     let rows = resolve_batch!(tx, device, batch, now_ms(), &mut SensorCache::new()).await?;
-    let mut inserted = insert_rows!(tx, &rows).await?;
+    let mut inserted = insert_rows!(tx, &rows, true).await?;
     let stored = take_stored(rows, &mut inserted);
     bus::notify(&mut tx, &Event::Readings(stored.iter().map(Stored::live).collect())).await?;
     tx.commit().await?;
