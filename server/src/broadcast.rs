@@ -140,6 +140,8 @@ impl Hub {
                 Ok(json) => self.publish_event("alert", json.into()),
                 Err(e) => tracing::error!(error = %e, "alert not serialisable"),
             },
+            // Not for the stream: the limits end the sessions' streams (see `serve`).
+            hearth_store::Event::SessionsEnded(_) => {}
         }
     }
 

@@ -46,6 +46,10 @@ pub enum Error {
     /// 403 Forbidden: a read-only (share link) session asked for an owner's action.
     #[error("a shared screen is read-only: log in as the owner to change anything")]
     ReadOnly,
+    /// 403 Forbidden: a request that changes state carried a session cookie but came from
+    /// another site's page (its `Origin` is not this server's).
+    #[error("refused: this request would change something with your session but comes from another site ({0}); use Hearth's own pages")]
+    CrossSite(String),
     /// 413 Payload Too Large: the body, or the number of readings in it, exceeds the limit.
     #[error("{message}")]
     TooLarge {
@@ -98,7 +102,7 @@ impl Error {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Unauthorized | Error::Revoked | Error::LoggedOut => StatusCode::UNAUTHORIZED,
-            Error::ReadOnly => StatusCode::FORBIDDEN,
+            Error::ReadOnly | Error::CrossSite(_) => StatusCode::FORBIDDEN,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -157,6 +161,7 @@ impl IntoResponse for Error {
             Error::Invalid { index, field, .. } => (*index, field.as_deref()),
             Error::TooLarge { field, .. } => (None, *field),
             Error::BadParameter { field, .. } | Error::Conflict { field, .. } => (None, Some(*field)),
+            Error::CrossSite(_) => (None, Some("origin")),
             _ => (None, None),
         };
         let body = Body { error: self.to_string(), index, field };

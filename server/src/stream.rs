@@ -3,7 +3,7 @@
 //! `event: hello` carrying the current id; a client that reconnects with `Last-Event-ID` (or
 //! `?last_event_id=`) gets every event it missed if they are still in the replay window, and
 //! `event: resync` (refetch) if not. A subscriber that fell behind and lost events also gets
-//! `event: resync`.
+//! `event: resync`. A stream ends when its session does.
 
 use crate::broadcast::{Event, Hub, Start};
 use crate::error::{Error, Result};
@@ -84,11 +84,16 @@ pub async fn stream(
             }
         })
     });
-    let events = first.chain(live).map(move |event| {
-        // The slot is freed when the stream, and this closure with it, is dropped.
-        let _held = &slot;
-        Ok::<_, Infallible>(event)
-    });
+    // The stream ends when its session does (logged out, share link revoked).
+    let session_ended = slot.session_ended();
+    let events = first
+        .chain(live)
+        .map(move |event| {
+            // The slot is freed when the stream, and this closure with it, is dropped.
+            let _held = &slot;
+            Ok::<_, Infallible>(event)
+        })
+        .take_until(session_ended);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 

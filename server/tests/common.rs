@@ -52,10 +52,12 @@ pub async fn session_cookie(db: &Db, holder: Holder) -> String {
     format!("{}={token}", hearth_app::session::COOKIE)
 }
 
-/// A client that sends the owner's session cookie with every request.
+/// A client that sends the owner's session cookie with every request, as the app's own pages
+/// do (`Sec-Fetch-Site: same-origin`).
 pub async fn owner_client(db: &Db) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::COOKIE, owner_cookie(db).await.parse().expect("cookie header"));
+    headers.insert("sec-fetch-site", reqwest::header::HeaderValue::from_static("same-origin"));
     reqwest::Client::builder().default_headers(headers).build().expect("client")
 }
 

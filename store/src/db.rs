@@ -58,6 +58,21 @@ impl Db {
             Backend::Postgres { pool } => pool.close().await,
         }
     }
+    /// Announces `event`, which happened in a transaction committed already: to this process's
+    /// subscribers on SQLite, by NOTIFY to every server's on PostgreSQL.
+    pub(crate) async fn announce_committed(&self, event: &Event) -> Result<(), sqlx::Error> {
+        match &self.backend {
+            Backend::Sqlite { .. } => {
+                self.bus.deliver(event);
+                Ok(())
+            }
+            Backend::Postgres { pool } => {
+                let mut connection = pool.acquire().await?;
+                bus::notify(&mut *connection, event).await
+            }
+        }
+    }
+
     /// Calls `handler` with every event the store commits from now on, until the returned
     /// [`Subscription`] is dropped: on SQLite, those of this process; on PostgreSQL, those of
     /// every server sharing the database (this one's included). Listening has begun when this
@@ -70,7 +85,7 @@ impl Db {
             }
             Backend::Postgres { pool } => {
                 let mut listener = PgListener::connect_with(pool).await?;
-                listener.listen_all([bus::READINGS_CHANNEL, bus::ALERTS_CHANNEL]).await?;
+                listener.listen_all([bus::READINGS_CHANNEL, bus::ALERTS_CHANNEL, bus::SESSIONS_CHANNEL]).await?;
                 let task = tokio::spawn(async move {
                     loop {
                         match listener.recv().await {
