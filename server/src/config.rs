@@ -142,6 +142,11 @@ pub struct Config {
     /// closed (so slow clients cannot hold connections open).
     #[arg(long, env = "HEARTH_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Connections held open at once. Beyond it, a new connection closes the oldest one that
+    /// has not sent a byte yet; if none has, new connections wait in the listen queue until
+    /// one closes. 0: the open-file limit minus 128 (at most 16,384).
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
     /// Live streams one session may hold open at once; beyond that, 429. 0: no limit.
     #[arg(long, env = "HEARTH_STREAMS_PER_SESSION", default_value_t = 8)]
     pub streams_per_session: usize,
@@ -204,6 +209,7 @@ impl Default for Config {
             ingest_requests_per_second: 50,
             request_timeout_secs: 30,
             header_timeout_secs: 10,
+            max_connections: 0,
             streams_per_session: 8,
             db_wait_ms: 10_000,
             alert_interval_seconds: 5,
