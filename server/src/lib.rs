@@ -16,6 +16,7 @@ pub mod auth;
 pub mod broadcast;
 pub mod config;
 pub mod error;
+pub mod headers;
 pub mod ingest;
 pub mod jobs;
 pub mod limit;
@@ -102,7 +103,8 @@ impl AppState {
 /// The whole HTTP surface: ingest (device tokens), and behind the session middleware
 /// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
 /// Every request but the live stream is answered 408 past the request timeout, body
-/// included; bodies are limited to `max_body_bytes`.
+/// included; bodies are limited to `max_body_bytes`. Every answer carries the security
+/// headers ([`headers::security`]).
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(hearth_app::App);
     let shared = state.shared();
@@ -148,5 +150,9 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .route("/api/v1/stream", get(stream::stream))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
-    ingest.merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
+    ingest
+        .merge(with_session)
+        .layer(middleware::from_fn(headers::security))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

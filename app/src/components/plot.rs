@@ -25,6 +25,12 @@ pub fn series_color(i: usize) -> String {
     format!("rgb({r}, {g}, {b})")
 }
 
+/// The classes of a swatch in the `i`-th series' colour (`style/main.css` gives each its
+/// colour), for what the server renders: the Content-Security-Policy refuses inline styles.
+pub fn swatch_class(i: usize) -> String {
+    format!("swatch c{}", i % PALETTE.len())
+}
+
 /// Where a drawing put its data, in CSS pixels of the canvas: enough to turn a pointer
 /// position back into a time and a value.
 #[derive(Clone, Copy, Debug, PartialEq)]
