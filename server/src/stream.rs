@@ -3,7 +3,7 @@
 //! `event: hello` carrying the current id; a client that reconnects with `Last-Event-ID` (or
 //! `?last_event_id=`) gets every event it missed if they are still in the replay window, and
 //! `event: resync` (refetch) if not. A subscriber that fell behind and lost events also gets
-//! `event: resync`. A stream ends when its session does.
+//! `event: resync`. A stream ends when its session does (logged out, revoked, expired).
 
 use crate::broadcast::{Event, Hub, Start};
 use crate::error::{Error, Result};
@@ -84,8 +84,15 @@ pub async fn stream(
             }
         })
     });
-    // The stream ends when its session does (logged out, share link revoked).
-    let session_ended = slot.session_ended();
+    // The stream ends when its session does: logged out, share link revoked, or expired.
+    let ended = slot.session_ended();
+    let expires_in = std::time::Duration::from_millis(u64::try_from(session.expires_at_ms - hearth_core::time::now_ms()).unwrap_or(0));
+    let session_ended = async move {
+        tokio::select! {
+            () = ended => {}
+            () = tokio::time::sleep(expires_in) => {}
+        }
+    };
     let events = first
         .chain(live)
         .map(move |event| {

@@ -123,8 +123,8 @@ async fn ended(events: &mut (impl Stream<Item = Result<Event, impl std::fmt::Deb
     }
 }
 
-/// Revoking a share link and logging out end the streams those sessions hold, at once; other
-/// sessions' streams go on.
+/// Revoking a share link and logging out end the streams those sessions hold, at once, and a
+/// session's expiry ends them when it comes; other sessions' streams go on.
 async fn ending_a_session_ends_its_streams(t: TestDb) {
     let token = common::device_token(&t.db, "hall").await;
     let (base, _stop, _server) = spawn(&t).await;
@@ -155,6 +155,12 @@ async fn ending_a_session_ends_its_streams(t: TestDb) {
         .unwrap();
     assert!(logged_out.status().is_success() || logged_out.status().is_redirection(), "{}", logged_out.status());
     assert!(ended(&mut on_phone).await, "the logged-out session's stream ends");
+
+    // A session that expires ends its stream when it does.
+    let brief = hearth_store::account::open_session(&t.db, hearth_store::account::Holder::Account(account), Duration::from_secs(3)).await.unwrap();
+    let kiosk = format!("{}={brief}", hearth_app::session::COOKIE);
+    let mut on_kiosk = open_stream(&base, &kiosk).await;
+    assert!(ended(&mut on_kiosk).await, "the expired session's stream ends");
 
     let posted = owner.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&json!({"sensor": "hall.temp", "value": 20.0, "kind": "temperature"})).send().await.unwrap();
     assert_eq!(posted.status(), 200);

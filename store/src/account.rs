@@ -20,6 +20,8 @@ pub struct Session {
     pub token_hash: Arc<str>,
     /// Who it is.
     pub viewer: Viewer,
+    /// When it expires, in Unix milliseconds.
+    pub expires_at_ms: i64,
 }
 
 /// What a session belongs to.
@@ -73,20 +75,20 @@ pub async fn open_session(db: &Db, holder: Holder, lifetime: Duration) -> Result
 
 /// The live session whose cookie token is `token`.
 pub async fn find_session(db: &Db, token: &str) -> Result<Option<Session>, Error> {
-    const SQL: &str = "select a.name, l.label from session s \
+    const SQL: &str = "select a.name, l.label, s.expires_at_ms from session s \
          left join account a on a.account_id = s.account_id \
          left join share_link l on l.share_link_id = s.share_link_id \
          where s.token_hash = $1 and s.expires_at_ms > $2";
     let hash = token_hash(token);
-    let row: Option<(Option<String>, Option<String>)> =
+    let row: Option<(Option<String>, Option<String>, i64)> =
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).bind(now_ms()).fetch_optional(pool).await)?;
-    Ok(row.and_then(|(account, label)| {
+    Ok(row.and_then(|(account, label, expires_at_ms)| {
         let viewer = match (account, label) {
             (Some(name), _) => Viewer { name, read_only: false },
             (None, Some(label)) => Viewer { name: label, read_only: true },
             (None, None) => return None,
         };
-        Some(Session { token_hash: hash.into(), viewer })
+        Some(Session { token_hash: hash.into(), viewer, expires_at_ms })
     }))
 }
 
