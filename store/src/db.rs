@@ -68,7 +68,7 @@ impl Db {
             }
             Backend::Postgres { pool } => {
                 let mut connection = pool.acquire().await?;
-                bus::notify(&mut *connection, event).await
+                bus::notify(&mut connection, event).await
             }
         }
     }
