@@ -79,16 +79,29 @@ pub async fn post_readings(
     let device = authenticate(&state, &headers).await?;
     let body = read_body(&state, body)?;
     let batch = parse(&body, now_ms())?;
-    accept(&state, &device, batch).await.map(Json)
+    accept(&state, &device, "json", batch).await.map(Json)
 }
 
 /// Stores a checked batch for `device`: durably, before returning, with readings already
 /// stored (same sensor and time) counted as duplicates; the store announces what it stored,
 /// and so it reaches the live streams. A batch with any invalid reading stores nothing (422
 /// naming its index).
-pub async fn accept(state: &AppState, device: &Device, batch: Vec<Incoming>) -> Result<Receipt> {
-    let outcome = hearth_store::reading::store(&state.db, device, batch).await?;
-    Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+pub async fn accept(state: &AppState, device: &Device, protocol: &str, batch: Vec<Incoming>) -> Result<Receipt> {
+    let count = |status: String, n: usize| {
+        metrics::counter!("hearth_readings_total", "protocol" => protocol.to_owned(), "status" => status).increment(n as u64);
+    };
+    let n = batch.len();
+    match hearth_store::reading::store(&state.db, device, batch).await {
+        Ok(outcome) => {
+            count("stored".into(), outcome.stored.len());
+            count("duplicate".into(), outcome.duplicates);
+            Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+        }
+        Err(e) => {
+            count(e.status().to_string(), n);
+            Err(e.into())
+        }
+    }
 }
 
 /// A reading from another protocol, before Hearth knows whether its sensor exists.
@@ -138,7 +151,7 @@ pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, r
     if batch.is_empty() {
         return Ok(Accepted { receipt: Receipt { stored: 0, duplicates: 0 }, skipped });
     }
-    match accept(state, device, batch).await {
+    match accept(state, device, protocol, batch).await {
         Ok(receipt) => Ok(Accepted { receipt, skipped }),
         Err(Error::Invalid { message, index: Some(index), field }) => {
             Err(Error::Invalid { message, index: origins.get(index).copied(), field })

@@ -16,9 +16,12 @@ pub mod auth;
 pub mod broadcast;
 pub mod config;
 pub mod error;
+pub mod export;
+pub mod health;
 pub mod ingest;
 pub mod jobs;
 pub mod limit;
+pub mod metrics;
 pub mod serve;
 pub mod simulate;
 pub mod stream;
@@ -75,6 +78,7 @@ pub struct AppState {
 impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
+        metrics::install();
         let zone = config.zone();
         let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer, config.replay_events));
@@ -132,12 +136,20 @@ pub fn app(state: AppState) -> Router {
         .route("/query", post(ingest::influx::query))
         .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
         .merge(emoncms)
+        .layer(middleware::from_fn(metrics::count_ingest))
+        .layer(timeout);
+    // For systemd, load balancers and monitors: no session.
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
         .layer(timeout);
     let with_session = Router::new()
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
         .route("/api/v1/sensors/{id}/daily", get(api::daily))
+        .route("/api/v1/sensors/{id}/readings.csv", get(export::sensor_csv))
+        .route("/api/v1/export.csv", get(export::export_csv))
         .leptos_routes_with_context(&state, routes, move || hearth_app::context::provide(shared.clone()), move || {
             hearth_app::shell(options.clone())
         })
@@ -148,5 +160,5 @@ pub fn app(state: AppState) -> Router {
         .layer(CompressionLayer::new())
         .route("/api/v1/stream", get(stream::stream))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
-    ingest.merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
+    ingest.merge(operations).merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
 }

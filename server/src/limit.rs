@@ -58,6 +58,7 @@ impl Limits {
             });
         }
         *open += 1;
+        metrics::gauge!("hearth_streams_open").increment(1.0);
         Ok(StreamSlot { limits: self.clone(), session: session.clone() })
     }
 }
@@ -71,6 +72,7 @@ pub struct StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
+        metrics::gauge!("hearth_streams_open").decrement(1.0);
         let mut streams = self.limits.streams.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(open) = streams.get_mut(&self.session) {
             *open -= 1;
