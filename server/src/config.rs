@@ -32,6 +32,8 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Write stored readings as CSV to stdout (the format of `/api/v1/export.csv`).
     Export(ExportArgs),
+    /// Import readings from a CSV file: Hearth's export, or `time,value` for one sensor.
+    Import(ImportArgs),
     /// Write a consistent copy of the SQLite database to FILE, while a server may be using it.
     Backup {
         /// The copy to write; it must not exist yet.
@@ -42,6 +44,28 @@ pub enum Command {
         /// The backup, as `hearth backup` wrote it.
         file: std::path::PathBuf,
     },
+}
+
+/// `hearth import`
+#[derive(Args, Clone, Debug)]
+pub struct ImportArgs {
+    /// The CSV file.
+    pub file: std::path::PathBuf,
+    /// For a `time,value` file: the device its sensor belongs to (created if missing).
+    #[arg(long, requires = "sensor")]
+    pub device: Option<String>,
+    /// For a `time,value` file: the sensor's key.
+    #[arg(long, requires = "device")]
+    pub sensor: Option<String>,
+    /// For a `time,value` file of a new sensor: its kind.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// For a `time,value` file of a new sensor: its room.
+    #[arg(long)]
+    pub room: Option<String>,
+    /// The house's time zone, for local times without an offset. Default: the machine's.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
 }
 
 /// `hearth export`

@@ -18,6 +18,7 @@ pub mod config;
 pub mod error;
 pub mod export;
 pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod limit;
@@ -159,6 +160,8 @@ pub fn app(state: AppState) -> Router {
         // Pages, server functions and the WASM (1.9 MB, 0.7 MB gzipped) go out compressed.
         .layer(CompressionLayer::new())
         .route("/api/v1/stream", get(stream::stream))
+        // Files larger than the body limit, imported for longer than the request timeout.
+        .route("/api/owner/import", post(import::http::upload))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
     ingest.merge(operations).merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
 }

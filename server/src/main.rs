@@ -2,7 +2,7 @@
 
 use hearth_store::Db;
 use clap::Parser;
-use hearth::config::{Cli, Command, DeviceCommand, ExportArgs, ServeArgs, SimulateArgs};
+use hearth::config::{Cli, Command, DeviceCommand, ExportArgs, ImportArgs, ServeArgs, SimulateArgs};
 use hearth::{AppState, serve, shutdown_signal, simulate};
 use leptos::prelude::get_configuration;
 use std::io::IsTerminal;
@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         Command::Device(command) => device(&cli.database_url.0, command).await,
         Command::Simulate(args) => simulate::run(args).await.map_err(Into::into),
         Command::Export(args) => export(&cli.database_url.0, args).await,
+        Command::Import(args) => import(&cli.database_url.0, args).await,
         Command::Backup { file } => backup(&cli.database_url.0, &file).await,
         Command::Restore { file } => restore(&cli.database_url.0, &file).await,
     };
@@ -109,6 +110,49 @@ async fn demo_rules(db: &Db, house_id: i64) -> Result<(), BoxError> {
         hearth_store::alert::insert_rule(db, new).await?;
     }
     Ok(())
+}
+
+async fn import(database_url: &str, args: ImportArgs) -> Result<(), BoxError> {
+    use hearth::import::{ImportError, ImportQuery};
+    let query = ImportQuery { device: args.device, sensor: args.sensor, kind: args.kind, room: args.room };
+    let target = query.target()?;
+    let zone = args.timezone.unwrap_or_else(hearth_core::time::house::HouseZone::system);
+    let db = Db::connect(database_url).await?;
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = (String::new(), 0);
+    let result = hearth::import::import(&db, &zone, &args.file, target.as_ref(), |p| {
+        let percent = if p.total == 0 { 100 } else { p.bytes * 100 / p.total };
+        if terminal {
+            eprint!("\r{} {percent:>3}%", p.phase);
+        } else if (p.phase, percent / 10) != (shown.0.as_str(), shown.1) {
+            eprintln!("{} {percent}%", p.phase);
+            shown = (p.phase.to_owned(), percent / 10);
+        }
+    })
+    .await;
+    if terminal {
+        eprintln!();
+    }
+    db.close().await;
+    match result {
+        Ok(s) => {
+            eprintln!("{} readings: {} stored, {} already there", s.rows, s.stored, s.duplicates);
+            for device in s.devices_created {
+                eprintln!("Device {device:?} created for the imported readings");
+            }
+            Ok(())
+        }
+        Err(ImportError::Refused { rows, count }) => {
+            for row in &rows {
+                eprintln!("line {}: {}: {}", row.line, row.field, row.message);
+            }
+            if count > rows.len() as u64 {
+                eprintln!("… and {} more", count - rows.len() as u64);
+            }
+            Err(format!("{count} rows refused; nothing was stored").into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn backup(database_url: &str, file: &std::path::Path) -> Result<(), BoxError> {
