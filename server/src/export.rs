@@ -56,7 +56,7 @@ impl Export {
     /// An export of `sensors` (in this order) between `from_ms` (included) and `to_ms`
     /// (excluded), local times in `zone`.
     pub fn new(db: Db, zone: HouseZone, shape: Shape, sensors: Vec<Sensor>, from_ms: i64, to_ms: i64) -> Export {
-        Export { db, zone, shape, sensors: sensors.into(), after_ms: from_ms - 1, from_ms, to_ms, header: false }
+        Export { db, zone, shape, sensors: sensors.into(), after_ms: from_ms.saturating_sub(1), from_ms, to_ms, header: false }
     }
 
     /// Every sensor, ordered by device and key (so that an export of the same readings is
@@ -121,7 +121,7 @@ impl Export {
             }
             // This sensor is done: the next one starts at `from`.
             self.sensors.pop_front();
-            self.after_ms = self.from_ms - 1;
+            self.after_ms = self.from_ms.saturating_sub(1);
             if out.get_ref().len() > 128 * 1024 {
                 break;
             }
@@ -148,6 +148,8 @@ impl Export {
                 }
             }
         });
+        // Fused: the compression layer polls a body again after its end.
+        let stream = futures_util::StreamExt::fuse(stream);
         let disposition = format!("attachment; filename=\"{filename}\"");
         ([(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)], Body::from_stream(stream))
             .into_response()
@@ -241,6 +243,16 @@ pub async fn write_to(db: Db, zone: HouseZone, query: CsvQuery, sensor: Option<i
 }
 
 /// `GET /api/v1/sensors/{id}/readings.csv?from=&to=&tier=`
+#[utoipa::path(get, path = "/api/v1/sensors/{id}/readings.csv", tag = "csv", security(("session" = [])),
+    params(("id" = i64, Path, description = "The sensor's id"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time, local date or Unix ms; default the oldest reading"),
+        ("to" = Option<String>, Query, description = "End (a date is included); default everything"),
+        ("tier" = Option<String>, Query, description = "`1m`, `10m` or `1h` for rollups (`start,local_start,count,mean,min,max`); raw readings without it")),
+    responses((status = 200, description = "`time,local_time,value`, streamed", content_type = "text/csv", body = String),
+        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn sensor_csv(
     State(db): State<Db>,
     State(zone): State<HouseZone>,
@@ -257,6 +269,14 @@ pub async fn sensor_csv(
 }
 
 /// `GET /api/v1/export.csv?from=&to=&kind=`
+#[utoipa::path(get, path = "/api/v1/export.csv", tag = "csv", security(("session" = [])),
+    params(("from" = Option<String>, Query, description = "RFC 3339 time, local date or Unix ms; default the oldest reading"),
+        ("to" = Option<String>, Query, description = "End (a date is included); default everything"),
+        ("kind" = Option<String>, Query, description = "Kinds, comma-separated")),
+    responses((status = 200, description = "`time,local_time,device,sensor,kind,unit,room,value`, streamed", content_type = "text/csv", body = String),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn export_csv(State(db): State<Db>, State(zone): State<HouseZone>, Query(query): Query<CsvQuery>) -> Result<Response> {
     let (from, to) = query.range(&zone)?;
     let kinds = query.kinds()?;

@@ -50,7 +50,7 @@ pub struct Progress {
 }
 
 /// What an import did.
-#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Summary {
     /// Readings in the file.
     pub rows: u64,
@@ -63,7 +63,7 @@ pub struct Summary {
 }
 
 /// A row refused, by its line in the file (the header is line 1).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Refused {
     /// Its line.
     pub line: u64,

@@ -41,7 +41,7 @@ pub const MAX_ABS_VALUE: f64 = 1e15;
 pub const MIN_AT_MS: i64 = 946_684_800_000;
 
 /// The answer to a successful post.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Receipt {
     /// Readings stored by this request.
     pub stored: usize,
@@ -70,6 +70,16 @@ enum At {
 }
 
 /// Stores the readings of the request's body for the device whose token it carries.
+#[utoipa::path(post, path = "/api/v1/readings", tag = "ingest", security(("device_token" = [])),
+    request_body(content = crate::openapi::PostedBody, description = "One reading, or `{\"readings\": [...]}` (at most 10,000)"),
+    responses((status = 200, description = "Every reading committed", body = Receipt),
+        (status = 400, description = "Not JSON, or not an object", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = crate::openapi::ErrorBody),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body or batch too large", body = crate::openapi::ErrorBody),
+        (status = 422, description = "A reading breaks a rule; nothing stored", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many requests from this device", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable; nothing stored", body = crate::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post_readings(
     State(state): State<AppState>,

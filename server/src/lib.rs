@@ -23,6 +23,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod limit;
 pub mod metrics;
+pub mod openapi;
 pub mod serve;
 pub mod simulate;
 pub mod stream;
@@ -143,6 +144,8 @@ pub fn app(state: AppState) -> Router {
     let operations = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::metrics))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(openapi::docs))
         .layer(timeout);
     let with_session = Router::new()
         .route("/api/v1/sensors", get(api::sensors))

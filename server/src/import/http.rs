@@ -21,6 +21,19 @@ use std::io::Write;
 pub const MAX_BYTES: u64 = 1 << 30;
 
 /// `POST /api/owner/import?device=&sensor=&kind=&room=`
+#[utoipa::path(post, path = "/api/owner/import", tag = "csv", security(("session" = [])),
+    params(("device" = Option<String>, Query, description = "For a time,value file: its sensor's device"),
+        ("sensor" = Option<String>, Query, description = "For a time,value file: its sensor's key"),
+        ("kind" = Option<String>, Query, description = "For a time,value file of a new sensor: its kind"),
+        ("room" = Option<String>, Query, description = "For a time,value file of a new sensor: its room")),
+    request_body(content = String, content_type = "text/csv", description = "Hearth's export, or time,value"),
+    responses((status = 200, description = "What was stored (with `Accept: application/x-ndjson`, progress lines then the result)", body = crate::import::Summary),
+        (status = 400, description = "Not CSV Hearth reads, or a bad parameter", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 403, description = "A read-only session", body = crate::openapi::ErrorBody),
+        (status = 413, description = "Over 1 GiB", body = crate::openapi::ErrorBody),
+        (status = 422, description = "Rows refused, by line; nothing stored", body = crate::openapi::Refusal),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn upload(State(state): State<AppState>, Query(query): Query<ImportQuery>, headers: HeaderMap, body: Body) -> Result<Response> {
     let target = query.target()?;
     let file = spool(body).await?;
@@ -60,7 +73,8 @@ pub async fn upload(State(state): State<AppState>, Query(query): Query<ImportQue
         };
         Some((Ok(Bytes::from(format!("{line}\n"))), (None, None)))
     });
-    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(lines)).into_response())
+    // Fused: the compression layer polls a body again after its end.
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], Body::from_stream(lines.fuse())).into_response())
 }
 
 fn done(summary: &Summary) -> Value {
