@@ -9,6 +9,8 @@
 //! file again stores nothing new) and rollups merged exactly as for posted readings. Both
 //! passes report their progress by bytes read.
 
+pub mod http;
+
 use crate::error::Error as HttpError;
 use crate::export::EXPORT_HEADER;
 use hearth_core::device::Device;
@@ -353,5 +355,3 @@ impl ImportQuery {
         Ok(Some(Target { device, sensor, kind, room }))
     }
 }
-
-pub mod http;
