@@ -18,6 +18,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use std::collections::HashMap;
 
 /// The most buckets a series request may ask for.
@@ -30,7 +31,7 @@ pub const MAX_DAYS: usize = 366;
 pub const DEFAULT_DAYS: i64 = 7;
 
 /// A sensor as the read API describes it.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct SensorInfo {
     /// The sensor's id, for `/api/v1/sensors/{id}/series`.
     pub id: i64,
@@ -72,6 +73,10 @@ impl SensorInfo {
 }
 
 /// `GET /api/v1/sensors`
+#[utoipa::path(get, path = "/api/v1/sensors", tag = "read", security(("session" = [])),
+    responses((status = 200, description = "Every sensor with its newest reading", body = Vec<SensorInfo>),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn sensors(State(db): State<Db>) -> Result<Json<Vec<SensorInfo>>> {
     let listed = hearth_store::sensor::list_all(&db).await?;
     Ok(Json(
@@ -91,7 +96,7 @@ pub struct SeriesQuery {
 }
 
 /// A sensor's history as buckets.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SeriesResponse {
     /// The sensor.
     pub sensor: SensorInfo,
@@ -108,7 +113,7 @@ pub struct SeriesResponse {
 }
 
 /// One bucket of a [`SeriesResponse`].
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct BucketOut {
     /// Start of the bucket, RFC 3339.
     pub start: String,
@@ -164,6 +169,16 @@ fn range(
 /// `GET /api/v1/sensors/{id}/series?from=&to=&points=`: `from` and `to` are RFC 3339 times or
 /// `YYYY-MM-DD` dates in the house's time zone (`to` as a date means the end of that day);
 /// by default the last 24 hours. `points` (1–1000, default 500) bounds the bucket count.
+#[utoipa::path(get, path = "/api/v1/sensors/{id}/series", tag = "read", security(("session" = [])),
+    params(("id" = i64, Path, description = "The sensor's id"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time or local date; default 24 hours before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or local date (included); default now"),
+        ("points" = Option<String>, Query, description = "Most buckets, 1-1000 (default 500)")),
+    responses((status = 200, description = "The sensor's history as buckets", body = SeriesResponse),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn series(
     State(db): State<Db>,
     State(zone): State<HouseZone>,
@@ -215,7 +230,7 @@ pub struct DailyQuery {
 }
 
 /// A sensor's figures per local day.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DailyResponse {
     /// The sensor.
     pub sensor: SensorInfo,
@@ -230,7 +245,7 @@ pub struct DailyResponse {
 }
 
 /// One local day of a [`DailyResponse`].
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct DayOut {
     /// The local date, `YYYY-MM-DD`.
     pub date: String,
@@ -246,7 +261,7 @@ pub struct DayOut {
 }
 
 /// The figures of a day, by the sensor's kind.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(untagged)]
 pub enum DayFigures {
     /// Counters (energy, water): how much the meter advanced.
@@ -276,6 +291,15 @@ pub enum DayFigures {
 /// the consumption of a counter, the on-time of a switch, or min, mean, max and count of
 /// other kinds. `from` and `to` as for [`series`]; the days are those overlapping
 /// `[from, to)`, by default the last 7 including today, at most [`MAX_DAYS`].
+#[utoipa::path(get, path = "/api/v1/sensors/{id}/daily", tag = "read", security(("session" = [])),
+    params(("id" = i64, Path, description = "The sensor's id"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time or local date; default 6 days before today"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or local date (included); default now")),
+    responses((status = 200, description = "The sensor's figures per local day", body = DailyResponse),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn daily(
     State(db): State<Db>,
     State(zone): State<HouseZone>,

@@ -148,7 +148,7 @@ fn is_site_file(state: &AppState, path: &str) -> bool {
 
 /// The client's address: the peer's, or with `--trusted-proxy` the nearest address the
 /// proxy appended to `X-Forwarded-For`.
-fn client_ip(state: &AppState, request: &Request) -> Option<IpAddr> {
+pub(crate) fn client_ip(state: &AppState, request: &Request) -> Option<IpAddr> {
     if state.config.trusted_proxy
         && let Some(forwarded) = forwarded_for(request.headers())
     {

@@ -41,7 +41,7 @@ pub const MAX_ABS_VALUE: f64 = 1e15;
 pub const MIN_AT_MS: i64 = 946_684_800_000;
 
 /// The answer to a successful post.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Receipt {
     /// Readings stored by this request.
     pub stored: usize,
@@ -70,6 +70,16 @@ enum At {
 }
 
 /// Stores the readings of the request's body for the device whose token it carries.
+#[utoipa::path(post, path = "/api/v1/readings", tag = "ingest", security(("device_token" = [])),
+    request_body(content = crate::openapi::PostedBody, description = "One reading, or `{\"readings\": [...]}` (at most 10,000)"),
+    responses((status = 200, description = "Every reading committed", body = Receipt),
+        (status = 400, description = "Not JSON, or not an object", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = crate::openapi::ErrorBody),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body or batch too large", body = crate::openapi::ErrorBody),
+        (status = 422, description = "A reading breaks a rule; nothing stored", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many requests from this device", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable; nothing stored", body = crate::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post_readings(
     State(state): State<AppState>,
@@ -79,16 +89,29 @@ pub async fn post_readings(
     let device = authenticate(&state, &headers).await?;
     let body = read_body(&state, body)?;
     let batch = parse(&body, now_ms())?;
-    accept(&state, &device, batch).await.map(Json)
+    accept(&state, &device, "json", batch).await.map(Json)
 }
 
 /// Stores a checked batch for `device`: durably, before returning, with readings already
 /// stored (same sensor and time) counted as duplicates; the store announces what it stored,
 /// and so it reaches the live streams. A batch with any invalid reading stores nothing (422
 /// naming its index).
-pub async fn accept(state: &AppState, device: &Device, batch: Vec<Incoming>) -> Result<Receipt> {
-    let outcome = hearth_store::reading::store(&state.db, device, batch).await?;
-    Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+pub async fn accept(state: &AppState, device: &Device, protocol: &str, batch: Vec<Incoming>) -> Result<Receipt> {
+    let count = |status: String, n: usize| {
+        metrics::counter!("hearth_readings_total", "protocol" => protocol.to_owned(), "status" => status).increment(n as u64);
+    };
+    let n = batch.len();
+    match hearth_store::reading::store(&state.db, device, batch).await {
+        Ok(outcome) => {
+            count("stored".into(), outcome.stored.len());
+            count("duplicate".into(), outcome.duplicates);
+            Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+        }
+        Err(e) => {
+            count(e.status().to_string(), n);
+            Err(e.into())
+        }
+    }
 }
 
 /// A reading from another protocol, before Hearth knows whether its sensor exists.
@@ -138,7 +161,7 @@ pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, r
     if batch.is_empty() {
         return Ok(Accepted { receipt: Receipt { stored: 0, duplicates: 0 }, skipped });
     }
-    match accept(state, device, batch).await {
+    match accept(state, device, protocol, batch).await {
         Ok(receipt) => Ok(Accepted { receipt, skipped }),
         Err(Error::Invalid { message, index: Some(index), field }) => {
             Err(Error::Invalid { message, index: origins.get(index).copied(), field })

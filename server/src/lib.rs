@@ -16,10 +16,15 @@ pub mod auth;
 pub mod broadcast;
 pub mod config;
 pub mod error;
+pub mod export;
 pub mod headers;
+pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod limit;
+pub mod metrics;
+pub mod openapi;
 pub mod serve;
 pub mod simulate;
 pub mod stream;
@@ -76,6 +81,7 @@ pub struct AppState {
 impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
+        metrics::install();
         let zone = config.zone();
         let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer, config.replay_events));
@@ -134,12 +140,22 @@ pub fn app(state: AppState) -> Router {
         .route("/query", post(ingest::influx::query))
         .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
         .merge(emoncms)
+        .layer(middleware::from_fn(metrics::count_ingest))
+        .layer(timeout);
+    // For systemd, load balancers and monitors: no session.
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(openapi::docs))
         .layer(timeout);
     let with_session = Router::new()
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
         .route("/api/v1/sensors/{id}/daily", get(api::daily))
+        .route("/api/v1/sensors/{id}/readings.csv", get(export::sensor_csv))
+        .route("/api/v1/export.csv", get(export::export_csv))
         .leptos_routes_with_context(&state, routes, move || hearth_app::context::provide(shared.clone()), move || {
             hearth_app::shell(options.clone())
         })
@@ -149,8 +165,11 @@ pub fn app(state: AppState) -> Router {
         // Pages, server functions and the WASM (1.9 MB, 0.7 MB gzipped) go out compressed.
         .layer(CompressionLayer::new())
         .route("/api/v1/stream", get(stream::stream))
+        // Files larger than the body limit, imported for longer than the request timeout.
+        .route("/api/owner/import", post(import::http::upload))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
     ingest
+        .merge(operations)
         .merge(with_session)
         .layer(middleware::from_fn(headers::security))
         .layer(TraceLayer::new_for_http())

@@ -66,6 +66,7 @@ impl Limits {
             });
         }
         held.open += 1;
+        metrics::gauge!("hearth_streams_open").increment(1.0);
         Ok(StreamSlot { limits: self.clone(), session: session.clone(), ended: held.ended.subscribe() })
     }
 
@@ -101,6 +102,7 @@ impl StreamSlot {
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
+        metrics::gauge!("hearth_streams_open").decrement(1.0);
         let mut streams = self.limits.streams.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(held) = streams.get_mut(&self.session) {
             held.open -= 1;

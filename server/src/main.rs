@@ -2,7 +2,7 @@
 
 use hearth_store::Db;
 use clap::Parser;
-use hearth::config::{Cli, Command, DeviceCommand, ServeArgs, SimulateArgs};
+use hearth::config::{Cli, Command, DeviceCommand, ExportArgs, ImportArgs, ServeArgs, SimulateArgs};
 use hearth::{AppState, serve, shutdown_signal, simulate};
 use leptos::prelude::get_configuration;
 use std::io::IsTerminal;
@@ -26,6 +26,10 @@ async fn main() -> ExitCode {
         Command::Serve(args) => run_server(&cli.database_url.0, args).await,
         Command::Device(command) => device(&cli.database_url.0, command).await,
         Command::Simulate(args) => simulate::run(args).await.map_err(Into::into),
+        Command::Export(args) => export(&cli.database_url.0, args).await,
+        Command::Import(args) => import(&cli.database_url.0, args).await,
+        Command::Backup { file } => backup(&cli.database_url.0, &file).await,
+        Command::Restore { file } => restore(&cli.database_url.0, &file).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -39,6 +43,7 @@ async fn main() -> ExitCode {
 async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError> {
     let options = get_configuration(None)?.leptos_options;
     let db = Db::connect_with(database_url, args.config.store()).await?;
+    let _serving = hearth_store::backup::serving_lock(database_url)?;
     let listener = tokio::net::TcpListener::bind(options.site_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.backend(), "Hearth is listening on http://{addr}");
@@ -105,6 +110,75 @@ async fn demo_rules(db: &Db, house_id: i64) -> Result<(), BoxError> {
         hearth_store::alert::insert_rule(db, new).await?;
     }
     Ok(())
+}
+
+async fn import(database_url: &str, args: ImportArgs) -> Result<(), BoxError> {
+    use hearth::import::{ImportError, ImportQuery};
+    let query = ImportQuery { device: args.device, sensor: args.sensor, kind: args.kind, room: args.room };
+    let target = query.target()?;
+    let zone = args.timezone.unwrap_or_else(hearth_core::time::house::HouseZone::system);
+    let db = Db::connect(database_url).await?;
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = (String::new(), 0);
+    let result = hearth::import::import(&db, &zone, &args.file, target.as_ref(), |p| {
+        let percent = if p.total == 0 { 100 } else { p.bytes * 100 / p.total };
+        if terminal {
+            eprint!("\r{} {percent:>3}%", p.phase);
+        } else if (p.phase, percent / 10) != (shown.0.as_str(), shown.1) {
+            eprintln!("{} {percent}%", p.phase);
+            shown = (p.phase.to_owned(), percent / 10);
+        }
+    })
+    .await;
+    if terminal {
+        eprintln!();
+    }
+    db.close().await;
+    match result {
+        Ok(s) => {
+            eprintln!("{} readings: {} stored, {} already there", s.rows, s.stored, s.duplicates);
+            for device in s.devices_created {
+                eprintln!("Device {device:?} created for the imported readings");
+            }
+            Ok(())
+        }
+        Err(ImportError::Refused { rows, count }) => {
+            for row in &rows {
+                eprintln!("line {}: {}: {}", row.line, row.field, row.message);
+            }
+            if count > rows.len() as u64 {
+                eprintln!("… and {} more", count - rows.len() as u64);
+            }
+            Err(format!("{count} rows refused; nothing was stored").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn backup(database_url: &str, file: &std::path::Path) -> Result<(), BoxError> {
+    hearth_store::backup::sqlite_file(database_url)?;
+    let db = Db::connect(database_url).await?;
+    let done = hearth_store::backup::backup(&db, file).await;
+    db.close().await;
+    done?;
+    eprintln!("Backed up to {}", file.display());
+    Ok(())
+}
+
+async fn restore(database_url: &str, file: &std::path::Path) -> Result<(), BoxError> {
+    hearth_store::backup::restore(database_url, file).await?;
+    eprintln!("Restored {} to {database_url}", file.display());
+    Ok(())
+}
+
+async fn export(database_url: &str, args: ExportArgs) -> Result<(), BoxError> {
+    let db = Db::connect(database_url).await?;
+    let zone = args.timezone.unwrap_or_else(hearth_core::time::house::HouseZone::system);
+    let query = hearth::export::CsvQuery { from: args.from, to: args.to, tier: args.tier, kind: args.kind };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = hearth::export::write_to(db.clone(), zone, query, args.sensor, &mut out).await;
+    db.close().await;
+    Ok(written?)
 }
 
 async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxError> {

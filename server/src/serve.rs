@@ -5,7 +5,7 @@
 
 pub mod connections;
 
-use crate::jobs::{alerts, outbox, retention};
+use crate::jobs::{alerts, backup, outbox, retention};
 use crate::{AppState, app, ingest};
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
@@ -73,6 +73,18 @@ pub async fn serve(
         retention::from_config(&state.config),
         std::time::Duration::from_secs(3600),
     ));
+    let backups = match &state.config.backup_dir {
+        Some(dir) if state.db.backend() == "sqlite" => {
+            let (every, keep) = (state.config.backup_every.0, state.config.backup_keep);
+            tracing::info!(dir = %dir.display(), every_seconds = every.as_secs(), keep, "scheduled backups");
+            Some(tokio::spawn(backup::run(state.db.clone(), dir.clone(), every, keep)))
+        }
+        Some(_) => {
+            tracing::warn!("HEARTH_BACKUP_DIR is set but the database is PostgreSQL: back it up with pg_dump (see README)");
+            None
+        }
+        None => None,
+    };
     let header_timeout = Duration::from_secs(state.config.header_timeout_secs);
     let held = connections::Connections::new(
         connections::bound(state.config.max_connections, connections::raise_open_file_limit()),
@@ -128,6 +140,9 @@ pub async fn serve(
     }
     pruning.abort();
     judging.abort();
+    if let Some(backups) = backups {
+        backups.abort();
+    }
     for sender in senders {
         sender.abort();
     }

@@ -48,6 +48,16 @@ impl Db {
         }
     }
 
+    /// Each pool's connections, for metrics: (name, open, idle).
+    pub fn pools(&self) -> Vec<(&'static str, u32, usize)> {
+        match &self.backend {
+            Backend::Sqlite { write, read } => {
+                vec![("write", write.size(), write.num_idle()), ("read", read.size(), read.num_idle())]
+            }
+            Backend::Postgres { pool } => vec![("postgres", pool.size(), pool.num_idle())],
+        }
+    }
+
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         match &self.backend {

@@ -16,10 +16,13 @@ mod pool;
 
 pub mod account;
 pub mod alert;
+pub mod backup;
 pub mod bus;
 pub mod consumption;
 pub mod device;
 pub mod error;
+pub mod export;
+pub mod health;
 pub mod mqtt;
 pub mod reading;
 pub mod rollup;

@@ -28,7 +28,7 @@ impl ViewData for Appliances {
 #[component]
 pub fn AppliancesPage() -> impl IntoView {
     view! {
-        <LivePage title="Appliances" default=Some(Preset::Week) load=load_appliances what="the appliances"
+        <LivePage title="Appliances" csv="switch,power,energy" default=Some(Preset::Week) load=load_appliances what="the appliances"
             placeholder=|| view! { <section class="panel"><div class="chart timeline placeholder"></div></section> }
             children=|data, live| view! { <LiveAppliances data=data live=live /> } />
     }

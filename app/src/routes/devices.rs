@@ -1,8 +1,9 @@
 //! `/devices`: every device with when it was last seen and its sensors; adding a device (its
 //! token shown once), naming sensors, setting their room and marking whole-house meters,
-//! revoking a device's token; and the MQTT panel (topic prefixes, online states, discovered
+//! revoking a device's token; importing readings from CSV; and the MQTT panel (topic prefixes, online states, discovered
 //! prefixes).
 
+use crate::components::import::ImportPanel;
 use crate::components::mqtt::MqttPanel;
 use crate::format::{ago, reading_text};
 use crate::functions::devices::{AddDevice, Devices, RevokeDevice, UpdateSensor, load_devices};
@@ -18,8 +19,9 @@ pub fn DevicesPage() -> impl IntoView {
     let add = ServerAction::<AddDevice>::new();
     let update = ServerAction::<UpdateSensor>::new();
     let revoke = ServerAction::<RevokeDevice>::new();
+    let imported = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (add.version().get(), update.version().get(), revoke.version().get()),
+        move || (add.version().get(), update.version().get(), revoke.version().get(), imported.get()),
         |_| load_devices(),
     );
     let new_token = move || add.value().get().and_then(|r| r.ok());
@@ -50,6 +52,7 @@ pub fn DevicesPage() -> impl IntoView {
                                         </div>
                                     })}
                                 </section>
+                                <ImportPanel imported=imported />
                             </Show>
                             {move || update_error().map(|e| view! { <p class="error">{e}</p> })}
                             <Show when=move || empty>

@@ -30,7 +30,7 @@ impl ViewData for Electricity {
 #[component]
 pub fn EnergyPage() -> impl IntoView {
     view! {
-        <LivePage title="Electricity" default=Some(Preset::Day) load=load_electricity what="the electricity history"
+        <LivePage title="Electricity" csv="power,energy" default=Some(Preset::Day) load=load_electricity what="the electricity history"
             placeholder=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }
             children=|data, live| view! { <LiveElectricity data=data live=live /> } />
     }

@@ -28,7 +28,7 @@ impl ViewData for Water {
 #[component]
 pub fn WaterPage() -> impl IntoView {
     view! {
-        <LivePage title="Water" default=Some(Preset::Week) load=load_water what="the water history"
+        <LivePage title="Water" csv="water,flow" default=Some(Preset::Week) load=load_water what="the water history"
             placeholder=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }
             children=|data, live| view! { <LiveWater data=data live=live /> } />
     }

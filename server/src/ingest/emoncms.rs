@@ -70,6 +70,18 @@ impl IntoResponse for EmoncmsError {
 }
 
 /// `GET|POST /input/post` (also `/input/post.json`): one update of one node.
+#[utoipa::path(method(get, post), path = "/input/post", tag = "ingest", security((), ("device_token" = [])),
+    params(("node" = Option<String>, Query, description = "The node"), ("apikey" = Option<String>, Query, description = "The device's token or Emoncms API key"),
+        ("fulljson" = Option<String>, Query, description = "Inputs as JSON"), ("json" = Option<String>, Query, description = "Inputs as loose JSON"),
+        ("csv" = Option<String>, Query, description = "Values of inputs 1, 2, …"), ("data" = Option<String>, Query, description = "Loose JSON or CSV"),
+        ("time" = Option<String>, Query, description = "Unix seconds or ISO 8601")),
+    responses((status = 200, description = "Stored: `ok`, or `{\"success\": true}` for fulljson", content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        (status = 400, description = "A bad update; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Unknown key", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post(
     State(state): State<AppState>,
@@ -82,6 +94,18 @@ pub async fn post(
 }
 
 /// `GET|POST /input/post/{node}`: the node named in the path.
+#[utoipa::path(method(get, post), path = "/input/post/{node}", tag = "ingest", security((), ("device_token" = [])),
+    params(("node" = String, Path, description = "The node"), ("apikey" = Option<String>, Query, description = "The device's token or Emoncms API key"),
+        ("fulljson" = Option<String>, Query, description = "Inputs as JSON"), ("json" = Option<String>, Query, description = "Inputs as loose JSON"),
+        ("csv" = Option<String>, Query, description = "Values of inputs 1, 2, …"), ("data" = Option<String>, Query, description = "Loose JSON or CSV"),
+        ("time" = Option<String>, Query, description = "Unix seconds or ISO 8601")),
+    responses((status = 200, description = "Stored: `ok`, or `{\"success\": true}` for fulljson", content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        (status = 400, description = "A bad update; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Unknown key", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post_to_node(
     State(state): State<AppState>,
@@ -97,6 +121,17 @@ pub async fn post_to_node(
 /// `GET|POST /input/bulk` (also `/input/bulk.json`): many updates of many nodes, as emonhub
 /// sends its buffer. With `cb=1` in the query string the body is the `data` parameter,
 /// zlib-compressed (emonhub with `sendnames` or `compress`), as Emoncms takes it.
+#[utoipa::path(method(get, post), path = "/input/bulk", tag = "ingest", security((), ("device_token" = [])),
+    params(("apikey" = Option<String>, Query, description = "The device's token or Emoncms API key"),
+        ("data" = Option<String>, Query, description = "`[[t, node, v1, …], …]`"), ("sentat" = Option<String>, Query, description = "emonhub's send time"),
+        ("offset" = Option<String>, Query, description = "Seconds added to each t"), ("time" = Option<String>, Query, description = "Base time")),
+    responses((status = 200, description = "Stored: `ok`, or `{\"success\": true}` for fulljson", content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        (status = 400, description = "A bad update; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Unknown key", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn bulk(
     State(state): State<AppState>,
