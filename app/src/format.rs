@@ -17,6 +17,38 @@ pub fn reading_text(kind: Kind, value: f64) -> String {
         Kind::Energy => format!("{value:.2} kWh"),
         Kind::Water => format!("{value:.0} L"),
         Kind::Flow => format!("{value:.1} L/min"),
+        Kind::Gas => format!("{value:.2} m³"),
+        Kind::Co2 => format!("{value:.0} ppm"),
+        Kind::Battery => format!("{value:.0} %"),
+        Kind::Price => format!("{value:.4} /kWh"),
+    }
+}
+
+/// Money in `currency` as a person reads it, rounded to cents only here: `€4.82`,
+/// `£0.35`, `−€0.12`, `12.40 CHF`.
+pub fn money(currency: &str, value: f64) -> String {
+    let symbol = match currency {
+        "EUR" => Some("€"),
+        "GBP" => Some("£"),
+        "USD" | "AUD" | "CAD" | "NZD" => Some("$"),
+        _ => None,
+    };
+    let sign = if value < -0.005 { "−" } else { "" };
+    match symbol {
+        Some(symbol) => format!("{sign}{symbol}{:.2}", value.abs()),
+        None => format!("{sign}{:.2} {currency}", value.abs()),
+    }
+}
+
+/// What a CO2 level means for the air of a room: under 800 ppm fresh, up to 1,200 stuffy
+/// (time to open a window), above that poor (air the room now).
+pub fn co2_note(ppm: f64) -> &'static str {
+    if ppm < 800.0 {
+        "fresh air"
+    } else if ppm <= 1200.0 {
+        "stuffy: open a window"
+    } else {
+        "poor air: air the room now"
     }
 }
 

@@ -138,6 +138,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
         .route("/api/v1/sensors/{id}/daily", get(api::daily))
+        .route("/api/v1/tariffs", get(api::costs::list).put(api::costs::replace))
+        .route("/api/v1/costs", get(api::costs::costs))
         .leptos_routes_with_context(&state, routes, move || hearth_app::context::provide(shared.clone()), move || {
             hearth_app::shell(options.clone())
         })
