@@ -121,6 +121,25 @@ impl Metered {
         *slot = Some(slot.unwrap_or(0.0) + value);
     }
 
+    /// Adds a reading of a meter that may run both ways: a negative grid import is an
+    /// export (a Shelly EM's or Tasmota's signed power), a negative battery discharge a
+    /// charge, and the other way round.
+    pub fn add_signed(&mut self, role: Role, value: f64) {
+        let opposite = match role {
+            Role::GridImport => Role::GridExport,
+            Role::GridExport => Role::GridImport,
+            Role::BatteryCharge => Role::BatteryDischarge,
+            Role::BatteryDischarge => Role::BatteryCharge,
+            other => other,
+        };
+        if value < 0.0 && opposite != role {
+            self.add(role, 0.0);
+            self.add(opposite, -value);
+        } else {
+            self.add(role, value);
+        }
+    }
+
     /// The interval's balance: what is metered, and what is not derived from the rest. House
     /// consumption = import + solar − export + discharge − charge; where the house is metered
     /// and the grid import is not, import = house − solar + export − discharge + charge (with
@@ -261,5 +280,11 @@ mod tests {
         assert_eq!((evening.grid_to_house, evening.battery_to_house), (1.0, 3.0));
         assert_eq!(evening.self_sufficiency(), Some(0.75));
         assert_eq!(Metered::default().balance().flows().self_sufficiency(), None);
+        // A signed grid meter reading −800 W is exporting.
+        let mut now = Metered::default();
+        now.add_signed(Role::GridImport, -800.0);
+        now.add_signed(Role::Solar, 1200.0);
+        let b = now.balance();
+        assert_eq!((b.import, b.export, b.consumption), (0.0, 800.0, 400.0));
     }
 }

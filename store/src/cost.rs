@@ -37,6 +37,9 @@ pub struct Costs {
     pub devices: Vec<DeviceCost>,
     /// The import price in force at the range's end (per kWh), for live readings.
     pub price_now: Option<f64>,
+    /// The house's consumption priced at the import price of each moment (as devices are),
+    /// `None` where a price is not known.
+    pub consumption_cost: Option<f64>,
 }
 
 /// Whether a sensor is a device's own electricity counter: not the house's, no energy role.
@@ -89,10 +92,13 @@ pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64,
         devices.push(DeviceCost { sensor_id: l.sensor.sensor_id, name: l.sensor.title(), kwh, cost });
     }
     devices.sort_by(|a, b| b.kwh.total_cmp(&a.kwh));
+    let consumption: Vec<f64> = uses.iter().map(|u| u.energy.balance().consumption).collect();
+    let (_, consumption_cost) = priced(&schedule, &consumption);
     Ok(Costs {
         currency: tariffs.first().map(|t| t.currency.clone()),
         days,
         devices,
         price_now: schedule.slots.last().and_then(|s| s.import_price),
+        consumption_cost,
     })
 }
