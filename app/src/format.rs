@@ -89,6 +89,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn money_is_rounded_to_cents_only_to_be_shown() {
+        assert_eq!(money("EUR", 4.8249), "€4.82");
+        assert_eq!(money("GBP", 0.355), "£0.35");
+        assert_eq!(money("EUR", -0.12), "−€0.12");
+        assert_eq!(money("CHF", 12.4), "12.40 CHF");
+        assert_eq!(co2_note(650.0), "fresh air");
+        assert_eq!(co2_note(1000.0), "stuffy: open a window");
+        assert_eq!(co2_note(1500.0), "poor air: air the room now");
+    }
+
+    #[test]
     fn watts_switch_to_kilowatts() {
         assert_eq!(watts(640.4), "640 W");
         assert_eq!(watts(2345.0), "2.35 kW");
