@@ -64,7 +64,7 @@ fn content_security_policy() {
 }
 
 /// The views, in the order of the navigation bar: path and title.
-pub const VIEWS: [(&str, &str); 7] = [
+pub const VIEWS: [(&str, &str); 8] = [
     ("/", "Overview"),
     ("/temperature", "Temperature"),
     ("/energy", "Electricity"),
@@ -72,6 +72,7 @@ pub const VIEWS: [(&str, &str); 7] = [
     ("/water", "Water"),
     ("/devices", "Devices"),
     ("/alerts", "Alerts"),
+    ("/tariffs", "Tariffs"),
 ];
 
 /// The app: the navigation bar, the live stream's state, and the routed page.
@@ -117,6 +118,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=routes::login::LoginPage />
                     <Route path=path!("/setup") view=routes::login::SetupPage />
                     <Route path=path!("/sharing") view=routes::sharing::SharingPage />
+                    <Route path=path!("/tariffs") view=routes::tariffs::TariffsPage />
                 </Routes>
             </main>
         </Router>

@@ -2,7 +2,10 @@
 //! their newest reading, `GET /api/v1/sensors/{id}/series` gives one sensor's history as
 //! buckets (min, max, mean, count, and a counter's consumption), read from rollups when the
 //! buckets are wide enough, and `GET /api/v1/sensors/{id}/daily` gives its figures per local
-//! day of the house (consumption, on-time, or min, mean and max).
+//! day of the house (consumption, on-time, or min, mean and max); [`costs`] the tariffs and
+//! what each day cost.
+
+pub mod costs;
 
 use crate::error::{Error, Result};
 use hearth_core::reading::Bucket;
@@ -132,7 +135,7 @@ pub struct BucketOut {
 
 /// `value` to a billionth, so that the rounding noise of summed steps (14.399999999999977)
 /// reads as the numbers that were posted (14.4).
-fn tidy(value: f64) -> f64 {
+pub(crate) fn tidy(value: f64) -> f64 {
     (value * 1e9).round() / 1e9
 }
 
@@ -143,7 +146,7 @@ fn sensor_id(id: Result<Path<i64>, PathRejection>) -> Result<i64> {
 
 /// `from` and `to` of a query as instants: RFC 3339 times or local dates of `zone` (`to` as a
 /// date means the end of that day); `to` defaults to now and `from` to `default_from(to)`.
-fn range(
+pub(crate) fn range(
     zone: &HouseZone,
     from: Option<&str>,
     to: Option<&str>,

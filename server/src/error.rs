@@ -23,6 +23,15 @@ pub enum Error {
         /// What is wrong, for a person.
         message: String,
     },
+    /// 400 Bad Request: a field of a JSON body is refused, named by its path
+    /// (`tariffs[0].import.zones[1].days`).
+    #[error("{message}")]
+    BadField {
+        /// The field's path.
+        field: String,
+        /// What is wrong, for a person.
+        message: String,
+    },
     /// 404 Not Found: no such resource.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -98,7 +107,7 @@ impl Error {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Malformed(_) | Error::BadParameter { .. } => StatusCode::BAD_REQUEST,
+            Error::Malformed(_) | Error::BadParameter { .. } | Error::BadField { .. } => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Unauthorized | Error::Revoked | Error::LoggedOut => StatusCode::UNAUTHORIZED,
@@ -160,6 +169,7 @@ impl IntoResponse for Error {
         let (index, field) = match &self {
             Error::Invalid { index, field, .. } => (*index, field.as_deref()),
             Error::TooLarge { field, .. } => (None, *field),
+            Error::BadField { field, .. } => (None, Some(field.as_str())),
             Error::BadParameter { field, .. } | Error::Conflict { field, .. } => (None, Some(*field)),
             Error::CrossSite(_) => (None, Some("origin")),
             _ => (None, None),

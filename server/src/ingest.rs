@@ -260,7 +260,7 @@ fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
             .map_err(|_| invalid("at", format!("{text:?} is not an RFC 3339 time such as 2026-01-31T18:30:00Z")))?
             .as_millisecond(),
     };
-    check_at(index, at_ms, now_ms)?;
+    check_at(index, at_ms, kind, now_ms)?;
     Ok(Incoming { key, value, at_ms, kind, room })
 }
 
@@ -272,7 +272,7 @@ pub fn check_incoming(index: usize, reading: &Incoming, now_ms: i64) -> Result<(
     if let Some(room) = &reading.room {
         clean_room(index, Some(room.clone()))?;
     }
-    check_at(index, reading.at_ms, now_ms)
+    check_at(index, reading.at_ms, reading.kind, now_ms)
 }
 
 fn check_key(index: usize, key: &str) -> Result<()> {
@@ -309,9 +309,12 @@ fn clean_room(index: usize, room: Option<String>) -> Result<Option<String>> {
     }
 }
 
-fn check_at(index: usize, at_ms: i64, now_ms: i64) -> Result<()> {
-    if at_ms > now_ms + MAX_FUTURE_MS {
-        return Err(Error::invalid(index, "at", "at is more than 5 minutes in the future"));
+/// `kind` when the reading gives it; without it, the sensor's kind decides in the store, so
+/// here a time is let through up to the furthest any kind may be ahead (a price's 48 hours).
+fn check_at(index: usize, at_ms: i64, kind: Option<Kind>, now_ms: i64) -> Result<()> {
+    let ahead = kind.map_or(Kind::Price.max_ahead_ms(), Kind::max_ahead_ms);
+    if at_ms > now_ms + ahead {
+        return Err(Error::invalid(index, "at", format!("at is more than {} minutes in the future", ahead / 60_000)));
     }
     if at_ms < MIN_AT_MS {
         return Err(Error::invalid(index, "at", "at is before 2000: is the device's clock set?"));
@@ -399,10 +402,16 @@ mod tests {
 
     #[test]
     fn times_too_far_ahead_are_refused() {
-        let ok = format!(r#"{{"sensor":"t","value":1,"at":{}}}"#, (NOW + MAX_FUTURE_MS) / 1000);
-        assert!(parse(ok.as_bytes(), NOW).is_ok());
-        let ahead = format!(r#"{{"sensor":"t","value":1,"at":{}}}"#, (NOW + MAX_FUTURE_MS) / 1000 + 1);
+        let at = |kind: &str, ms: i64| format!(r#"{{"sensor":"t","value":1,{kind}"at":{}}}"#, (NOW + ms) / 1000);
+        assert!(parse(at(r#""kind":"power","#, MAX_FUTURE_MS).as_bytes(), NOW).is_ok());
+        let ahead = at(r#""kind":"power","#, MAX_FUTURE_MS + 1000);
         assert_eq!(field_of(parse(ahead.as_bytes(), NOW)).2.as_deref(), Some("at"));
+        // Day-ahead prices: up to 48 hours.
+        assert!(parse(at(r#""kind":"price","#, 47 * 3_600_000).as_bytes(), NOW).is_ok());
+        assert_eq!(field_of(parse(at(r#""kind":"price","#, 49 * 3_600_000).as_bytes(), NOW)).2.as_deref(), Some("at"));
+        // Without a kind the sensor's decides, in the store; beyond any kind's limit, here.
+        assert!(parse(at("", MAX_FUTURE_MS + 1000).as_bytes(), NOW).is_ok());
+        assert_eq!(field_of(parse(at("", 49 * 3_600_000).as_bytes(), NOW)).2.as_deref(), Some("at"));
         let text = br#"{"sensor":"t","value":1,"at":"yesterday"}"#;
         assert_eq!(field_of(parse(text, NOW)).2.as_deref(), Some("at"));
     }

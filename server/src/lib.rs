@@ -156,6 +156,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/sensors/{id}/daily", get(api::daily))
         .route("/api/v1/sensors/{id}/readings.csv", get(export::sensor_csv))
         .route("/api/v1/export.csv", get(export::export_csv))
+        .route("/api/v1/tariffs", get(api::costs::list).put(api::costs::replace))
+        .route("/api/v1/costs", get(api::costs::costs))
         .leptos_routes_with_context(&state, routes, move || hearth_app::context::provide(shared.clone()), move || {
             hearth_app::shell(options.clone())
         })

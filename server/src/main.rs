@@ -66,6 +66,9 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
         });
         let demo_db = db.clone();
         tokio::spawn(async move {
+            if let Err(e) = demo_energy(&demo_db).await {
+                tracing::warn!(error = %e, "the demo's tariff and energy roles were not set");
+            }
             if let Err(e) = demo_rules(&demo_db, house.device_id).await {
                 tracing::warn!(error = %e, "the demo's alert rules were not added");
             }
@@ -179,6 +182,54 @@ async fn export(database_url: &str, args: ExportArgs) -> Result<(), BoxError> {
     let written = hearth::export::write_to(db.clone(), zone, query, args.sensor, &mut out).await;
     db.close().await;
     Ok(written?)
+}
+
+/// The simulated house's energy roles (set on its sensors that have none, once they exist)
+/// and, when no tariff is set, a time-of-use tariff with a standing charge, export, gas and
+/// water, so that costs and flows show from the start.
+async fn demo_energy(db: &Db) -> Result<(), BoxError> {
+    use hearth_core::energy::Role;
+    use hearth_core::sensor::SensorUpdate;
+    let roles = [
+        ("solar.energy", Role::Solar),
+        ("solar.power", Role::Solar),
+        ("grid.import", Role::GridImport),
+        ("grid.import_power", Role::GridImport),
+        ("grid.export", Role::GridExport),
+        ("grid.export_power", Role::GridExport),
+        ("battery.charge", Role::BatteryCharge),
+        ("battery.charge_power", Role::BatteryCharge),
+        ("battery.discharge", Role::BatteryDischarge),
+        ("battery.discharge_power", Role::BatteryDischarge),
+        ("battery.soc", Role::BatterySoc),
+    ];
+    for _ in 0..300 {
+        let sensors = hearth_store::sensor::list_all(db).await?;
+        let ours: Vec<_> = sensors.iter().filter(|l| l.sensor.device == "simulated-house").collect();
+        if roles.iter().all(|(key, _)| ours.iter().any(|l| l.sensor.key == *key)) {
+            for (key, role) in roles {
+                if let Some(l) = ours.iter().find(|l| l.sensor.key == key && l.sensor.role.is_none()) {
+                    let update = SensorUpdate { role: Some(Some(role)), ..SensorUpdate::default() };
+                    hearth_store::sensor::update(db, l.sensor.sensor_id, update).await?;
+                }
+            }
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    if hearth_store::tariff::list(db).await?.is_empty() {
+        let tariff = serde_json::json!({
+            "from": "2025-01-01", "currency": "EUR",
+            "import": {"price": 0.24, "zones": [
+                {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": "22:00", "to": "08:00", "price": 0.13},
+                {"days": ["mon", "tue", "wed", "thu", "fri"], "from": "18:00", "to": "21:00", "price": 0.32}]},
+            "standing_per_day": 0.35, "export": {"price": 0.06},
+            "gas": {"price": 0.11, "standing_per_day": 0.28, "kwh_per_m3": 11.2},
+            "water": {"price_per_m3": 1.90, "standing_per_day": 0.15}});
+        let checked = hearth_core::tariff::check(vec![serde_json::from_value(tariff)?], |_| false).map_err(|r| r.message)?;
+        hearth_store::tariff::replace(db, checked).await?;
+    }
+    Ok(())
 }
 
 async fn device(database_url: &str, command: DeviceCommand) -> Result<(), BoxError> {

@@ -31,6 +31,7 @@ struct SensorRow {
     room: Option<String>,
     name: Option<String>,
     main: bool,
+    role: Option<String>,
 }
 
 /// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
@@ -49,10 +50,10 @@ pub type SensorCache = HashMap<(i64, String), Arc<Sensor>>;
 macro_rules! resolve_batch {
     ($tx:ident, $device:expr, $batch:expr, $now_ms:expr, $cache:expr) => {
         async {
-            const FIND: &str = "select sensor_id, kind, room, name, main from sensor where device_id = $1 and key = $2";
+            const FIND: &str = "select sensor_id, kind, room, name, main, role from sensor where device_id = $1 and key = $2";
             const CREATE: &str = "insert into sensor (device_id, key, kind, room, main, created_at_ms) \
                  values ($1, $2, $3, $4, $5, $6) on conflict (device_id, key) do nothing \
-                 returning sensor_id, kind, room, name, main";
+                 returning sensor_id, kind, room, name, main, role";
             let (device, batch, now_ms, cache): (&Device, &[Incoming], i64, &mut SensorCache) =
                 ($device, $batch, $now_ms, $cache);
             let sensor_of = |key: &str, row: SensorRow| -> Result<Sensor, sqlx::Error> {
@@ -64,6 +65,7 @@ macro_rules! resolve_batch {
                     room: row.room,
                     name: row.name,
                     main: row.main,
+                    role: row.role.and_then(|r| r.parse().ok()),
                 })
             };
             // Sensors of this batch: stored ones, then new ones (not created yet).
@@ -100,6 +102,7 @@ macro_rules! resolve_batch {
                                             room: reading.room.clone(),
                                             name: None,
                                             main: hearth_core::sensor::main_by_key(&reading.key),
+                                            role: None,
                                         })
                                     }
                                     (None, None) => {
@@ -120,7 +123,7 @@ macro_rules! resolve_batch {
                         sensors.len() - 1
                     }
                 };
-                check(index, reading, &sensors[slot])?;
+                check(index, reading, &sensors[slot], now_ms)?;
                 slots.push(slot);
             }
             for slot in new {
@@ -142,7 +145,7 @@ macro_rules! resolve_batch {
                 let sensor = Arc::new(sensor_of(&planned.key, row)?);
                 if sensor.kind != planned.kind {
                     let index = slots.iter().position(|s| *s == slot).unwrap_or(0);
-                    check(index, &batch[index], &sensor)?;
+                    check(index, &batch[index], &sensor, now_ms)?;
                 }
                 cache.insert((device.device_id, planned.key.clone()), sensor.clone());
                 sensors[slot] = sensor;
@@ -455,7 +458,16 @@ macro_rules! commit_group {
 }
 use commit_group;
 
-fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), Error> {
+fn check(index: usize, reading: &Incoming, sensor: &Sensor, now_ms: i64) -> Result<(), Error> {
+    // Ingest let a reading without its kind come up to the furthest any kind may: its
+    // sensor's kind decides.
+    if reading.at_ms > now_ms + sensor.kind.max_ahead_ms() {
+        return Err(Error::Invalid {
+            index: Some(index),
+            field: "at",
+            message: format!("at is more than {} minutes in the future", sensor.kind.max_ahead_ms() / 60_000),
+        });
+    }
     if let Some(kind) = reading.kind
         && kind != sensor.kind
     {

@@ -344,7 +344,8 @@ mod tests {
             ("a v=1\nnot line protocol\n", 2),
             ("a v=1\nb v=1\nc,kind=pressure v=1", 3),
             ("a,kind=switch v=2", 1),
-            (&format!("a v=1 {}", (NOW + 600_000) * 1_000_000) as &str, 1),
+            (&format!("a,kind=power v=1 {}", (NOW + 600_000) * 1_000_000) as &str, 1),
+            (&format!("a v=1 {}", (NOW + 49 * 3_600_000) * 1_000_000) as &str, 1),
         ] {
             match parse(body, 1, NOW) {
                 Err(Error::Invalid { index, .. }) => assert_eq!(index, Some(line), "{body}"),
