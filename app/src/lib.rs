@@ -20,9 +20,9 @@ pub mod routes;
 pub mod session;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server, with its Content-Security-Policy.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -36,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet id="leptos" options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -85,7 +86,6 @@ pub fn App() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Stylesheet id="leptos" href="/pkg/hearth.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Title text="Hearth" />
         <Router>
@@ -107,18 +107,20 @@ pub fn App() -> impl IntoView {
             </header>
             <components::alerts::AlertBanner />
             <main data-hydrated=move || hydrated.get().to_string()>
+                // Pages are sent whole, once their data is read: each chart's first frame is in
+                // place in the HTML, and a page's ETag is the same while it does not change.
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
-                    <Route path=path!("/") view=routes::overview::OverviewPage />
-                    <Route path=path!("/temperature") view=routes::temperature::TemperaturePage />
-                    <Route path=path!("/energy") view=routes::energy::EnergyPage />
-                    <Route path=path!("/appliances") view=routes::appliances::AppliancesPage />
-                    <Route path=path!("/water") view=routes::water::WaterPage />
-                    <Route path=path!("/devices") view=routes::devices::DevicesPage />
-                    <Route path=path!("/alerts") view=routes::alerts::AlertsPage />
-                    <Route path=path!("/login") view=routes::login::LoginPage />
-                    <Route path=path!("/setup") view=routes::login::SetupPage />
-                    <Route path=path!("/sharing") view=routes::sharing::SharingPage />
-                    <Route path=path!("/tariffs") view=routes::tariffs::TariffsPage />
+                    <Route path=path!("/") ssr=SsrMode::Async view=routes::overview::OverviewPage />
+                    <Route path=path!("/temperature") ssr=SsrMode::Async view=routes::temperature::TemperaturePage />
+                    <Route path=path!("/energy") ssr=SsrMode::Async view=routes::energy::EnergyPage />
+                    <Route path=path!("/appliances") ssr=SsrMode::Async view=routes::appliances::AppliancesPage />
+                    <Route path=path!("/water") ssr=SsrMode::Async view=routes::water::WaterPage />
+                    <Route path=path!("/devices") ssr=SsrMode::Async view=routes::devices::DevicesPage />
+                    <Route path=path!("/alerts") ssr=SsrMode::Async view=routes::alerts::AlertsPage />
+                    <Route path=path!("/login") ssr=SsrMode::Async view=routes::login::LoginPage />
+                    <Route path=path!("/setup") ssr=SsrMode::Async view=routes::login::SetupPage />
+                    <Route path=path!("/sharing") ssr=SsrMode::Async view=routes::sharing::SharingPage />
+                    <Route path=path!("/tariffs") ssr=SsrMode::Async view=routes::tariffs::TariffsPage />
                 </Routes>
             </main>
         </Router>

@@ -41,7 +41,8 @@ async fn main() -> ExitCode {
 }
 
 async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError> {
-    let options = get_configuration(None)?.leptos_options;
+    let mut options = get_configuration(None)?.leptos_options;
+    options.hash_files = hearth::cache::hashed_names(&options);
     let db = Db::connect_with(database_url, args.config.store()).await?;
     let _serving = hearth_store::backup::serving_lock(database_url)?;
     let listener = tokio::net::TcpListener::bind(options.site_addr).await?;

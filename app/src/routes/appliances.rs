@@ -141,7 +141,7 @@ fn LiveAppliances(data: Appliances, live: ViewLive) -> impl IntoView {
                 <BarChart bars=bars names=names unit="h" decimals=1 compare=Signal::derive(|| false) label="Hours each appliance was on, per day" />
                 <ul class="key">
                     <For each=keyed_names key=|k| k.clone() let:k>
-                        <span><span class=swatch_class(k.0)></span>{k.1}</span>
+                        <li><span class=swatch_class(k.0)></span>{k.1}</li>
                     </For>
                 </ul>
             </section>

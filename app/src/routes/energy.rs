@@ -141,7 +141,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             </Show>
             <ul class="key">
                 <For each=power_key key=|k| k.clone() let:k>
-                    <span><span class="swatch" style:background=series_color(k.0)></span>{k.1}</span>
+                    <li><span class="swatch" style:background=series_color(k.0)></span>{k.1}</li>
                 </For>
             </ul>
         </section>
@@ -151,7 +151,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                     <h2>"kWh per day"</h2>
                     <label class="toggle"><input type="checkbox" on:change=move |ev| compare.set(event_target_checked(&ev)) />"Compare with previous period"</label>
                 </div>
-                <BarChart bars=bars names=names unit="kWh" decimals=2 compare=compare label="Electricity used per day" />
+                <BarChart bars=bars names=names unit="kWh" decimals=2 compare=compare label="Electricity used per day" wide_width=747.0 />
                 <div class="key">
                     <span><span class="swatch" style:background=series_color(0)></span>{move || format!("This period: {:.1} kWh", total())}</span>
                     <Show when=move || compare.get()>

@@ -157,12 +157,12 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     view! {
         <div class="cards" data-testid="totals">
             <a class="card" href="/energy" data-testid="power-now">
-                <h3>"Power now"</h3>
+                <h2>"Power now"</h2>
                 <div class="big">{move || power_now().map_or_else(|| "–".to_owned(), watts)}</div>
                 <div class="sub">{move || if power.with(Vec::is_empty) { "no power meter yet".to_owned() } else { "whole house".to_owned() }}</div>
             </a>
             <a class="card" href="/energy" data-testid="energy-today">
-                <h3>"Electricity today"</h3>
+                <h2>"Electricity today"</h2>
                 <div class="big">{move || energy_today().map_or_else(|| "–".to_owned(), |k| format!("{k:.2}"))}<small>"kWh"</small></div>
                 <div class="sub">"since midnight"</div>
             </a>
@@ -174,16 +174,24 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                 </a>
             </Show>
             <a class="card" href="/water" data-testid="water-today">
-                <h3>"Water today"</h3>
+                <h2>"Water today"</h2>
                 <div class="big">{move || water_today().map_or_else(|| "–".to_owned(), |l| format!("{l:.0}"))}<small>"L"</small></div>
                 <div class="sub">"since midnight"</div>
             </a>
             <a class="card" href="/appliances" data-testid="appliances-on">
-                <h3>"Appliances on"</h3>
+                <h2>"Appliances on"</h2>
                 <div class="big">{move || on_now().len()}<small>{move || format!("of {}", appliances.with(Vec::len))}</small></div>
                 <div class="sub">{move || on_now().first().map(|a| a.sensor.title()).unwrap_or_else(|| "all off".into())}</div>
             </a>
         </div>
+
+        // The house's power right under its figures: on a phone's first screen.
+        <Show when=move || power_history.with(|h| !h.is_empty())>
+            <section class="panel">
+                <div class="panel-head"><h2>"Power, last 24 hours"</h2><a class="muted" href="/energy">"Electricity →"</a></div>
+                <LineChart series=power_history window=day zone=chart_zone axis=Axis { unit: "W", decimals: 0, from_zero: true } label="The house's power, last 24 hours" />
+            </section>
+        </Show>
 
         <h2 class="section-title">"Rooms"</h2>
         <Show when=move || rooms.with(|r| !r.is_empty()) fallback=|| view! { <p class="empty">"No room sensor has reported yet."</p> }>
@@ -223,11 +231,5 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                 </ul>
             </Show>
         </section>
-        <Show when=move || power_history.with(|h| !h.is_empty())>
-            <section class="panel">
-                <div class="panel-head"><h2>"Power, last 24 hours"</h2><a class="muted" href="/energy">"Electricity →"</a></div>
-                <LineChart series=power_history window=day zone=chart_zone axis=Axis { unit: "W", decimals: 0, from_zero: true } label="The house's power, last 24 hours" />
-            </section>
-        </Show>
     }
 }
