@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/tools/node_modules/.bin:$(HOME)/.cargo/bin:$(HOME)/.loc
 ## Build (release) and start Hearth at http://127.0.0.1:3000 on ./data/hearth.db, with a
 ## simulated house posting to it.
 run: setup
-	HEARTH_SIMULATE=true cargo leptos serve --release
+	HEARTH_SIMULATE=true cargo leptos serve --release --precompress
 
 ## Every test: unit and integration (SQLite and PostgreSQL), then end-to-end in Chromium.
 test: setup unit e2e
@@ -25,7 +25,7 @@ e2e:
 
 ## The release build alone (site in target/site, binary target/release/hearth).
 release: setup
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 ## Every fuzz target for 60 s each (FUZZ_SECONDS=…); not part of `make test`.
 fuzz:

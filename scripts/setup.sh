@@ -63,6 +63,20 @@ if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
     || python3 -m pip install --quiet --user --break-system-packages aiosmtpd
 fi
 
+# The metrics test scrapes a real server with Debian's Prometheus (never started as a service).
+if ! command -v prometheus >/dev/null; then
+  say "installing Prometheus from Debian"
+  as_root apt-get update
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus
+fi
+
+# The OpenAPI description is checked against a real server by schemathesis (PyPI).
+if ! command -v st >/dev/null && ! python3 -m schemathesis.cli --version >/dev/null 2>&1; then
+  say "installing schemathesis from PyPI"
+  python3 -m pip install --quiet schemathesis 2>/dev/null \
+    || python3 -m pip install --quiet --user --break-system-packages schemathesis
+fi
+
 if ! command -v chromium >/dev/null; then
   say "installing Chromium from Debian"
   as_root apt-get update

@@ -7,6 +7,8 @@ pub mod alert_channels;
 pub mod alerts;
 pub mod bars;
 pub mod chart;
+pub mod flows;
+pub mod import;
 pub mod live_page;
 pub mod mqtt;
 pub mod plot;

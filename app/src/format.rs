@@ -17,6 +17,38 @@ pub fn reading_text(kind: Kind, value: f64) -> String {
         Kind::Energy => format!("{value:.2} kWh"),
         Kind::Water => format!("{value:.0} L"),
         Kind::Flow => format!("{value:.1} L/min"),
+        Kind::Gas => format!("{value:.2} m³"),
+        Kind::Co2 => format!("{value:.0} ppm"),
+        Kind::Battery => format!("{value:.0} %"),
+        Kind::Price => format!("{value:.4} /kWh"),
+    }
+}
+
+/// Money in `currency` as a person reads it, rounded to cents only here: `€4.82`,
+/// `£0.35`, `−€0.12`, `12.40 CHF`.
+pub fn money(currency: &str, value: f64) -> String {
+    let symbol = match currency {
+        "EUR" => Some("€"),
+        "GBP" => Some("£"),
+        "USD" | "AUD" | "CAD" | "NZD" => Some("$"),
+        _ => None,
+    };
+    let sign = if value < -0.005 { "−" } else { "" };
+    match symbol {
+        Some(symbol) => format!("{sign}{symbol}{:.2}", value.abs()),
+        None => format!("{sign}{:.2} {currency}", value.abs()),
+    }
+}
+
+/// What a CO2 level means for the air of a room: under 800 ppm fresh, up to 1,200 stuffy
+/// (time to open a window), above that poor (air the room now).
+pub fn co2_note(ppm: f64) -> &'static str {
+    if ppm < 800.0 {
+        "fresh air"
+    } else if ppm <= 1200.0 {
+        "stuffy: open a window"
+    } else {
+        "poor air: air the room now"
     }
 }
 
@@ -55,6 +87,17 @@ pub fn run_length(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn money_is_rounded_to_cents_only_to_be_shown() {
+        assert_eq!(money("EUR", 4.8249), "€4.82");
+        assert_eq!(money("GBP", 0.355), "£0.35");
+        assert_eq!(money("EUR", -0.12), "−€0.12");
+        assert_eq!(money("CHF", 12.4), "12.40 CHF");
+        assert_eq!(co2_note(650.0), "fresh air");
+        assert_eq!(co2_note(1000.0), "stuffy: open a window");
+        assert_eq!(co2_note(1500.0), "poor air: air the room now");
+    }
 
     #[test]
     fn watts_switch_to_kilowatts() {

@@ -10,6 +10,7 @@ pub mod devices;
 pub mod electricity;
 pub mod mqtt;
 pub mod overview;
+pub mod tariffs;
 pub mod water;
 
 /// The window a chart view's `range` asks for, with the house's zone and the time now.

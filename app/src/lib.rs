@@ -20,12 +20,14 @@ pub mod routes;
 pub mod session;
 
 use leptos::prelude::*;
-use leptos_meta::{Link, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Link, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
-/// The HTML document around the app, rendered on the server.
+/// The HTML document around the app, rendered on the server, with its Content-Security-Policy.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -34,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
+                <HashedStylesheet id="leptos" options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -44,8 +47,25 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Sets the page's Content-Security-Policy: scripts, styles and connections from Hearth
+/// itself only, inline scripts only with this response's nonce (Leptos puts it on the
+/// hydration scripts it writes), WebAssembly compiled, no inline styles, no framing.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; \
+         connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = http::HeaderValue::from_str(&policy) {
+        response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The views, in the order of the navigation bar: path and title.
-pub const VIEWS: [(&str, &str); 7] = [
+pub const VIEWS: [(&str, &str); 8] = [
     ("/", "Overview"),
     ("/temperature", "Temperature"),
     ("/energy", "Electricity"),
@@ -53,6 +73,7 @@ pub const VIEWS: [(&str, &str); 7] = [
     ("/water", "Water"),
     ("/devices", "Devices"),
     ("/alerts", "Alerts"),
+    ("/tariffs", "Tariffs"),
 ];
 
 /// The app: the navigation bar, the live stream's state, and the routed page.
@@ -65,7 +86,6 @@ pub fn App() -> impl IntoView {
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
     view! {
-        <Stylesheet id="leptos" href="/pkg/hearth.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         <Title text="Hearth" />
         <Router>
@@ -87,17 +107,20 @@ pub fn App() -> impl IntoView {
             </header>
             <components::alerts::AlertBanner />
             <main data-hydrated=move || hydrated.get().to_string()>
+                // Pages are sent whole, once their data is read: each chart's first frame is in
+                // place in the HTML, and a page's ETag is the same while it does not change.
                 <Routes fallback=|| view! { <p class="empty">"This page does not exist."</p> }>
-                    <Route path=path!("/") view=routes::overview::OverviewPage />
-                    <Route path=path!("/temperature") view=routes::temperature::TemperaturePage />
-                    <Route path=path!("/energy") view=routes::energy::EnergyPage />
-                    <Route path=path!("/appliances") view=routes::appliances::AppliancesPage />
-                    <Route path=path!("/water") view=routes::water::WaterPage />
-                    <Route path=path!("/devices") view=routes::devices::DevicesPage />
-                    <Route path=path!("/alerts") view=routes::alerts::AlertsPage />
-                    <Route path=path!("/login") view=routes::login::LoginPage />
-                    <Route path=path!("/setup") view=routes::login::SetupPage />
-                    <Route path=path!("/sharing") view=routes::sharing::SharingPage />
+                    <Route path=path!("/") ssr=SsrMode::Async view=routes::overview::OverviewPage />
+                    <Route path=path!("/temperature") ssr=SsrMode::Async view=routes::temperature::TemperaturePage />
+                    <Route path=path!("/energy") ssr=SsrMode::Async view=routes::energy::EnergyPage />
+                    <Route path=path!("/appliances") ssr=SsrMode::Async view=routes::appliances::AppliancesPage />
+                    <Route path=path!("/water") ssr=SsrMode::Async view=routes::water::WaterPage />
+                    <Route path=path!("/devices") ssr=SsrMode::Async view=routes::devices::DevicesPage />
+                    <Route path=path!("/alerts") ssr=SsrMode::Async view=routes::alerts::AlertsPage />
+                    <Route path=path!("/login") ssr=SsrMode::Async view=routes::login::LoginPage />
+                    <Route path=path!("/setup") ssr=SsrMode::Async view=routes::login::SetupPage />
+                    <Route path=path!("/sharing") ssr=SsrMode::Async view=routes::sharing::SharingPage />
+                    <Route path=path!("/tariffs") ssr=SsrMode::Async view=routes::tariffs::TariffsPage />
                 </Routes>
             </main>
         </Router>

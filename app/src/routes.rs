@@ -7,5 +7,6 @@ pub mod energy;
 pub mod login;
 pub mod overview;
 pub mod sharing;
+pub mod tariffs;
 pub mod temperature;
 pub mod water;

@@ -25,6 +25,12 @@ use std::time::Duration;
 /// The session cookie's name.
 pub const COOKIE: &str = "hearth_session";
 
+/// The cookie of a browser that logged in before (see [`LoginLimiter`]).
+pub const BROWSER_COOKIE: &str = "hearth_browser";
+
+/// How long a browser stays known after its last login.
+pub const BROWSER_LIFETIME: Duration = Duration::from_secs(400 * 24 * 3600);
+
 /// The client's address (the proxy's `X-Forwarded-For` when trusted), put in the
 /// request's extensions by the middleware.
 #[derive(Clone, Copy, Debug)]
@@ -82,11 +88,15 @@ impl Auth {
     }
 }
 
-/// Login attempts allowed per client address and per account name, each a token bucket.
+/// Login attempts allowed per client address and per account name, each a token bucket. A
+/// browser that logged in to the account before (its `hearth_browser` cookie) counts against
+/// a bucket of its own instead of the name's, so strangers guessing at the owner's name
+/// cannot keep the owner out; its address's bucket still applies.
 #[derive(Debug)]
 pub struct LoginLimiter {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
     by_name: DefaultKeyedRateLimiter<String>,
+    by_browser: DefaultKeyedRateLimiter<String>,
 }
 
 impl LoginLimiter {
@@ -94,23 +104,43 @@ impl LoginLimiter {
     const MAX_KEYS: usize = 10_000;
 
     /// A limiter allowing `per_minute` attempts a minute (in a burst, then one every
-    /// `60 / per_minute` seconds) per address and per name.
+    /// `60 / per_minute` seconds) per address, per name and per known browser.
     pub fn new(per_minute: NonZeroU32) -> LoginLimiter {
         let quota = Quota::per_minute(per_minute);
-        LoginLimiter { by_ip: RateLimiter::keyed(quota), by_name: RateLimiter::keyed(quota) }
+        LoginLimiter { by_ip: RateLimiter::keyed(quota), by_name: RateLimiter::keyed(quota), by_browser: RateLimiter::keyed(quota) }
     }
 
-    /// Counts an attempt from `ip` for `name`; `Err` holds how long to wait.
-    pub fn check(&self, ip: Option<IpAddr>, name: &str) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
-        if self.by_ip.len().max(self.by_name.len()) > Self::MAX_KEYS {
+    /// Counts an attempt from `ip`; `Err` holds how long to wait.
+    pub fn check_address(&self, ip: Option<IpAddr>) -> Result<(), Duration> {
+        let Some(ip) = ip else { return Ok(()) };
+        if self.by_ip.len() > Self::MAX_KEYS {
             self.by_ip.retain_recent();
-            self.by_name.retain_recent();
         }
-        if let Some(ip) = ip {
-            self.by_ip.check_key(&ip).map_err(|n| n.wait_time_from(now))?;
+        let now = DefaultClock::default().now();
+        self.by_ip.check_key(&ip).map_err(|n| n.wait_time_from(now))
+    }
+
+    /// Counts an attempt at the account `name` (at most [`MAX_NAME_CHARS`] characters, checked
+    /// before), or from the known browser whose cookie hashes to `browser`; `Err` holds how
+    /// long to wait.
+    ///
+    /// [`MAX_NAME_CHARS`]: hearth_core::account::MAX_NAME_CHARS
+    pub fn check_account(&self, name: &str, browser: Option<&str>) -> Result<(), Duration> {
+        let (limiter, key) = match browser {
+            Some(browser) => (&self.by_browser, browser.to_owned()),
+            None => (&self.by_name, name.trim().to_lowercase()),
+        };
+        if limiter.len() > Self::MAX_KEYS {
+            limiter.retain_recent();
         }
-        self.by_name.check_key(&name.trim().to_lowercase()).map_err(|n| n.wait_time_from(now))
+        let now = DefaultClock::default().now();
+        limiter.check_key(&key).map_err(|n| n.wait_time_from(now))
+    }
+
+    /// Counts an attempt from `ip` at `name`, from a browser not known.
+    pub fn check(&self, ip: Option<IpAddr>, name: &str) -> Result<(), Duration> {
+        self.check_address(ip)?;
+        self.check_account(name, None)
     }
 }
 
@@ -151,6 +181,28 @@ pub async fn start_session(db: &Db, auth: &Auth, holder: Holder) -> Result<(), A
     Ok(())
 }
 
+/// The token of the `hearth_browser` cookie the request being served carries, if any.
+pub fn browser_token() -> Option<String> {
+    let parts = use_context::<http::request::Parts>()?;
+    cookie_value(&parts.headers, BROWSER_COOKIE)
+}
+
+/// Remembers the browser being served as one that logged in to `account`: its cookie, sent
+/// only to the login (`path`), lasts [`BROWSER_LIFETIME`].
+pub async fn remember_browser(db: &Db, auth: &Auth, account: i64, path: &str) -> Result<(), AppError> {
+    let token = hearth_store::account::remember_browser(db, account).await?;
+    let max_age = cookie::time::Duration::seconds(i64::try_from(BROWSER_LIFETIME.as_secs()).unwrap_or(i64::MAX));
+    let cookie = Cookie::build((BROWSER_COOKIE, token))
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .path(path.to_owned())
+        .secure(auth.secure_here())
+        .max_age(max_age);
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.append_header(http::header::SET_COOKIE, header_value(&cookie.to_string()));
+    Ok(())
+}
+
 /// The `Set-Cookie` value of a session: `HttpOnly`, `SameSite=Strict`, `Path=/`, and
 /// `Secure` when served over HTTPS.
 pub fn session_cookie(token: &str, lifetime: Duration, secure: bool) -> http::HeaderValue {
@@ -178,13 +230,17 @@ fn header_value(text: &str) -> http::HeaderValue {
 
 /// The session token in a request's `Cookie` headers, if any.
 pub fn session_token(headers: &http::HeaderMap) -> Option<String> {
+    cookie_value(headers, COOKIE)
+}
+
+fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
 }
 
@@ -228,5 +284,8 @@ mod tests {
         assert!(limiter.check(other, "a").is_ok());
         assert!(limiter.check(other, "A ").is_ok());
         assert!(limiter.check(other, "a").is_err(), "three attempts at one name from anywhere");
+        let home = Some(IpAddr::from([10, 0, 0, 3]));
+        assert!(limiter.check_address(home).is_ok());
+        assert!(limiter.check_account("a", Some("browser-hash")).is_ok(), "a known browser has a bucket of its own");
     }
 }

@@ -157,6 +157,7 @@ impl LiveReading {
             room: self.room.clone(),
             name: None,
             main: crate::sensor::main_by_key(&self.sensor),
+            role: None,
         }
     }
 }

@@ -314,7 +314,7 @@ mod tests {
 
     #[test]
     fn readings_aggregate_into_each_tier() {
-        let sensor = Arc::new(Sensor { sensor_id: 3, device: "d".into(), key: "k".into(), kind: Kind::Power, room: None, name: None, main: false });
+        let sensor = Arc::new(Sensor { sensor_id: 3, device: "d".into(), key: "k".into(), kind: Kind::Power, room: None, name: None, main: false, role: None });
         let at = |at_ms: i64, value: f64| Stored { sensor: sensor.clone(), at_ms, value };
         // Out of order, across two minutes of one hour.
         let stored = [at(3_600_000 + 70_000, 5.0), at(3_600_000 + 10_000, 2.0), at(3_600_000 + 30_000, 8.0)];
@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn increases_are_the_positive_steps_inside_each_bucket() {
-        let sensor = Arc::new(Sensor { sensor_id: 1, device: "d".into(), key: "k".into(), kind: Kind::Energy, room: None, name: None, main: false });
+        let sensor = Arc::new(Sensor { sensor_id: 1, device: "d".into(), key: "k".into(), kind: Kind::Energy, room: None, name: None, main: false, role: None });
         let at = |at_ms: i64, value: f64| Stored { sensor: sensor.clone(), at_ms, value };
         // A counter rising 1 per 20 s, reset to 0 at 80 s, rising again; the minute
         // boundary at 60 s splits the steps.

@@ -1,6 +1,7 @@
 //! Sensors: what a device measures, identified by (device, key), and the kind of quantity it
 //! reports.
 
+use crate::energy::Role;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -23,11 +24,19 @@ pub enum Kind {
     Water,
     /// Water flow in L/min.
     Flow,
+    /// Cumulative gas counter in m³.
+    Gas,
+    /// Carbon dioxide in the air, in ppm.
+    Co2,
+    /// A battery's state of charge in %.
+    Battery,
+    /// The price of electricity per kWh, in the tariff's currency (may be negative).
+    Price,
 }
 
 impl Kind {
     /// Every kind, in the order the API documents them.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Temperature,
         Kind::Humidity,
         Kind::Power,
@@ -35,6 +44,10 @@ impl Kind {
         Kind::Switch,
         Kind::Water,
         Kind::Flow,
+        Kind::Gas,
+        Kind::Co2,
+        Kind::Battery,
+        Kind::Price,
     ];
 
     /// The name used in the API and in the database.
@@ -47,6 +60,10 @@ impl Kind {
             Kind::Switch => "switch",
             Kind::Water => "water",
             Kind::Flow => "flow",
+            Kind::Gas => "gas",
+            Kind::Co2 => "co2",
+            Kind::Battery => "battery",
+            Kind::Price => "price",
         }
     }
 
@@ -60,12 +77,25 @@ impl Kind {
             Kind::Switch => "",
             Kind::Water => "L",
             Kind::Flow => "L/min",
+            Kind::Gas => "m³",
+            Kind::Co2 => "ppm",
+            Kind::Battery => "%",
+            Kind::Price => "/kWh",
         }
     }
 
     /// Whether values are a cumulative counter (consumption is the sum of positive deltas).
     pub fn is_counter(self) -> bool {
-        matches!(self, Kind::Energy | Kind::Water)
+        matches!(self, Kind::Energy | Kind::Water | Kind::Gas)
+    }
+
+    /// How far ahead of the server's clock a reading may be, in milliseconds: 5 minutes of
+    /// clock drift, or 48 hours for prices (day-ahead prices are known the day before).
+    pub fn max_ahead_ms(self) -> i64 {
+        match self {
+            Kind::Price => 48 * crate::time::HOUR_MS,
+            _ => 5 * crate::time::MINUTE_MS,
+        }
     }
 
     /// Checks that `value` is one this kind can take.
@@ -75,6 +105,12 @@ impl Kind {
         }
         if self == Kind::Switch && value != 0.0 && value != 1.0 {
             return Err(format!("a switch reading must be 0 or 1, not {value}"));
+        }
+        if self == Kind::Battery && !(0.0..=100.0).contains(&value) {
+            return Err(format!("a battery's state of charge is 0 to 100 %, not {value}"));
+        }
+        if self == Kind::Co2 && value < 0.0 {
+            return Err(format!("a CO2 reading is not negative, not {value}"));
         }
         Ok(())
     }
@@ -88,7 +124,7 @@ impl fmt::Display for Kind {
 
 /// The error for a string that names no [`Kind`].
 #[derive(Debug, thiserror::Error)]
-#[error("unknown kind {0:?}: expected one of temperature, humidity, power, energy, switch, water, flow")]
+#[error("unknown kind {0:?}: expected one of temperature, humidity, power, energy, switch, water, flow, gas, co2, battery, price")]
 pub struct UnknownKind(pub String);
 
 impl TryFrom<String> for Kind {
@@ -159,9 +195,18 @@ pub struct Sensor {
     /// one appliance or circuit.
     #[serde(default)]
     pub main: bool,
+    /// The part it plays in the house's energy, if the homeowner gave it one.
+    #[serde(default)]
+    pub role: Option<Role>,
 }
 
 impl Sensor {
+    /// The part it plays in the house's energy: its role, or for a whole-house electricity
+    /// meter without one, the house's consumption.
+    pub fn energy_role(&self) -> Option<Role> {
+        self.role.or_else(|| (self.main && matches!(self.kind, Kind::Energy | Kind::Power)).then_some(Role::House))
+    }
+
     /// The name a person sees: the room, or the key when no room is set.
     pub fn label(&self) -> String {
         match &self.room {
@@ -217,6 +262,9 @@ pub struct SensorUpdate {
     pub room: Option<Option<String>>,
     /// Whether it meters the whole house.
     pub main: Option<bool>,
+    /// Its energy role (`Some(None)` takes it away).
+    #[serde(default)]
+    pub role: Option<Option<Role>>,
 }
 
 impl SensorUpdate {
@@ -227,7 +275,7 @@ impl SensorUpdate {
             Some(Some(text)) => clean_text(field, &text).map(Some).map_err(|message| (field, message)),
             other => Ok(other),
         };
-        Ok(SensorUpdate { name: clean("name", self.name)?, room: clean("room", self.room)?, main: self.main })
+        Ok(SensorUpdate { name: clean("name", self.name)?, room: clean("room", self.room)?, main: self.main, role: self.role })
     }
 }
 
@@ -264,6 +312,7 @@ mod tests {
             room: room.map(Into::into),
             name: name.map(Into::into),
             main: false,
+            role: None,
         }
     }
 
@@ -285,10 +334,10 @@ mod tests {
         assert_eq!(clean_text("name", &"é".repeat(64)), Ok(Some("é".repeat(64))));
         assert!(clean_text("name", &"é".repeat(65)).unwrap_err().starts_with("name must be"));
         assert!(clean_text("room", "Hall\u{7}").unwrap_err().starts_with("room must be"));
-        let update = SensorUpdate { name: Some(Some(" Kettle ".into())), room: Some(Some("Kitchen\n2".into())), main: None };
+        let update = SensorUpdate { name: Some(Some(" Kettle ".into())), room: Some(Some("Kitchen\n2".into())), main: None, role: None };
         assert_eq!(update.cleaned().unwrap_err().0, "room");
-        let update = SensorUpdate { name: Some(Some(" ".into())), room: None, main: Some(true) };
-        assert_eq!(update.cleaned().unwrap(), SensorUpdate { name: Some(None), room: None, main: Some(true) });
+        let update = SensorUpdate { name: Some(Some(" ".into())), room: None, main: Some(true), role: None };
+        assert_eq!(update.cleaned().unwrap(), SensorUpdate { name: Some(None), room: None, main: Some(true), role: None });
     }
 
     #[test]
@@ -306,5 +355,11 @@ mod tests {
         assert!(Kind::Switch.check(0.5).is_err());
         assert!(Kind::Temperature.check(-12.5).is_ok());
         assert!(Kind::Temperature.check(f64::NAN).is_err());
+        assert!(Kind::Battery.check(100.0).is_ok() && Kind::Battery.check(100.5).is_err());
+        assert!(Kind::Co2.check(415.0).is_ok() && Kind::Co2.check(-1.0).is_err());
+        assert!(Kind::Price.check(-0.05).is_ok());
+        assert!(Kind::Gas.is_counter());
+        assert_eq!(Kind::Price.max_ahead_ms(), 48 * 3_600_000);
+        assert_eq!(Kind::Gas.max_ahead_ms(), 300_000);
     }
 }

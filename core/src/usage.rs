@@ -112,7 +112,7 @@ mod tests {
     const H: i64 = crate::time::HOUR_MS;
 
     fn sensor(sensor_id: i64, key: &str, kind: Kind, main: bool) -> Sensor {
-        Sensor { sensor_id, device: "plug".into(), key: key.into(), kind, room: None, name: None, main }
+        Sensor { sensor_id, device: "plug".into(), key: key.into(), kind, room: None, name: None, main, role: None }
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! their newest reading, `GET /api/v1/sensors/{id}/series` gives one sensor's history as
 //! buckets (min, max, mean, count, and a counter's consumption), read from rollups when the
 //! buckets are wide enough, and `GET /api/v1/sensors/{id}/daily` gives its figures per local
-//! day of the house (consumption, on-time, or min, mean and max).
+//! day of the house (consumption, on-time, or min, mean and max); [`costs`] the tariffs and
+//! what each day cost.
+
+pub mod costs;
 
 use crate::error::{Error, Result};
 use hearth_core::reading::Bucket;
@@ -18,6 +21,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use std::collections::HashMap;
 
 /// The most buckets a series request may ask for.
@@ -30,7 +34,7 @@ pub const MAX_DAYS: usize = 366;
 pub const DEFAULT_DAYS: i64 = 7;
 
 /// A sensor as the read API describes it.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct SensorInfo {
     /// The sensor's id, for `/api/v1/sensors/{id}/series`.
     pub id: i64,
@@ -72,6 +76,10 @@ impl SensorInfo {
 }
 
 /// `GET /api/v1/sensors`
+#[utoipa::path(get, path = "/api/v1/sensors", tag = "read", security(("session" = [])),
+    responses((status = 200, description = "Every sensor with its newest reading", body = Vec<SensorInfo>),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn sensors(State(db): State<Db>) -> Result<Json<Vec<SensorInfo>>> {
     let listed = hearth_store::sensor::list_all(&db).await?;
     Ok(Json(
@@ -91,7 +99,7 @@ pub struct SeriesQuery {
 }
 
 /// A sensor's history as buckets.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SeriesResponse {
     /// The sensor.
     pub sensor: SensorInfo,
@@ -108,7 +116,7 @@ pub struct SeriesResponse {
 }
 
 /// One bucket of a [`SeriesResponse`].
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct BucketOut {
     /// Start of the bucket, RFC 3339.
     pub start: String,
@@ -127,7 +135,7 @@ pub struct BucketOut {
 
 /// `value` to a billionth, so that the rounding noise of summed steps (14.399999999999977)
 /// reads as the numbers that were posted (14.4).
-fn tidy(value: f64) -> f64 {
+pub(crate) fn tidy(value: f64) -> f64 {
     (value * 1e9).round() / 1e9
 }
 
@@ -138,7 +146,7 @@ fn sensor_id(id: Result<Path<i64>, PathRejection>) -> Result<i64> {
 
 /// `from` and `to` of a query as instants: RFC 3339 times or local dates of `zone` (`to` as a
 /// date means the end of that day); `to` defaults to now and `from` to `default_from(to)`.
-fn range(
+pub(crate) fn range(
     zone: &HouseZone,
     from: Option<&str>,
     to: Option<&str>,
@@ -164,6 +172,16 @@ fn range(
 /// `GET /api/v1/sensors/{id}/series?from=&to=&points=`: `from` and `to` are RFC 3339 times or
 /// `YYYY-MM-DD` dates in the house's time zone (`to` as a date means the end of that day);
 /// by default the last 24 hours. `points` (1–1000, default 500) bounds the bucket count.
+#[utoipa::path(get, path = "/api/v1/sensors/{id}/series", tag = "read", security(("session" = [])),
+    params(("id" = i64, Path, description = "The sensor's id"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time or local date; default 24 hours before `to`"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or local date (included); default now"),
+        ("points" = Option<String>, Query, description = "Most buckets, 1-1000 (default 500)")),
+    responses((status = 200, description = "The sensor's history as buckets", body = SeriesResponse),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn series(
     State(db): State<Db>,
     State(zone): State<HouseZone>,
@@ -215,7 +233,7 @@ pub struct DailyQuery {
 }
 
 /// A sensor's figures per local day.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct DailyResponse {
     /// The sensor.
     pub sensor: SensorInfo,
@@ -230,7 +248,7 @@ pub struct DailyResponse {
 }
 
 /// One local day of a [`DailyResponse`].
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct DayOut {
     /// The local date, `YYYY-MM-DD`.
     pub date: String,
@@ -246,7 +264,7 @@ pub struct DayOut {
 }
 
 /// The figures of a day, by the sensor's kind.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 #[serde(untagged)]
 pub enum DayFigures {
     /// Counters (energy, water): how much the meter advanced.
@@ -276,6 +294,15 @@ pub enum DayFigures {
 /// the consumption of a counter, the on-time of a switch, or min, mean, max and count of
 /// other kinds. `from` and `to` as for [`series`]; the days are those overlapping
 /// `[from, to)`, by default the last 7 including today, at most [`MAX_DAYS`].
+#[utoipa::path(get, path = "/api/v1/sensors/{id}/daily", tag = "read", security(("session" = [])),
+    params(("id" = i64, Path, description = "The sensor's id"),
+        ("from" = Option<String>, Query, description = "RFC 3339 time or local date; default 6 days before today"),
+        ("to" = Option<String>, Query, description = "RFC 3339 time or local date (included); default now")),
+    responses((status = 200, description = "The sensor's figures per local day", body = DailyResponse),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
 pub async fn daily(
     State(db): State<Db>,
     State(zone): State<HouseZone>,

@@ -63,7 +63,15 @@ pub async fn require_session(State(state): State<AppState>, mut request: Request
     if let Some(ip) = client_ip(&state, &request) {
         request.extensions_mut().insert(ClientIp(ip));
     }
-    let session = match session_token(request.headers()) {
+    let token = session_token(request.headers());
+    if token.is_some()
+        && !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        && let Err(origin) = same_origin(state.config.public_url.as_deref(), request.headers())
+    {
+        tracing::warn!(%origin, path = request.uri().path(), "refused a cross-site request carrying a session cookie");
+        return Error::CrossSite(origin).into_response();
+    }
+    let session = match token {
         Some(token) => match find_session(&state.db, &token).await {
             Ok(session) => session,
             Err(e) => return Error::from(e).into_response(),
@@ -83,6 +91,31 @@ pub async fn require_session(State(state): State<AppState>, mut request: Request
             _ => next.run(request).await,
         },
         (Access::Page, None) => page_without_session(&state, request, next).await,
+    }
+}
+
+/// Whether a request comes from this server's own pages: its `Origin` is the origin of
+/// `public_url` (`HEARTH_PUBLIC_URL`) or names the host the request was sent to (`Host`), or,
+/// without `Origin`, the browser says `Sec-Fetch-Site: same-origin`. `Err` holds what the
+/// request claimed, for the answer and the log.
+pub fn same_origin(public_url: Option<&str>, headers: &HeaderMap) -> std::result::Result<(), String> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return match headers.get("sec-fetch-site") {
+            Some(site) if site.as_bytes() == b"same-origin" => Ok(()),
+            Some(site) => Err(format!("Sec-Fetch-Site: {}", String::from_utf8_lossy(site.as_bytes()))),
+            None => Err("neither Origin nor Sec-Fetch-Site sent".to_owned()),
+        };
+    };
+    let origin = String::from_utf8_lossy(origin.as_bytes()).into_owned();
+    let public = public_url.and_then(|u| url::Url::parse(u).ok()).map(|u| u.origin().ascii_serialization());
+    if public.is_some_and(|public| public.eq_ignore_ascii_case(&origin)) {
+        return Ok(());
+    }
+    let authority = origin.split_once("://").map(|(_, rest)| rest);
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    match (authority, host) {
+        (Some(authority), Some(host)) if !authority.is_empty() && authority.eq_ignore_ascii_case(host) => Ok(()),
+        _ => Err(format!("Origin: {origin}")),
     }
 }
 
@@ -115,7 +148,7 @@ fn is_site_file(state: &AppState, path: &str) -> bool {
 
 /// The client's address: the peer's, or with `--trusted-proxy` the nearest address the
 /// proxy appended to `X-Forwarded-For`.
-fn client_ip(state: &AppState, request: &Request) -> Option<IpAddr> {
+pub(crate) fn client_ip(state: &AppState, request: &Request) -> Option<IpAddr> {
     if state.config.trusted_proxy
         && let Some(forwarded) = forwarded_for(request.headers())
     {
@@ -169,6 +202,29 @@ mod tests {
         for (path, access) in cases {
             assert_eq!(Access::of(path), access, "{path}");
         }
+    }
+
+    #[test]
+    fn origins_are_compared_with_the_host_or_the_public_url() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, value.parse().unwrap());
+            }
+            headers
+        };
+        let own = headers(&[("host", "hearth.lan:3000"), ("origin", "http://hearth.lan:3000")]);
+        assert_eq!(same_origin(None, &own), Ok(()));
+        let other_port = headers(&[("host", "hearth.lan:3000"), ("origin", "http://hearth.lan:8080")]);
+        assert_eq!(same_origin(None, &other_port), Err("Origin: http://hearth.lan:8080".into()));
+        let proxied = headers(&[("host", "127.0.0.1:3000"), ("origin", "https://home.example.org")]);
+        assert!(same_origin(None, &proxied).is_err());
+        assert_eq!(same_origin(Some("https://home.example.org/"), &proxied), Ok(()));
+        assert!(same_origin(Some("https://home.example.org"), &headers(&[("origin", "https://evil.example")])).is_err());
+        assert!(same_origin(None, &headers(&[("host", "hearth.lan"), ("origin", "null")])).is_err());
+        assert_eq!(same_origin(None, &headers(&[("sec-fetch-site", "same-origin")])), Ok(()));
+        assert!(same_origin(None, &headers(&[("sec-fetch-site", "same-site")])).is_err());
+        assert!(same_origin(None, &headers(&[("host", "hearth.lan")])).is_err(), "neither header: refused");
     }
 
     #[test]

@@ -140,6 +140,8 @@ impl Hub {
                 Ok(json) => self.publish_event("alert", json.into()),
                 Err(e) => tracing::error!(error = %e, "alert not serialisable"),
             },
+            // Not for the stream: the limits end the sessions' streams (see `serve`).
+            hearth_store::Event::SessionsEnded(_) => {}
         }
     }
 
@@ -163,6 +165,12 @@ impl Hub {
     /// The stream id of position `n` on this hub: `epoch × 10¹² + n`, in decimal.
     pub fn stream_id(&self, n: u64) -> String {
         (u128::from(self.epoch) * PER_EPOCH + u128::from(n)).to_string()
+    }
+
+    /// The replay window's use: events held, and how many it may hold.
+    pub fn window_use(&self) -> (usize, usize) {
+        let inner = self.lock();
+        (inner.window.len(), inner.window_len)
     }
 
     /// How many events the hub keeps for clients that resume.
@@ -198,6 +206,14 @@ impl Hub {
             Some(Some(n)) if n < at => Start::Resync { at, missed: Some(at - n) },
             Some(_) => Start::Resync { at, missed: None },
         };
+        match &start {
+            Start::Fresh { .. } => {}
+            Start::Replay(events) => {
+                metrics::counter!("hearth_stream_resumes_total", "result" => "replayed").increment(1);
+                metrics::counter!("hearth_replayed_events_total").increment(events.len() as u64);
+            }
+            Start::Resync { .. } => metrics::counter!("hearth_stream_resumes_total", "result" => "resync").increment(1),
+        }
         Some(Subscription { start, events, position: at })
     }
 

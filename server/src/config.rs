@@ -30,6 +30,65 @@ pub enum Command {
     Device(DeviceCommand),
     /// Post a simulated house's readings to a Hearth server, as a device would.
     Simulate(SimulateArgs),
+    /// Write stored readings as CSV to stdout (the format of `/api/v1/export.csv`).
+    Export(ExportArgs),
+    /// Import readings from a CSV file: Hearth's export, or `time,value` for one sensor.
+    Import(ImportArgs),
+    /// Write a consistent copy of the SQLite database to FILE, while a server may be using it.
+    Backup {
+        /// The copy to write; it must not exist yet.
+        file: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (refused while a server runs on it).
+    Restore {
+        /// The backup, as `hearth backup` wrote it.
+        file: std::path::PathBuf,
+    },
+}
+
+/// `hearth import`
+#[derive(Args, Clone, Debug)]
+pub struct ImportArgs {
+    /// The CSV file.
+    pub file: std::path::PathBuf,
+    /// For a `time,value` file: the device its sensor belongs to (created if missing).
+    #[arg(long, requires = "sensor")]
+    pub device: Option<String>,
+    /// For a `time,value` file: the sensor's key.
+    #[arg(long, requires = "device")]
+    pub sensor: Option<String>,
+    /// For a `time,value` file of a new sensor: its kind.
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// For a `time,value` file of a new sensor: its room.
+    #[arg(long)]
+    pub room: Option<String>,
+    /// The house's time zone, for local times without an offset. Default: the machine's.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
+}
+
+/// `hearth export`
+#[derive(Args, Clone, Debug)]
+pub struct ExportArgs {
+    /// First instant: RFC 3339, a local date (2026-01-31) or Unix ms. Default: the oldest reading.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// End (excluded; a date includes that day). Default: everything stored.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only sensors of these kinds, comma-separated (`temperature,humidity`).
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// One sensor only, by id (`/api/v1/sensors`): its readings as `readings.csv` gives them.
+    #[arg(long)]
+    pub sensor: Option<i64>,
+    /// With `--sensor`: its rollups of this tier (`1m`, `10m`, `1h`) instead of raw readings.
+    #[arg(long, requires = "sensor")]
+    pub tier: Option<String>,
+    /// The house's time zone for the local-time column. Default: the machine's.
+    #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
+    pub timezone: Option<HouseZone>,
 }
 
 /// `hearth device …`
@@ -127,6 +186,19 @@ pub struct Config {
     /// HTTPS (`Secure` cookies). Leave off when clients reach Hearth directly.
     #[arg(long, env = "HEARTH_TRUSTED_PROXY")]
     pub trusted_proxy: bool,
+    /// Folder for scheduled backups of a SQLite database (`hearth-<time>.db`); none: no
+    /// scheduled backups.
+    #[arg(long, env = "HEARTH_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// Time between scheduled backups: a number with `m`, `h` or `d` (`6h`, `1d`).
+    #[arg(long, env = "HEARTH_BACKUP_EVERY", default_value = "1d")]
+    pub backup_every: Every,
+    /// Scheduled backups kept in `HEARTH_BACKUP_DIR`; older ones are deleted.
+    #[arg(long, env = "HEARTH_BACKUP_KEEP", default_value_t = 7)]
+    pub backup_keep: usize,
+    /// A bearer token that opens `/metrics` to clients other than loopback ones.
+    #[arg(long, env = "HEARTH_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
     /// Days a login lasts.
     #[arg(long, env = "HEARTH_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
@@ -142,6 +214,11 @@ pub struct Config {
     /// closed (so slow clients cannot hold connections open).
     #[arg(long, env = "HEARTH_HEADER_TIMEOUT_SECS", default_value_t = 10)]
     pub header_timeout_secs: u64,
+    /// Connections held open at once. Beyond it, a new connection closes the oldest one that
+    /// has not sent a byte yet; if none has, new connections wait in the listen queue until
+    /// one closes. 0: the open-file limit minus 128 (at most 16,384).
+    #[arg(long, env = "HEARTH_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
     /// Live streams one session may hold open at once; beyond that, 429. 0: no limit.
     #[arg(long, env = "HEARTH_STREAMS_PER_SESSION", default_value_t = 8)]
     pub streams_per_session: usize,
@@ -204,11 +281,16 @@ impl Default for Config {
             ingest_requests_per_second: 50,
             request_timeout_secs: 30,
             header_timeout_secs: 10,
+            max_connections: 0,
             streams_per_session: 8,
             db_wait_ms: 10_000,
             alert_interval_seconds: 5,
             alert_webhook_url: None,
             alert_ca_file: None,
+            metrics_token: None,
+            backup_dir: None,
+            backup_every: Every(std::time::Duration::from_secs(24 * 3600)),
+            backup_keep: 7,
         }
     }
 }
@@ -311,5 +393,52 @@ mod tests {
         let pem = PemFile { path: "/etc/hearth/ca.pem".into(), pem: b"-----BEGIN CERTIFICATE-----".to_vec() };
         assert_eq!(format!("{pem:?}"), "PemFile(/etc/hearth/ca.pem)");
         assert!(PemFile::read("/nonexistent/ca.pem").unwrap_err().contains("/nonexistent/ca.pem"));
+    }
+}
+
+/// A secret from the configuration, never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::str::FromStr for Secret {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err("must not be empty".into());
+        }
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+/// A period given as a number and a unit: `90s`, `30m`, `6h`, `1d`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Every(pub std::time::Duration);
+
+impl std::str::FromStr for Every {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || format!("{s:?} is not a period: write a number and s, m, h or d (6h, 1d)");
+        let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (number, unit) = s.split_at(split);
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        let seconds = match unit {
+            "s" => n,
+            "m" => n * 60,
+            "h" => n * 3600,
+            "d" => n * 86_400,
+            _ => return Err(bad()),
+        };
+        if seconds == 0 {
+            return Err(bad());
+        }
+        Ok(Every(std::time::Duration::from_secs(seconds)))
     }
 }

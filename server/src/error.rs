@@ -23,6 +23,15 @@ pub enum Error {
         /// What is wrong, for a person.
         message: String,
     },
+    /// 400 Bad Request: a field of a JSON body is refused, named by its path
+    /// (`tariffs[0].import.zones[1].days`).
+    #[error("{message}")]
+    BadField {
+        /// The field's path.
+        field: String,
+        /// What is wrong, for a person.
+        message: String,
+    },
     /// 404 Not Found: no such resource.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -46,6 +55,10 @@ pub enum Error {
     /// 403 Forbidden: a read-only (share link) session asked for an owner's action.
     #[error("a shared screen is read-only: log in as the owner to change anything")]
     ReadOnly,
+    /// 403 Forbidden: a request that changes state carried a session cookie but came from
+    /// another site's page (its `Origin` is not this server's).
+    #[error("refused: this request would change something with your session but comes from another site ({0}); use Hearth's own pages")]
+    CrossSite(String),
     /// 413 Payload Too Large: the body, or the number of readings in it, exceeds the limit.
     #[error("{message}")]
     TooLarge {
@@ -94,11 +107,11 @@ impl Error {
     /// The HTTP status this error answers with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Malformed(_) | Error::BadParameter { .. } => StatusCode::BAD_REQUEST,
+            Error::Malformed(_) | Error::BadParameter { .. } | Error::BadField { .. } => StatusCode::BAD_REQUEST,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::Unauthorized | Error::Revoked | Error::LoggedOut => StatusCode::UNAUTHORIZED,
-            Error::ReadOnly => StatusCode::FORBIDDEN,
+            Error::ReadOnly | Error::CrossSite(_) => StatusCode::FORBIDDEN,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -156,7 +169,9 @@ impl IntoResponse for Error {
         let (index, field) = match &self {
             Error::Invalid { index, field, .. } => (*index, field.as_deref()),
             Error::TooLarge { field, .. } => (None, *field),
+            Error::BadField { field, .. } => (None, Some(field.as_str())),
             Error::BadParameter { field, .. } | Error::Conflict { field, .. } => (None, Some(*field)),
+            Error::CrossSite(_) => (None, Some("origin")),
             _ => (None, None),
         };
         let body = Body { error: self.to_string(), index, field };

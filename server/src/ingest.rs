@@ -40,7 +40,7 @@ pub const MAX_ABS_VALUE: f64 = 1e15;
 pub const MIN_AT_MS: i64 = 946_684_800_000;
 
 /// The answer to a successful post.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Receipt {
     /// Readings stored by this request.
     pub stored: usize,
@@ -69,6 +69,16 @@ enum At {
 }
 
 /// Stores the readings of the request's body for the device whose token it carries.
+#[utoipa::path(post, path = "/api/v1/readings", tag = "ingest", security(("device_token" = [])),
+    request_body(content = crate::openapi::PostedBody, description = "One reading, or `{\"readings\": [...]}` (at most 10,000)"),
+    responses((status = 200, description = "Every reading committed", body = Receipt),
+        (status = 400, description = "Not JSON, or not an object", body = crate::openapi::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = crate::openapi::ErrorBody),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body or batch too large", body = crate::openapi::ErrorBody),
+        (status = 422, description = "A reading breaks a rule; nothing stored", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many requests from this device", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The database is unavailable; nothing stored", body = crate::openapi::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post_readings(
     State(state): State<AppState>,
@@ -78,16 +88,29 @@ pub async fn post_readings(
     let device = authenticate(&state, &headers).await?;
     let body = read_body(&state, body)?;
     let batch = parse(&body, now_ms())?;
-    accept(&state, &device, batch).await.map(Json)
+    accept(&state, &device, "json", batch).await.map(Json)
 }
 
 /// Stores a checked batch for `device`: durably, before returning, with readings already
 /// stored (same sensor and time) counted as duplicates; the store announces what it stored,
 /// and so it reaches the live streams. A batch with any invalid reading stores nothing (422
 /// naming its index).
-pub async fn accept(state: &AppState, device: &Device, batch: Vec<Incoming>) -> Result<Receipt> {
-    let outcome = hearth_store::reading::store(&state.db, device, batch).await?;
-    Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+pub async fn accept(state: &AppState, device: &Device, protocol: &str, batch: Vec<Incoming>) -> Result<Receipt> {
+    let count = |status: String, n: usize| {
+        metrics::counter!("hearth_readings_total", "protocol" => protocol.to_owned(), "status" => status).increment(n as u64);
+    };
+    let n = batch.len();
+    match hearth_store::reading::store(&state.db, device, batch).await {
+        Ok(outcome) => {
+            count("stored".into(), outcome.stored.len());
+            count("duplicate".into(), outcome.duplicates);
+            Ok(Receipt { stored: outcome.stored.len(), duplicates: outcome.duplicates })
+        }
+        Err(e) => {
+            count(e.status().to_string(), n);
+            Err(e.into())
+        }
+    }
 }
 
 /// A reading from another protocol, before Hearth knows whether its sensor exists.
@@ -137,7 +160,7 @@ pub async fn accept_foreign(state: &AppState, device: &Device, protocol: &str, r
     if batch.is_empty() {
         return Ok(Accepted { receipt: Receipt { stored: 0, duplicates: 0 }, skipped });
     }
-    match accept(state, device, batch).await {
+    match accept(state, device, protocol, batch).await {
         Ok(receipt) => Ok(Accepted { receipt, skipped }),
         Err(Error::Invalid { message, index: Some(index), field }) => {
             Err(Error::Invalid { message, index: origins.get(index).copied(), field })
@@ -236,7 +259,7 @@ fn check(index: usize, posted: Posted, now_ms: i64) -> Result<Incoming> {
             .map_err(|_| invalid("at", format!("{text:?} is not an RFC 3339 time such as 2026-01-31T18:30:00Z")))?
             .as_millisecond(),
     };
-    check_at(index, at_ms, now_ms)?;
+    check_at(index, at_ms, kind, now_ms)?;
     Ok(Incoming { key, value, at_ms, kind, room })
 }
 
@@ -248,7 +271,7 @@ pub fn check_incoming(index: usize, reading: &Incoming, now_ms: i64) -> Result<(
     if let Some(room) = &reading.room {
         clean_room(index, Some(room.clone()))?;
     }
-    check_at(index, reading.at_ms, now_ms)
+    check_at(index, reading.at_ms, reading.kind, now_ms)
 }
 
 fn check_key(index: usize, key: &str) -> Result<()> {
@@ -285,9 +308,12 @@ fn clean_room(index: usize, room: Option<String>) -> Result<Option<String>> {
     }
 }
 
-fn check_at(index: usize, at_ms: i64, now_ms: i64) -> Result<()> {
-    if at_ms > now_ms + MAX_FUTURE_MS {
-        return Err(Error::invalid(index, "at", "at is more than 5 minutes in the future"));
+/// `kind` when the reading gives it; without it, the sensor's kind decides in the store, so
+/// here a time is let through up to the furthest any kind may be ahead (a price's 48 hours).
+fn check_at(index: usize, at_ms: i64, kind: Option<Kind>, now_ms: i64) -> Result<()> {
+    let ahead = kind.map_or(Kind::Price.max_ahead_ms(), Kind::max_ahead_ms);
+    if at_ms > now_ms + ahead {
+        return Err(Error::invalid(index, "at", format!("at is more than {} minutes in the future", ahead / 60_000)));
     }
     if at_ms < MIN_AT_MS {
         return Err(Error::invalid(index, "at", "at is before 2000: is the device's clock set?"));
@@ -375,10 +401,16 @@ mod tests {
 
     #[test]
     fn times_too_far_ahead_are_refused() {
-        let ok = format!(r#"{{"sensor":"t","value":1,"at":{}}}"#, (NOW + MAX_FUTURE_MS) / 1000);
-        assert!(parse(ok.as_bytes(), NOW).is_ok());
-        let ahead = format!(r#"{{"sensor":"t","value":1,"at":{}}}"#, (NOW + MAX_FUTURE_MS) / 1000 + 1);
+        let at = |kind: &str, ms: i64| format!(r#"{{"sensor":"t","value":1,{kind}"at":{}}}"#, (NOW + ms) / 1000);
+        assert!(parse(at(r#""kind":"power","#, MAX_FUTURE_MS).as_bytes(), NOW).is_ok());
+        let ahead = at(r#""kind":"power","#, MAX_FUTURE_MS + 1000);
         assert_eq!(field_of(parse(ahead.as_bytes(), NOW)).2.as_deref(), Some("at"));
+        // Day-ahead prices: up to 48 hours.
+        assert!(parse(at(r#""kind":"price","#, 47 * 3_600_000).as_bytes(), NOW).is_ok());
+        assert_eq!(field_of(parse(at(r#""kind":"price","#, 49 * 3_600_000).as_bytes(), NOW)).2.as_deref(), Some("at"));
+        // Without a kind the sensor's decides, in the store; beyond any kind's limit, here.
+        assert!(parse(at("", MAX_FUTURE_MS + 1000).as_bytes(), NOW).is_ok());
+        assert_eq!(field_of(parse(at("", 49 * 3_600_000).as_bytes(), NOW)).2.as_deref(), Some("at"));
         let text = br#"{"sensor":"t","value":1,"at":"yesterday"}"#;
         assert_eq!(field_of(parse(text, NOW)).2.as_deref(), Some("at"));
     }

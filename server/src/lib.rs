@@ -14,11 +14,18 @@
 pub mod api;
 pub mod auth;
 pub mod broadcast;
+pub mod cache;
 pub mod config;
 pub mod error;
+pub mod export;
+pub mod headers;
+pub mod health;
+pub mod import;
 pub mod ingest;
 pub mod jobs;
 pub mod limit;
+pub mod metrics;
+pub mod openapi;
 pub mod serve;
 pub mod simulate;
 pub mod stream;
@@ -30,6 +37,7 @@ use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
+use axum::handler::Handler;
 use broadcast::Hub;
 use config::Config;
 use hearth_app::context::Shared;
@@ -42,6 +50,7 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use limit::Limits;
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::decompression::RequestDecompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -75,6 +84,7 @@ pub struct AppState {
 impl AppState {
     /// State for a server on `db` with `config`.
     pub fn new(leptos_options: LeptosOptions, db: Db, config: Config) -> AppState {
+        metrics::install();
         let zone = config.zone();
         let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer, config.replay_events));
@@ -102,7 +112,8 @@ impl AppState {
 /// The whole HTTP surface: ingest (device tokens), and behind the session middleware
 /// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
 /// Every request but the live stream is answered 408 past the request timeout, body
-/// included; bodies are limited to `max_body_bytes`.
+/// included; bodies are limited to `max_body_bytes`. Every answer carries the security
+/// headers ([`headers::security`]); what browsers may keep, and for how long, is [`cache`]'s.
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(hearth_app::App);
     let shared = state.shared();
@@ -132,21 +143,50 @@ pub fn app(state: AppState) -> Router {
         .route("/query", post(ingest::influx::query))
         .route("/ping", get(ingest::influx::ping).head(ingest::influx::ping))
         .merge(emoncms)
+        .layer(middleware::from_fn(metrics::count_ingest))
         .layer(timeout);
+    // For systemd, load balancers and monitors: no session.
+    let operations = Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::metrics))
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        .route("/api/docs", get(openapi::docs))
+        .layer(timeout);
+    let options_pkg = state.leptos_options.clone();
+    let hashed = options_pkg.hash_files;
+    let compiled = tower::ServiceBuilder::new()
+        .layer(middleware::from_fn(move |request, next| cache::compiled_files(hashed, request, next)))
+        .service(cache::files(std::path::Path::new(&*options_pkg.site_root).join(&*options_pkg.site_pkg_dir)));
+    let not_found = leptos_axum::file_and_error_handler::<AppState, _>(hearth_app::shell).with_state(state.clone());
+    let site_files = cache::files(&*options_pkg.site_root).call_fallback_on_method_not_allowed(true).fallback(not_found);
     let with_session = Router::new()
         .route("/api/v1/sensors", get(api::sensors))
         .route("/api/v1/sensors/{id}/series", get(api::series))
         .route("/share/{token}", get(auth::open_share))
         .route("/api/v1/sensors/{id}/daily", get(api::daily))
+        .route("/api/v1/sensors/{id}/readings.csv", get(export::sensor_csv))
+        .route("/api/v1/export.csv", get(export::export_csv))
+        .route("/api/v1/tariffs", get(api::costs::list).put(api::costs::replace))
+        .route("/api/v1/costs", get(api::costs::costs))
         .leptos_routes_with_context(&state, routes, move || hearth_app::context::provide(shared.clone()), move || {
             hearth_app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(hearth_app::shell))
+        .fallback_service(site_files)
+        .layer(middleware::from_fn(cache::validators))
+        .nest_service(&format!("/{}", options_pkg.site_pkg_dir), compiled)
         .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
         .layer(timeout)
-        // Pages, server functions and the WASM (1.9 MB, 0.7 MB gzipped) go out compressed.
-        .layer(CompressionLayer::new())
+        // Pages and server functions go out compressed; the site's files are compressed once,
+        // at build time, and leave as they are.
+        .layer(CompressionLayer::new().compress_when(DefaultPredicate::new().and(cache::has_body)))
         .route("/api/v1/stream", get(stream::stream))
+        // Files larger than the body limit, imported for longer than the request timeout.
+        .route("/api/owner/import", post(import::http::upload))
         .layer(middleware::from_fn_with_state(state.clone(), auth::require_session));
-    ingest.merge(with_session).layer(TraceLayer::new_for_http()).with_state(state)
+    ingest
+        .merge(operations)
+        .merge(with_session)
+        .layer(middleware::from_fn(headers::security))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }

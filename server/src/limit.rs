@@ -1,5 +1,6 @@
 //! Limits that keep one client from starving the others: a per-device ingest rate and a cap
-//! on live streams per session. (The body size and request time limits are layers in
+//! on live streams per session. The streams of a session are tracked here, so that they end
+//! when the session does ([`Limits::end_sessions`]). (The body size and request time limits are layers in
 //! [`crate::app`]; the header time limit is in [`crate::serve`].)
 
 use crate::config::Config;
@@ -15,7 +16,14 @@ use std::sync::{Arc, Mutex};
 pub struct Limits {
     ingest: Option<DefaultKeyedRateLimiter<i64>>,
     streams_per_session: usize,
-    streams: Mutex<HashMap<Arc<str>, usize>>,
+    streams: Mutex<HashMap<Arc<str>, Streams>>,
+}
+
+/// The live streams one session holds: how many, and what tells them the session ended.
+#[derive(Debug)]
+struct Streams {
+    open: usize,
+    ended: tokio::sync::watch::Sender<bool>,
 }
 
 impl Limits {
@@ -50,15 +58,27 @@ impl Limits {
     /// returned guard is dropped: 429 when the session holds them all.
     pub fn open_stream(self: &Arc<Self>, session: &Arc<str>) -> Result<StreamSlot> {
         let mut streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
-        let open = streams.entry(session.clone()).or_default();
-        if self.streams_per_session > 0 && *open >= self.streams_per_session {
+        let held = streams.entry(session.clone()).or_insert_with(|| Streams { open: 0, ended: tokio::sync::watch::Sender::new(false) });
+        if self.streams_per_session > 0 && held.open >= self.streams_per_session {
             return Err(Error::TooMany {
-                message: format!("this session already has {open} live streams open; close one first"),
+                message: format!("this session already has {} live streams open; close one first", held.open),
                 retry_after: 5,
             });
         }
-        *open += 1;
-        Ok(StreamSlot { limits: self.clone(), session: session.clone() })
+        held.open += 1;
+        metrics::gauge!("hearth_streams_open").increment(1.0);
+        Ok(StreamSlot { limits: self.clone(), session: session.clone(), ended: held.ended.subscribe() })
+    }
+
+    /// Ends every live stream of the sessions whose token hashes are `sessions` (logged out,
+    /// share link revoked).
+    pub fn end_sessions(&self, sessions: &[String]) {
+        let streams = self.streams.lock().unwrap_or_else(|e| e.into_inner());
+        for session in sessions {
+            if let Some(held) = streams.get(session.as_str()) {
+                held.ended.send_replace(true);
+            }
+        }
     }
 }
 
@@ -67,14 +87,26 @@ impl Limits {
 pub struct StreamSlot {
     limits: Arc<Limits>,
     session: Arc<str>,
+    ended: tokio::sync::watch::Receiver<bool>,
+}
+
+impl StreamSlot {
+    /// Completes when the session ends.
+    pub fn session_ended(&self) -> impl std::future::Future<Output = ()> + Send + use<> {
+        let mut ended = self.ended.clone();
+        async move {
+            let _ = ended.wait_for(|ended| *ended).await;
+        }
+    }
 }
 
 impl Drop for StreamSlot {
     fn drop(&mut self) {
+        metrics::gauge!("hearth_streams_open").decrement(1.0);
         let mut streams = self.limits.streams.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(open) = streams.get_mut(&self.session) {
-            *open -= 1;
-            if *open == 0 {
+        if let Some(held) = streams.get_mut(&self.session) {
+            held.open -= 1;
+            if held.open == 0 {
                 streams.remove(&self.session);
             }
         }
@@ -108,5 +140,17 @@ mod tests {
         assert!(limits.open_stream(&b).is_ok(), "another session has its own slots");
         drop(first);
         assert!(limits.open_stream(&a).is_ok(), "a closed stream frees its slot");
+    }
+
+    #[tokio::test]
+    async fn ending_a_session_ends_its_streams_only() {
+        let limits = Arc::new(Limits::new(&Config::default()));
+        let (a, b): (Arc<str>, Arc<str>) = ("a".into(), "b".into());
+        let (first, second, other) = (limits.open_stream(&a).unwrap(), limits.open_stream(&a).unwrap(), limits.open_stream(&b).unwrap());
+        limits.end_sessions(&["a".to_owned(), "gone".to_owned()]);
+        first.session_ended().await;
+        second.session_ended().await;
+        let other_ended = tokio::time::timeout(std::time::Duration::from_millis(50), other.session_ended()).await;
+        assert!(other_ended.is_err(), "another session's stream goes on");
     }
 }

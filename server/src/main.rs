@@ -2,7 +2,7 @@
 
 use hearth_store::Db;
 use clap::Parser;
-use hearth::config::{Cli, Command, DeviceCommand, ServeArgs, SimulateArgs};
+use hearth::config::{Cli, Command, DeviceCommand, ExportArgs, ImportArgs, ServeArgs, SimulateArgs};
 use hearth::{AppState, serve, shutdown_signal, simulate};
 use leptos::prelude::get_configuration;
 use std::io::IsTerminal;
@@ -26,6 +26,10 @@ async fn main() -> ExitCode {
         Command::Serve(args) => run_server(&cli.database_url.0, args).await,
         Command::Device(command) => device(&cli.database_url.0, command).await,
         Command::Simulate(args) => simulate::run(args).await.map_err(Into::into),
+        Command::Export(args) => export(&cli.database_url.0, args).await,
+        Command::Import(args) => import(&cli.database_url.0, args).await,
+        Command::Backup { file } => backup(&cli.database_url.0, &file).await,
+        Command::Restore { file } => restore(&cli.database_url.0, &file).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,8 +41,10 @@ async fn main() -> ExitCode {
 }
 
 async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError> {
-    let options = get_configuration(None)?.leptos_options;
+    let mut options = get_configuration(None)?.leptos_options;
+    options.hash_files = hearth::cache::hashed_names(&options);
     let db = Db::connect_with(database_url, args.config.store()).await?;
+    let _serving = hearth_store::backup::serving_lock(database_url)?;
     let listener = tokio::net::TcpListener::bind(options.site_addr).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, database = db.backend(), "Hearth is listening on http://{addr}");
@@ -61,6 +67,9 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
         });
         let demo_db = db.clone();
         tokio::spawn(async move {
+            if let Err(e) = demo_energy(&demo_db).await {
+                tracing::warn!(error = %e, "the demo's tariff and energy roles were not set");
+            }
             if let Err(e) = demo_rules(&demo_db, house.device_id).await {
                 tracing::warn!(error = %e, "the demo's alert rules were not added");
             }
@@ -103,6 +112,123 @@ async fn demo_rules(db: &Db, house_id: i64) -> Result<(), BoxError> {
     ];
     for new in rules.iter().filter(|r| r.kind == RuleKind::Offline || r.sensor_id.is_some()) {
         hearth_store::alert::insert_rule(db, new).await?;
+    }
+    Ok(())
+}
+
+async fn import(database_url: &str, args: ImportArgs) -> Result<(), BoxError> {
+    use hearth::import::{ImportError, ImportQuery};
+    let query = ImportQuery { device: args.device, sensor: args.sensor, kind: args.kind, room: args.room };
+    let target = query.target()?;
+    let zone = args.timezone.unwrap_or_else(hearth_core::time::house::HouseZone::system);
+    let db = Db::connect(database_url).await?;
+    let terminal = std::io::stderr().is_terminal();
+    let mut shown = (String::new(), 0);
+    let result = hearth::import::import(&db, &zone, &args.file, target.as_ref(), |p| {
+        let percent = if p.total == 0 { 100 } else { p.bytes * 100 / p.total };
+        if terminal {
+            eprint!("\r{} {percent:>3}%", p.phase);
+        } else if (p.phase, percent / 10) != (shown.0.as_str(), shown.1) {
+            eprintln!("{} {percent}%", p.phase);
+            shown = (p.phase.to_owned(), percent / 10);
+        }
+    })
+    .await;
+    if terminal {
+        eprintln!();
+    }
+    db.close().await;
+    match result {
+        Ok(s) => {
+            eprintln!("{} readings: {} stored, {} already there", s.rows, s.stored, s.duplicates);
+            for device in s.devices_created {
+                eprintln!("Device {device:?} created for the imported readings");
+            }
+            Ok(())
+        }
+        Err(ImportError::Refused { rows, count }) => {
+            for row in &rows {
+                eprintln!("line {}: {}: {}", row.line, row.field, row.message);
+            }
+            if count > rows.len() as u64 {
+                eprintln!("… and {} more", count - rows.len() as u64);
+            }
+            Err(format!("{count} rows refused; nothing was stored").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn backup(database_url: &str, file: &std::path::Path) -> Result<(), BoxError> {
+    hearth_store::backup::sqlite_file(database_url)?;
+    let db = Db::connect(database_url).await?;
+    let done = hearth_store::backup::backup(&db, file).await;
+    db.close().await;
+    done?;
+    eprintln!("Backed up to {}", file.display());
+    Ok(())
+}
+
+async fn restore(database_url: &str, file: &std::path::Path) -> Result<(), BoxError> {
+    hearth_store::backup::restore(database_url, file).await?;
+    eprintln!("Restored {} to {database_url}", file.display());
+    Ok(())
+}
+
+async fn export(database_url: &str, args: ExportArgs) -> Result<(), BoxError> {
+    let db = Db::connect(database_url).await?;
+    let zone = args.timezone.unwrap_or_else(hearth_core::time::house::HouseZone::system);
+    let query = hearth::export::CsvQuery { from: args.from, to: args.to, tier: args.tier, kind: args.kind };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = hearth::export::write_to(db.clone(), zone, query, args.sensor, &mut out).await;
+    db.close().await;
+    Ok(written?)
+}
+
+/// The simulated house's energy roles (set on its sensors that have none, once they exist)
+/// and, when no tariff is set, a time-of-use tariff with a standing charge, export, gas and
+/// water, so that costs and flows show from the start.
+async fn demo_energy(db: &Db) -> Result<(), BoxError> {
+    use hearth_core::energy::Role;
+    use hearth_core::sensor::SensorUpdate;
+    let roles = [
+        ("solar.energy", Role::Solar),
+        ("solar.power", Role::Solar),
+        ("grid.import", Role::GridImport),
+        ("grid.import_power", Role::GridImport),
+        ("grid.export", Role::GridExport),
+        ("grid.export_power", Role::GridExport),
+        ("battery.charge", Role::BatteryCharge),
+        ("battery.charge_power", Role::BatteryCharge),
+        ("battery.discharge", Role::BatteryDischarge),
+        ("battery.discharge_power", Role::BatteryDischarge),
+        ("battery.soc", Role::BatterySoc),
+    ];
+    for _ in 0..300 {
+        let sensors = hearth_store::sensor::list_all(db).await?;
+        let ours: Vec<_> = sensors.iter().filter(|l| l.sensor.device == "simulated-house").collect();
+        if roles.iter().all(|(key, _)| ours.iter().any(|l| l.sensor.key == *key)) {
+            for (key, role) in roles {
+                if let Some(l) = ours.iter().find(|l| l.sensor.key == key && l.sensor.role.is_none()) {
+                    let update = SensorUpdate { role: Some(Some(role)), ..SensorUpdate::default() };
+                    hearth_store::sensor::update(db, l.sensor.sensor_id, update).await?;
+                }
+            }
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    if hearth_store::tariff::list(db).await?.is_empty() {
+        let tariff = serde_json::json!({
+            "from": "2025-01-01", "currency": "EUR",
+            "import": {"price": 0.24, "zones": [
+                {"days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "from": "22:00", "to": "08:00", "price": 0.13},
+                {"days": ["mon", "tue", "wed", "thu", "fri"], "from": "18:00", "to": "21:00", "price": 0.32}]},
+            "standing_per_day": 0.35, "export": {"price": 0.06},
+            "gas": {"price": 0.11, "standing_per_day": 0.28, "kwh_per_m3": 11.2},
+            "water": {"price_per_m3": 1.90, "standing_per_day": 0.15}});
+        let checked = hearth_core::tariff::check(vec![serde_json::from_value(tariff)?], |_| false).map_err(|r| r.message)?;
+        hearth_store::tariff::replace(db, checked).await?;
     }
     Ok(())
 }

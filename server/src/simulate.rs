@@ -1,9 +1,11 @@
 //! A simulated house posted through the real ingest endpoint like any device would: five
-//! rooms' climate, a whole-house electricity meter, smart plugs on the fridge, washing
-//! machine, dishwasher and TV, and a water meter. It first posts days of history, then live
+//! rooms' climate (CO2 in the occupied ones), a whole-house electricity meter, smart plugs on
+//! the fridge, washing machine, dishwasher and TV, a water meter, solar panels, a home
+//! battery, the grid's two-way meter and a gas boiler. It first posts days of history, then live
 //! readings. Every value is a function of its instant, so a restarted simulator re-posts
 //! the same readings (duplicates to the server) and its counters carry on.
 
+mod energy;
 mod house;
 pub mod loads;
 mod rooms;

@@ -3,7 +3,7 @@
 //! `event: hello` carrying the current id; a client that reconnects with `Last-Event-ID` (or
 //! `?last_event_id=`) gets every event it missed if they are still in the replay window, and
 //! `event: resync` (refetch) if not. A subscriber that fell behind and lost events also gets
-//! `event: resync`.
+//! `event: resync`. A stream ends when its session does (logged out, revoked, expired).
 
 use crate::broadcast::{Event, Hub, Start};
 use crate::error::{Error, Result};
@@ -27,6 +27,12 @@ pub struct StreamQuery {
     last_event_id: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/stream", tag = "read", security(("session" = [])),
+    params(("last_event_id" = Option<String>, Query, description = "Where to resume (the Last-Event-ID header wins)")),
+    responses((status = 200, description = "Server-sent events: hello, reading, alert, resync", content_type = "text/event-stream", body = String),
+        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
+        (status = 429, description = "Too many streams for this session", body = crate::openapi::ErrorBody),
+        (status = 503, description = "The server is shutting down", body = crate::openapi::ErrorBody)))]
 /// Opens a live stream of stored readings, one of the few a session may hold at once,
 /// resuming after `Last-Event-ID` when the hub still holds what came after it.
 pub async fn stream(
@@ -84,11 +90,23 @@ pub async fn stream(
             }
         })
     });
-    let events = first.chain(live).map(move |event| {
-        // The slot is freed when the stream, and this closure with it, is dropped.
-        let _held = &slot;
-        Ok::<_, Infallible>(event)
-    });
+    // The stream ends when its session does: logged out, share link revoked, or expired.
+    let ended = slot.session_ended();
+    let expires_in = std::time::Duration::from_millis(u64::try_from(session.expires_at_ms - hearth_core::time::now_ms()).unwrap_or(0));
+    let session_ended = async move {
+        tokio::select! {
+            () = ended => {}
+            () = tokio::time::sleep(expires_in) => {}
+        }
+    };
+    let events = first
+        .chain(live)
+        .map(move |event| {
+            // The slot is freed when the stream, and this closure with it, is dropped.
+            let _held = &slot;
+            Ok::<_, Infallible>(event)
+        })
+        .take_until(session_ended);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 

@@ -103,6 +103,7 @@ async fn a_silent_device_goes_offline_past_its_own_interval_and_comes_back(t: Te
     let cookie = common::owner_cookie(&t.db).await;
     let request = Request::post("/api/load_alerts")
         .header(header::COOKIE, cookie)
+        .header("sec-fetch-site", "same-origin")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(Body::empty())
         .unwrap();
@@ -146,6 +147,7 @@ async fn rules_are_checked_and_only_the_owner_adds_them(t: TestDb) {
         let request = Request::post("/api/owner/add_alert_rule")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::COOKIE, cookie)
+            .header("sec-fetch-site", "same-origin")
             .body(Body::from(body))
             .unwrap();
         let db = t.db.clone();

@@ -38,8 +38,9 @@ impl Call {
         Call { request, body: Body::from(body) }
     }
 
+    /// The cookie, sent as the app's own pages send it (`Sec-Fetch-Site: same-origin`).
     fn cookie(mut self, cookie: &str) -> Call {
-        self.request = self.request.header(header::COOKIE, cookie);
+        self.request = self.request.header(header::COOKIE, cookie).header("sec-fetch-site", "same-origin");
         self
     }
 
@@ -186,6 +187,115 @@ async fn login_attempts_are_rate_limited_by_address_and_by_name(t: TestDb) {
     assert_eq!(attempt([10, 0, 0, 3], "someone", "x").await.unwrap().status(), StatusCode::UNAUTHORIZED, "others are not held up");
 }
 
+/// Every `Set-Cookie` of a response, whole.
+fn set_cookies(response: &Response) -> Vec<String> {
+    response.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+async fn names_no_account_can_have_are_refused_before_they_are_counted(t: TestDb) {
+    common::owner_cookie(&t.db).await;
+    let state = common::state_with(&t.db, Config { login_attempts_per_minute: 3.try_into().unwrap(), ..Config::default() });
+    let long = "n".repeat(100_000);
+    for name in [long.as_str(), &"o".repeat(65), "", "  "] {
+        let request = Call::form("/api/public/login", &[("name", name), ("password", "guess")]).client_ip([10, 0, 0, 1]).request();
+        let refused = hearth::app(state.clone()).oneshot(request).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY, "{} characters", name.len());
+        let body = json(refused).await;
+        assert!(body.to_string().contains("name must be 1 to 64 characters"), "{body}");
+    }
+    let huge_password = "p".repeat(5_000);
+    let request = Call::form("/api/public/login", &[("name", "owner"), ("password", &huge_password)]).client_ip([10, 0, 0, 1]).request();
+    assert_eq!(hearth::app(state.clone()).oneshot(request).await.unwrap().status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // None of them was counted against the address or any name.
+    let request = Call::form("/api/public/login", &[("name", OWNER.0), ("password", OWNER.1)]).client_ip([10, 0, 0, 1]).request();
+    assert_eq!(hearth::app(state).oneshot(request).await.unwrap().status(), StatusCode::OK);
+}
+
+/// A stranger's wrong guesses use up the limit on the owner's name; the owner, from a browser
+/// that logged in before (its `hearth_browser` cookie), still gets in.
+async fn a_stranger_cannot_keep_the_owner_out(t: TestDb) {
+    common::owner_cookie(&t.db).await;
+    let state = common::state_with(&t.db, Config { login_attempts_per_minute: 3.try_into().unwrap(), ..Config::default() });
+    let attempt = |ip: [u8; 4], password: &str, browser: Option<&str>| {
+        let mut call = Call::form("/api/public/login", &[("name", OWNER.0), ("password", password)]).client_ip(ip);
+        if let Some(browser) = browser {
+            call = call.header("cookie", browser);
+        }
+        hearth::app(state.clone()).oneshot(call.request())
+    };
+    let home = [192, 168, 1, 20];
+    let first = attempt(home, OWNER.1, None).await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let browser = set_cookies(&first).into_iter().find(|c| c.starts_with("hearth_browser=")).expect("the browser is remembered");
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/api/public/login", "Max-Age=34560000"] {
+        assert!(browser.contains(attribute), "{attribute} in {browser}");
+    }
+    let browser = browser.split(';').next().unwrap().to_owned();
+
+    for n in 0..5u8 {
+        let guess = attempt([203, 0, 113, n], "guess", None).await.unwrap().status();
+        assert!(guess == StatusCode::UNAUTHORIZED || guess == StatusCode::TOO_MANY_REQUESTS, "{guess}");
+    }
+    // (From other addresses, so that the home address keeps attempts of its own.)
+    assert_eq!(attempt([192, 168, 1, 21], OWNER.1, None).await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS, "the name is used up");
+    assert_eq!(
+        attempt([192, 168, 1, 22], OWNER.1, Some("hearth_browser=hth_0000000000000000000000000000000000000000000000000000000000000000")).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "a made-up browser cookie counts for nothing"
+    );
+    let known = attempt(home, OWNER.1, Some(&browser)).await.unwrap();
+    assert_eq!(known.status(), StatusCode::OK, "the owner's browser gets in");
+    assert!(set_cookies(&known).iter().any(|c| c.starts_with("hearth_session=")));
+    assert!(!set_cookies(&known).iter().any(|c| c.starts_with("hearth_browser=")), "known already: no new cookie");
+    // The known browser has a bound of its own: it cannot be used to guess without limit.
+    let mut statuses = Vec::new();
+    for n in 0..4u8 {
+        statuses.push(attempt([198, 51, 100, n], "guess", Some(&browser)).await.unwrap().status());
+    }
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
+}
+
+/// A page of another site (another port, a sibling name) cannot act with the owner's cookie,
+/// which `SameSite=Strict` lets through to them.
+async fn cross_site_writes_with_a_session_are_refused(t: TestDb) {
+    let owner = common::owner_cookie(&t.db).await;
+    let add = |name: &str, headers: &[(&str, &str)], config: Config| {
+        let mut request = Request::post("/api/owner/add_device")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &owner)
+            .header(header::HOST, "hearth.lan:3000");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(Body::from(format!("name={name}"))).unwrap();
+        hearth::app(common::state_with(&t.db, config)).oneshot(request)
+    };
+    let refusals: [&[(&str, &str)]; 5] = [
+        &[("origin", "https://evil.example")],
+        &[("origin", "http://hearth.lan:8080"), ("sec-fetch-site", "same-site")],
+        &[("origin", "null")],
+        &[("sec-fetch-site", "same-site")],
+        &[],
+    ];
+    for headers in refusals {
+        let refused = add("evil", headers, Config::default()).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{headers:?}");
+        let body = json(refused).await;
+        assert_eq!(body["field"], "origin", "{body}");
+        assert!(body["error"].as_str().unwrap().contains("another site"), "{body}");
+    }
+    assert!(hearth_store::device::list(&t.db).await.unwrap().is_empty(), "no device created");
+
+    assert_eq!(add("own", &[("origin", "http://hearth.lan:3000")], Config::default()).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(add("fetched", &[("sec-fetch-site", "same-origin")], Config::default()).await.unwrap().status(), StatusCode::OK);
+    let public = Config { public_url: Some("https://home.example.org".into()), ..Config::default() };
+    assert_eq!(add("proxied", &[("origin", "https://home.example.org")], public).await.unwrap().status(), StatusCode::OK);
+    // Reading needs no origin; a login carries no session yet.
+    assert_eq!(Call::get("/api/v1/sensors").header("cookie", &owner).header("origin", "https://evil.example").send(&t).await.status(), StatusCode::OK);
+    let login = Call::form("/api/public/login", &[("name", OWNER.0), ("password", OWNER.1)]).header("origin", "https://evil.example").send(&t).await;
+    assert_eq!(login.status(), StatusCode::OK);
+}
+
 async fn cookies_are_secure_over_https(t: TestDb) {
     common::owner_cookie(&t.db).await;
     let https = Config { public_url: Some("https://hearth.example.org".into()), ..Config::default() };
@@ -256,6 +366,9 @@ on_both_databases!(
     the_api_the_stream_and_server_functions_need_a_session,
     login_sets_a_strict_http_only_cookie_and_logout_ends_the_session,
     login_attempts_are_rate_limited_by_address_and_by_name,
+    names_no_account_can_have_are_refused_before_they_are_counted,
+    a_stranger_cannot_keep_the_owner_out,
+    cross_site_writes_with_a_session_are_refused,
     cookies_are_secure_over_https,
     a_share_link_opens_a_read_only_session_until_revoked,
     a_revoked_device_token_is_refused_and_its_readings_stay,

@@ -79,13 +79,13 @@ async fn a_server_with_the_simulated_house_stores_and_streams_every_kind() {
     let mut counts: Vec<(String, i64)> = Vec::new();
     for _ in 0..60 {
         counts = hearth_store::testing::rows(&t.db, per_kind).await;
-        if counts.len() == 7 {
+        if counts.len() == 10 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     let kinds: Vec<&str> = counts.iter().map(|(kind, _)| kind.as_str()).collect();
-    assert_eq!(kinds, ["energy", "flow", "humidity", "power", "switch", "temperature", "water"], "{counts:?}");
+    assert_eq!(kinds, ["battery", "co2", "energy", "flow", "gas", "humidity", "power", "switch", "temperature", "water"], "{counts:?}");
     let by_key = |key: &'static str| {
         let sql = format!("select value from reading join sensor using (sensor_id) where key = '{key}' order by at_ms");
         hearth_store::testing::rows::<(f64,)>(&t.db, sql)
@@ -95,7 +95,20 @@ async fn a_server_with_the_simulated_house_stores_and_streams_every_kind() {
     let fridge: Vec<f64> = by_key("fridge.switch").await.into_iter().map(|(v,)| v).collect();
     assert!(fridge.contains(&0.0) && fridge.contains(&1.0), "the fridge's compressor cycles: {fridge:?}");
     let rooms: Vec<(Option<String>,)> = hearth_store::testing::rows(&t.db, "select room from sensor where key like 'house.%'").await;
-    assert!(rooms.len() == 4 && rooms.iter().all(|(room,)| room.is_none()), "the whole-house meters have no room: {rooms:?}");
+    assert!(rooms.len() == 5 && rooms.iter().all(|(room,)| room.is_none()), "the whole-house meters have no room: {rooms:?}");
+    // The demo sets the energy roles and a time-of-use tariff.
+    let mut roles: Vec<(String, Option<String>)> = Vec::new();
+    for _ in 0..60 {
+        roles = hearth_store::testing::rows(&t.db, "select key, role from sensor where key in ('solar.energy', 'grid.import', 'battery.soc') order by key").await;
+        if roles.iter().all(|(_, role)| role.is_some()) && roles.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let roles: Vec<(&str, Option<&str>)> = roles.iter().map(|(k, r)| (k.as_str(), r.as_deref())).collect();
+    assert_eq!(roles, [("battery.soc", Some("battery_soc")), ("grid.import", Some("grid_import")), ("solar.energy", Some("solar"))]);
+    let tariffs = hearth_store::tariff::list(&t.db).await.unwrap();
+    assert!(tariffs.len() == 1 && !tariffs[0].import.zones.is_empty() && tariffs[0].standing_per_day > 0.0, "{tariffs:?}");
 
     let page = tokio::time::timeout(Duration::from_secs(20), async { http.get(&base).send().await.unwrap().text().await.unwrap() })
         .await

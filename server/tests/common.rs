@@ -52,10 +52,12 @@ pub async fn session_cookie(db: &Db, holder: Holder) -> String {
     format!("{}={token}", hearth_app::session::COOKIE)
 }
 
-/// A client that sends the owner's session cookie with every request.
+/// A client that sends the owner's session cookie with every request, as the app's own pages
+/// do (`Sec-Fetch-Site: same-origin`).
 pub async fn owner_client(db: &Db) -> reqwest::Client {
     let mut headers = reqwest::header::HeaderMap::new();
     headers.insert(reqwest::header::COOKIE, owner_cookie(db).await.parse().expect("cookie header"));
+    headers.insert("sec-fetch-site", reqwest::header::HeaderValue::from_static("same-origin"));
     reqwest::Client::builder().default_headers(headers).build().expect("client")
 }
 
@@ -99,3 +101,43 @@ pub async fn spawn_hearth(database_url: &str, env: &[(&str, &str)]) -> (tokio::p
     (child, base)
 }
 
+/// A TCP proxy to `upstream` that can be cut (every connection closed, new ones dropped) and
+/// restored.
+pub struct Proxy {
+    pub port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: String) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (up, _) = tokio::sync::watch::channel(true);
+        let watcher = up.clone();
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut state = watcher.subscribe();
+                if !*state.borrow_and_update() {
+                    continue;
+                }
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(upstream).await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = state.wait_for(|up| !up) => {}
+                    }
+                });
+            }
+        });
+        Proxy { port, up }
+    }
+
+    pub fn cut(&self) {
+        self.up.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.up.send_replace(true);
+    }
+}

@@ -9,6 +9,7 @@ use hearth::ingest::emoncms::{Params, parse_bulk, parse_post};
 use hearth::ingest::mqtt::{Message, read, route};
 use hearth::ingest::{Foreign, MAX_ABS_VALUE, MAX_FUTURE_MS, MIN_AT_MS, influx, parse};
 use hearth_core::reading::Incoming;
+use hearth_core::sensor::Kind;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -33,7 +34,7 @@ fn replay(target: &str, parse: impl Fn(&[u8]) -> Answer) {
         let Ok(answer) = catch_unwind(AssertUnwindSafe(|| parse(&input))) else { panic!("{target}/{name}: the parser panicked") };
         for reading in answer.iter().flatten() {
             assert!(reading.value.is_finite() && reading.value.abs() <= MAX_ABS_VALUE, "{target}/{name}: {reading:?}");
-            assert!((MIN_AT_MS..=NOW_MS + MAX_FUTURE_MS).contains(&reading.at_ms), "{target}/{name}: {reading:?}");
+            assert!((MIN_AT_MS..=NOW_MS + reading.kind.map_or(MAX_FUTURE_MS.max(Kind::Price.max_ahead_ms()), Kind::max_ahead_ms)).contains(&reading.at_ms), "{target}/{name}: {reading:?}");
             assert!(hearth_core::sensor::valid_key(&reading.key), "{target}/{name}: {reading:?}");
         }
         if name.starts_with("accept-") {

@@ -293,6 +293,7 @@ async fn the_panel_actions_add_a_discovered_device_and_set_prefixes(t: TestDb) {
         async move {
             let request = axum::http::Request::post(path)
                 .header("cookie", cookie)
+                .header("sec-fetch-site", "same-origin")
                 .header("content-type", "application/x-www-form-urlencoded")
                 .header("accept", "application/json")
                 .body(Body::from(form))

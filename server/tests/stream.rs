@@ -102,4 +102,69 @@ async fn a_refused_post_sends_nothing(t: TestDb) {
     assert_eq!(data["sensor"], "c", "the first event is the accepted reading, not one of the refused batch");
 }
 
-on_both_databases!(a_posted_reading_reaches_a_subscriber_once_with_increasing_ids, a_refused_post_sends_nothing);
+/// A stream opened with `cookie`, past its `hello`.
+async fn open_stream(base: &str, cookie: &str) -> impl Stream<Item = Result<Event, impl std::fmt::Debug>> + Unpin {
+    let response = reqwest::Client::new().get(format!("{base}/api/v1/stream")).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let mut events = response.bytes_stream().eventsource();
+    assert_eq!(next_event(&mut events).await.event, "hello");
+    events
+}
+
+/// Waits for the stream to end (generously: the end must come from the revocation, not a timeout
+/// of the test's own, which would fail it).
+async fn ended(events: &mut (impl Stream<Item = Result<Event, impl std::fmt::Debug>> + Unpin)) -> bool {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), events.next()).await {
+            Err(_) => return false,
+            Ok(None | Some(Err(_))) => return true,
+            Ok(Some(Ok(event))) => assert_ne!(event.event, "reading", "a reading after the session ended: {event:?}"),
+        }
+    }
+}
+
+/// Revoking a share link and logging out end the streams those sessions hold, at once, and a
+/// session's expiry ends them when it comes; other sessions' streams go on.
+async fn ending_a_session_ends_its_streams(t: TestDb) {
+    let token = common::device_token(&t.db, "hall").await;
+    let (base, _stop, _server) = spawn(&t).await;
+    let owner = common::owner_client(&t.db).await;
+    let (link, _) = hearth_store::account::insert_share_link(&t.db, "Wall").await.unwrap();
+    let screen = common::session_cookie(&t.db, hearth_store::account::Holder::ShareLink(link.share_link_id)).await;
+    let account = hearth_store::account::set_password(&t.db, common::OWNER.0, common::OWNER.1).await.unwrap();
+    let phone = common::session_cookie(&t.db, hearth_store::account::Holder::Account(account)).await;
+    let laptop = common::session_cookie(&t.db, hearth_store::account::Holder::Account(account)).await;
+    let (mut on_screen, mut on_phone, mut on_laptop) = (open_stream(&base, &screen).await, open_stream(&base, &phone).await, open_stream(&base, &laptop).await);
+
+    let revoked = owner
+        .post(format!("{base}/api/owner/revoke_share_link"))
+        .form(&[("share_link_id", link.share_link_id.to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert!(ended(&mut on_screen).await, "the revoked link's stream ends");
+
+    let logged_out = reqwest::Client::new()
+        .post(format!("{base}/api/logout"))
+        .header("cookie", &phone)
+        .header("sec-fetch-site", "same-origin")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert!(logged_out.status().is_success() || logged_out.status().is_redirection(), "{}", logged_out.status());
+    assert!(ended(&mut on_phone).await, "the logged-out session's stream ends");
+
+    // A session that expires ends its stream when it does.
+    let brief = hearth_store::account::open_session(&t.db, hearth_store::account::Holder::Account(account), Duration::from_secs(3)).await.unwrap();
+    let kiosk = format!("{}={brief}", hearth_app::session::COOKIE);
+    let mut on_kiosk = open_stream(&base, &kiosk).await;
+    assert!(ended(&mut on_kiosk).await, "the expired session's stream ends");
+
+    let posted = owner.post(format!("{base}/api/v1/readings")).bearer_auth(&token).json(&json!({"sensor": "hall.temp", "value": 20.0, "kind": "temperature"})).send().await.unwrap();
+    assert_eq!(posted.status(), 200);
+    assert_eq!(next_event(&mut on_laptop).await.event, "reading", "another session's stream goes on");
+}
+
+on_both_databases!(a_posted_reading_reaches_a_subscriber_once_with_increasing_ids, a_refused_post_sends_nothing, ending_a_session_ends_its_streams);

@@ -12,8 +12,6 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use sqlx::Connection;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
 use tower::ServiceExt;
 
 /// How long the database is waited for in these tests.
@@ -60,53 +58,12 @@ async fn a_locked_sqlite_database_answers_503_then_recovers() {
     assert_eq!(stored(&db).await, 2, "the two refused readings were not stored");
 }
 
-/// A TCP proxy to `upstream` that can be cut (every connection closed, new ones dropped) and
-/// restored.
-struct Proxy {
-    port: u16,
-    up: watch::Sender<bool>,
-}
-
-impl Proxy {
-    async fn start(upstream: String) -> Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (up, _) = watch::channel(true);
-        let watcher = up.clone();
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let mut state = watcher.subscribe();
-                if !*state.borrow_and_update() {
-                    continue;
-                }
-                let upstream = upstream.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = TcpStream::connect(upstream).await else { return };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = state.wait_for(|up| !up) => {}
-                    }
-                });
-            }
-        });
-        Proxy { port, up }
-    }
-
-    fn cut(&self) {
-        self.up.send_replace(false);
-    }
-
-    fn restore(&self) {
-        self.up.send_replace(true);
-    }
-}
-
 #[tokio::test]
 async fn postgres_down_answers_503_then_recovers() {
     let t = common::postgres().await;
     let mut url = reqwest::Url::parse(&t.url).unwrap();
     let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let proxy = Proxy::start(upstream).await;
+    let proxy = common::Proxy::start(upstream).await;
     url.set_host(Some("127.0.0.1")).unwrap();
     url.set_port(Some(proxy.port)).unwrap();
     let db = Db::connect_with(url.as_str(), StoreOptions { wait: WAIT }).await.unwrap();

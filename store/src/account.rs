@@ -20,6 +20,8 @@ pub struct Session {
     pub token_hash: Arc<str>,
     /// Who it is.
     pub viewer: Viewer,
+    /// When it expires, in Unix milliseconds.
+    pub expires_at_ms: i64,
 }
 
 /// What a session belongs to.
@@ -73,28 +75,55 @@ pub async fn open_session(db: &Db, holder: Holder, lifetime: Duration) -> Result
 
 /// The live session whose cookie token is `token`.
 pub async fn find_session(db: &Db, token: &str) -> Result<Option<Session>, Error> {
-    const SQL: &str = "select a.name, l.label from session s \
+    const SQL: &str = "select a.name, l.label, s.expires_at_ms from session s \
          left join account a on a.account_id = s.account_id \
          left join share_link l on l.share_link_id = s.share_link_id \
          where s.token_hash = $1 and s.expires_at_ms > $2";
     let hash = token_hash(token);
-    let row: Option<(Option<String>, Option<String>)> =
+    let row: Option<(Option<String>, Option<String>, i64)> =
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(&hash).bind(now_ms()).fetch_optional(pool).await)?;
-    Ok(row.and_then(|(account, label)| {
+    Ok(row.and_then(|(account, label, expires_at_ms)| {
         let viewer = match (account, label) {
             (Some(name), _) => Viewer { name, read_only: false },
             (None, Some(label)) => Viewer { name: label, read_only: true },
             (None, None) => return None,
         };
-        Some(Session { token_hash: hash.into(), viewer })
+        Some(Session { token_hash: hash.into(), viewer, expires_at_ms })
     }))
 }
 
-/// Ends a session.
+/// Ends a session, and announces it on the bus (so that its live streams end).
 pub async fn close_session(db: &Db, token_hash: &str) -> Result<(), Error> {
-    const SQL: &str = "delete from session where token_hash = $1";
-    with_db!(db, write, |pool| sqlx::query(SQL).bind(token_hash).execute(pool).await.map(|_| ()))?;
+    const SQL: &str = "delete from session where token_hash = $1 returning token_hash";
+    let ended: Vec<String> = with_db!(db, write, |pool| sqlx::query_scalar(SQL).bind(token_hash).fetch_all(pool).await)?;
+    announce_ended(db, ended).await
+}
+
+async fn announce_ended(db: &Db, ended: Vec<String>) -> Result<(), Error> {
+    if !ended.is_empty() {
+        db.announce_committed(&crate::bus::Event::SessionsEnded(ended)).await?;
+    }
     Ok(())
+}
+
+/// Remembers a browser that logged in to `account`: returns the token of its cookie (only
+/// its hash is stored).
+pub async fn remember_browser(db: &Db, account: i64) -> Result<String, Error> {
+    const SQL: &str = "insert into known_browser (token_hash, account_id, created_at_ms) values ($1, $2, $3)";
+    let token = new_token();
+    let hash = token_hash(&token);
+    with_db!(db, write, |pool| sqlx::query(SQL).bind(&hash).bind(account).bind(now_ms()).execute(pool).await.map(|_| ()))?;
+    Ok(token)
+}
+
+/// The hash of `token` if it is the cookie of a browser that logged in to the account named
+/// `name` before.
+pub async fn known_browser(db: &Db, token: &str, name: &str) -> Result<Option<String>, Error> {
+    const SQL: &str = "select exists (select 1 from known_browser k join account a on a.account_id = k.account_id \
+         where k.token_hash = $1 and a.name = $2)";
+    let hash = token_hash(token);
+    let known: bool = with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(&hash).bind(name).fetch_one(pool).await)?;
+    Ok(known.then_some(hash))
 }
 
 /// Hashes a password with Argon2id and its default parameters, off the async threads.
@@ -167,12 +196,15 @@ pub async fn find_share_link(db: &Db, token: &str) -> Result<Option<ShareLink>, 
     Ok(row.map(ShareLink::from))
 }
 
-/// Deletes a share link and its sessions; `false` if there was none.
+/// Deletes a share link and its sessions, announcing their end on the bus; `false` if there
+/// was none.
 pub async fn delete_share_link(db: &Db, share_link_id: i64) -> Result<bool, Error> {
-    const SESSIONS: &str = "delete from session where share_link_id = $1";
+    const SESSIONS: &str = "delete from session where share_link_id = $1 returning token_hash";
     const SQL: &str = "delete from share_link where share_link_id = $1";
-    Ok(with_db!(db, write, |pool| {
-        sqlx::query(SESSIONS).bind(share_link_id).execute(pool).await?;
-        sqlx::query(SQL).bind(share_link_id).execute(pool).await.map(|done| done.rows_affected() > 0)
-    })?)
+    let (ended, deleted): (Vec<String>, bool) = with_db!(db, write, |pool| {
+        let ended = sqlx::query_scalar(SESSIONS).bind(share_link_id).fetch_all(pool).await?;
+        sqlx::query(SQL).bind(share_link_id).execute(pool).await.map(|done| (ended, done.rows_affected() > 0))
+    })?;
+    announce_ended(db, ended).await?;
+    Ok(deleted)
 }

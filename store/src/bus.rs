@@ -16,12 +16,17 @@ pub enum Event {
     Readings(Vec<LiveReading>),
     /// An alert opened or resolved.
     Alert(AlertEvent),
+    /// Sessions ended (logged out, or their share link revoked): the SHA-256 hashes of their
+    /// tokens, so that the streams they hold open end too.
+    SessionsEnded(Vec<String>),
 }
 
 /// The PostgreSQL channel of stored readings (payload: a JSON array of [`LiveReading`]s).
 pub const READINGS_CHANNEL: &str = "hearth_readings";
 /// The PostgreSQL channel of alert changes (payload: one JSON [`AlertEvent`]).
 pub const ALERTS_CHANNEL: &str = "hearth_alerts";
+/// The PostgreSQL channel of ended sessions (payload: a JSON array of token hashes).
+pub const SESSIONS_CHANNEL: &str = "hearth_sessions";
 /// PostgreSQL refuses NOTIFY payloads of 8000 bytes or more.
 const MAX_PAYLOAD: usize = 7900;
 
@@ -90,10 +95,10 @@ impl std::fmt::Debug for Subscription {
 }
 
 pub(crate) fn decode(channel: &str, payload: &str) -> Result<Event, serde_json::Error> {
-    if channel == ALERTS_CHANNEL {
-        serde_json::from_str(payload).map(Event::Alert)
-    } else {
-        serde_json::from_str(payload).map(Event::Readings)
+    match channel {
+        ALERTS_CHANNEL => serde_json::from_str(payload).map(Event::Alert),
+        SESSIONS_CHANNEL => serde_json::from_str(payload).map(Event::SessionsEnded),
+        _ => serde_json::from_str(payload).map(Event::Readings),
     }
 }
 
@@ -127,6 +132,7 @@ pub(crate) async fn notify(tx: &mut sqlx::PgConnection, event: &Event) -> Result
             let payload = serde_json::to_string(alert).map_err(|e| sqlx::Error::Encode(e.into()))?;
             (ALERTS_CHANNEL, vec![payload])
         }
+        Event::SessionsEnded(hashes) => (SESSIONS_CHANNEL, json_arrays(hashes)),
     };
     for payload in payloads {
         sqlx::query(NOTIFY).bind(channel).bind(payload).execute(&mut *tx).await?;
@@ -136,10 +142,15 @@ pub(crate) async fn notify(tx: &mut sqlx::PgConnection, event: &Event) -> Result
 
 /// `readings` as JSON arrays, each small enough for one NOTIFY.
 fn reading_payloads(readings: &[LiveReading]) -> Vec<String> {
+    json_arrays(readings)
+}
+
+/// `items` as JSON arrays, each small enough for one NOTIFY.
+fn json_arrays<T: serde::Serialize>(items: &[T]) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut current = String::from("[");
-    for reading in readings {
-        let Ok(json) = serde_json::to_string(reading) else { continue };
+    for item in items {
+        let Ok(json) = serde_json::to_string(item) else { continue };
         if current.len() > 1 && current.len() + json.len() + 2 > MAX_PAYLOAD {
             current.push(']');
             payloads.push(std::mem::replace(&mut current, String::from("[")));

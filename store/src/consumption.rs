@@ -129,9 +129,10 @@ pub async fn today(db: &Db, counters: &[&Listed], from_ms: i64, now_ms: i64) -> 
     Ok(out)
 }
 
-/// Today's parts: every counter of `kind` that is not a house meter, largest first.
+/// Today's parts: every counter of `kind` that is not a house meter nor plays an energy role
+/// (solar, grid, battery), largest first.
 pub async fn parts(db: &Db, sensors: &[Listed], kind: Kind, from_ms: i64, now_ms: i64) -> Result<Vec<Part>, Error> {
-    let devices: Vec<&Listed> = sensors.iter().filter(|l| l.sensor.kind == kind && !l.sensor.main).collect();
+    let devices: Vec<&Listed> = sensors.iter().filter(|l| l.sensor.kind == kind && !l.sensor.main && l.sensor.energy_role().is_none()).collect();
     let counters = today(db, &devices, from_ms, now_ms).await?;
     let mut parts: Vec<Part> = devices.iter().zip(counters).map(|(l, counter)| Part { name: l.sensor.title(), counter }).collect();
     parts.sort_by(|a, b| b.counter.today.total_cmp(&a.counter.today));

@@ -50,6 +50,16 @@ impl Db {
         }
     }
 
+    /// Each pool's connections, for metrics: (name, open, idle).
+    pub fn pools(&self) -> Vec<(&'static str, u32, usize)> {
+        match &self.backend {
+            Backend::Sqlite { write, read } => {
+                vec![("write", write.size(), write.num_idle()), ("read", read.size(), read.num_idle())]
+            }
+            Backend::Postgres { pool } => vec![("postgres", pool.size(), pool.num_idle())],
+        }
+    }
+
     /// Closes every connection, waiting for those in use.
     pub async fn close(&self) {
         match &self.backend {
@@ -60,6 +70,21 @@ impl Db {
             Backend::Postgres { pool } => pool.close().await,
         }
     }
+    /// Announces `event`, which happened in a transaction committed already: to this process's
+    /// subscribers on SQLite, by NOTIFY to every server's on PostgreSQL.
+    pub(crate) async fn announce_committed(&self, event: &Event) -> Result<(), sqlx::Error> {
+        match &self.backend {
+            Backend::Sqlite { .. } => {
+                self.bus.deliver(event);
+                Ok(())
+            }
+            Backend::Postgres { pool } => {
+                let mut connection = pool.acquire().await?;
+                bus::notify(&mut connection, event).await
+            }
+        }
+    }
+
     /// Calls `handler` with every event the store commits from now on, until the returned
     /// [`Subscription`] is dropped: on SQLite, those of this process; on PostgreSQL, those of
     /// every server sharing the database (this one's included). Listening has begun when this
@@ -72,7 +97,7 @@ impl Db {
             }
             Backend::Postgres { pool } => {
                 let mut listener = PgListener::connect_with(pool).await?;
-                listener.listen_all([bus::READINGS_CHANNEL, bus::ALERTS_CHANNEL]).await?;
+                listener.listen_all([bus::READINGS_CHANNEL, bus::ALERTS_CHANNEL, bus::SESSIONS_CHANNEL]).await?;
                 let task = tokio::spawn(async move {
                     loop {
                         match listener.recv().await {

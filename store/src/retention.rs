@@ -1,6 +1,7 @@
 //! Retention: deleting raw readings and rollup buckets older than their tier's configured age,
-//! a small slice at a time so that ingest never waits long behind it. Switch readings are
-//! kept: appliance runs and hours of use are computed from them.
+//! a small slice at a time so that ingest never waits long behind it. Switch and price
+//! readings are kept: appliance runs and hours of use are computed from the first, the cost
+//! of energy under a dynamic tariff from the second.
 
 use crate::db::Db;
 use crate::error::Error;
@@ -41,9 +42,10 @@ pub async fn prune(db: &Db, retention: Retention, now_ms: i64) -> Result<u64, Er
 /// no transaction holds the write lock for long. Returns how many were deleted.
 ///
 /// Switch readings are kept: appliance runs and hours of use are computed from them (they
-/// are few: a device reports a switch when it changes, and now and then).
+/// are few: a device reports a switch when it changes, and now and then). So are prices
+/// (a few a day; each holds until the next, so no rollup can stand for them).
 pub async fn prune_raw(db: &Db, before_ms: i64) -> Result<u64, Error> {
-    const SENSORS: &str = "select sensor_id from sensor where kind <> 'switch' order by sensor_id";
+    const SENSORS: &str = "select sensor_id from sensor where kind not in ('switch', 'price') order by sensor_id";
     const OLDEST: &str = "select min(at_ms) from reading where sensor_id = $1";
     const DELETE: &str = "delete from reading where sensor_id = $1 and at_ms < $2";
     prune_by_slices(db, SENSORS, before_ms, HOUR_MS, OLDEST, DELETE).await

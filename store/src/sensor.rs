@@ -1,5 +1,5 @@
 //! Sensor queries: listing sensors with their newest readings, finding one, and the
-//! homeowner's changes to a sensor's name, room and main-meter flag.
+//! homeowner's changes to a sensor's name, room, main-meter flag and energy role.
 
 use crate::db::Db;
 use crate::pool::with_db;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 /// `device d`.
 macro_rules! sensor_columns {
     () => {
-        "s.sensor_id, d.name as device, s.key, s.kind, s.room, s.name, s.main"
+        "s.sensor_id, d.name as device, s.key, s.kind, s.room, s.name, s.main, s.role"
     };
 }
 
@@ -26,6 +26,7 @@ pub(crate) struct SensorRow {
     room: Option<String>,
     name: Option<String>,
     main: bool,
+    role: Option<String>,
 }
 
 impl SensorRow {
@@ -38,6 +39,7 @@ impl SensorRow {
             room: self.room,
             name: self.name,
             main: self.main,
+            role: self.role.map(|r| r.parse().map_err(|e: String| Error::Database(sqlx::Error::Decode(e.into())))).transpose()?,
         })
     }
 }
@@ -133,9 +135,16 @@ pub async fn update(db: &Db, sensor_id: i64, update: SensorUpdate) -> Result<Sen
     const SQL: &str = "update sensor set \
          name = case when $2 then $3 else name end, \
          room = case when $4 then $5 else room end, \
-         main = case when $6 then $7 else main end \
+         main = case when $6 then $7 else main end, \
+         role = case when $8 then $9 else role end \
          where sensor_id = $1";
     let update = update.cleaned().map_err(|(field, message)| Error::invalid(field, message))?;
+    if let Some(Some(role)) = update.role {
+        let sensor = find(db, sensor_id).await?.ok_or(Error::NotFound("sensor"))?;
+        if !role.fits(sensor.kind) {
+            return Err(Error::invalid("role", format!("role {role} needs an energy or power sensor (battery_soc: a battery sensor), not a {} sensor", sensor.kind)));
+        }
+    }
     let changed = with_db!(db, write, |pool| sqlx::query(SQL)
         .bind(sensor_id)
         .bind(update.name.is_some())
@@ -144,6 +153,8 @@ pub async fn update(db: &Db, sensor_id: i64, update: SensorUpdate) -> Result<Sen
         .bind(update.room.flatten())
         .bind(update.main.is_some())
         .bind(update.main.unwrap_or_default())
+        .bind(update.role.is_some())
+        .bind(update.role.flatten().map(|r| r.as_str()))
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;

@@ -121,3 +121,8 @@ pub async fn readings(db: &Db) -> Vec<StoredReading> {
          order by d.name, s.key, r.at_ms";
     rows(db, SQL).await
 }
+
+/// Ends `db`'s group writer, as a panic in it would: every later batch is answered 503.
+pub async fn stop_writer(db: &Db) {
+    db.writer.stop().await;
+}

@@ -31,6 +31,7 @@ struct SensorRow {
     room: Option<String>,
     name: Option<String>,
     main: bool,
+    role: Option<String>,
 }
 
 /// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
@@ -49,10 +50,10 @@ pub type SensorCache = HashMap<(i64, String), Arc<Sensor>>;
 macro_rules! resolve_batch {
     ($tx:ident, $device:expr, $batch:expr, $now_ms:expr, $cache:expr) => {
         async {
-            const FIND: &str = "select sensor_id, kind, room, name, main from sensor where device_id = $1 and key = $2";
+            const FIND: &str = "select sensor_id, kind, room, name, main, role from sensor where device_id = $1 and key = $2";
             const CREATE: &str = "insert into sensor (device_id, key, kind, room, main, created_at_ms) \
                  values ($1, $2, $3, $4, $5, $6) on conflict (device_id, key) do nothing \
-                 returning sensor_id, kind, room, name, main";
+                 returning sensor_id, kind, room, name, main, role";
             let (device, batch, now_ms, cache): (&Device, &[Incoming], i64, &mut SensorCache) =
                 ($device, $batch, $now_ms, $cache);
             let sensor_of = |key: &str, row: SensorRow| -> Result<Sensor, sqlx::Error> {
@@ -64,6 +65,7 @@ macro_rules! resolve_batch {
                     room: row.room,
                     name: row.name,
                     main: row.main,
+                    role: row.role.and_then(|r| r.parse().ok()),
                 })
             };
             // Sensors of this batch: stored ones, then new ones (not created yet).
@@ -100,6 +102,7 @@ macro_rules! resolve_batch {
                                             room: reading.room.clone(),
                                             name: None,
                                             main: hearth_core::sensor::main_by_key(&reading.key),
+                                            role: None,
                                         })
                                     }
                                     (None, None) => {
@@ -120,7 +123,7 @@ macro_rules! resolve_batch {
                         sensors.len() - 1
                     }
                 };
-                check(index, reading, &sensors[slot])?;
+                check(index, reading, &sensors[slot], now_ms)?;
                 slots.push(slot);
             }
             for slot in new {
@@ -142,7 +145,7 @@ macro_rules! resolve_batch {
                 let sensor = Arc::new(sensor_of(&planned.key, row)?);
                 if sensor.kind != planned.kind {
                     let index = slots.iter().position(|s| *s == slot).unwrap_or(0);
-                    check(index, &batch[index], &sensor)?;
+                    check(index, &batch[index], &sensor, now_ms)?;
                 }
                 cache.insert((device.device_id, planned.key.clone()), sensor.clone());
                 sensors[slot] = sensor;
@@ -249,7 +252,7 @@ pub struct Outcome {
 /// The handle of the group writer task.
 #[derive(Clone, Debug)]
 pub struct GroupCommit {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Message>,
     sensors_changed: Arc<AtomicBool>,
 }
 
@@ -261,6 +264,17 @@ struct Job {
     device: Device,
     batch: Vec<Incoming>,
     reply: oneshot::Sender<Result<Outcome, Error>>,
+}
+
+/// What the writer task is sent.
+#[derive(Debug)]
+enum Message {
+    /// A batch to commit.
+    Job(Job),
+    /// Answered as soon as the writer takes it from its queue: it is alive and not stuck.
+    Ping(oneshot::Sender<()>),
+    /// Ends the task (tests of what happens when the writer is gone).
+    Stop,
 }
 
 
@@ -287,34 +301,75 @@ impl GroupCommit {
     pub(crate) async fn submit(&self, device: Device, batch: Vec<Incoming>) -> Result<Outcome, Error> {
         let (reply, answer) = oneshot::channel();
         let gone = || Error::Unavailable("the writer has stopped".into());
-        self.jobs.send(Job { device, batch, reply }).await.map_err(|_| gone())?;
+        self.jobs.send(Message::Job(Job { device, batch, reply })).await.map_err(|_| gone())?;
         answer.await.map_err(|_| gone())?
+    }
+
+    /// Waits until the writer takes a message from its queue: `Err` when its task has ended.
+    /// Behind a commit that waits for the database, this waits too.
+    pub(crate) async fn ping(&self) -> Result<(), &'static str> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs.send(Message::Ping(reply)).await.map_err(|_| "the writer has stopped")?;
+        answer.await.map_err(|_| "the writer has stopped")
+    }
+
+    /// Ends the writer task; every later batch is answered 503.
+    pub(crate) async fn stop(&self) {
+        let _ = self.jobs.send(Message::Stop).await;
     }
 }
 
-async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Job>, sensors_changed: Arc<AtomicBool>) {
+/// The job `message` carries (`Some(None)` for a ping, answered here); `None` once the
+/// queue is closed or the writer is told to stop.
+fn take(message: Option<Message>) -> Option<Option<Job>> {
+    match message? {
+        Message::Job(job) => Some(Some(job)),
+        Message::Ping(reply) => {
+            let _ = reply.send(());
+            Some(None)
+        }
+        Message::Stop => None,
+    }
+}
+
+async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_changed: Arc<AtomicBool>) {
     let mut cache = SensorCache::new();
     let mut cached_since = Instant::now();
-    while let Some(first) = rx.recv().await {
+    while let Some(first) = take(rx.recv().await) {
+        let Some(first) = first else { continue };
         if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
             cache.clear();
             cached_since = Instant::now();
         }
         let mut readings = first.batch.len();
         let mut jobs = vec![first];
+        let mut stop = false;
         while jobs.len() < GROUP_JOBS && readings < GROUP_READINGS {
-            let Ok(job) = rx.try_recv() else { break };
-            readings += job.batch.len();
-            jobs.push(job);
+            let Ok(message) = rx.try_recv() else { break };
+            match take(Some(message)) {
+                Some(Some(job)) => {
+                    readings += job.batch.len();
+                    jobs.push(job);
+                }
+                Some(None) => {}
+                None => {
+                    stop = true;
+                    break;
+                }
+            }
         }
         // A group that fails leaves its connection in a state that cannot be trusted: SQLite
         // rolls a transaction back by itself when the disk is full, while sqlx still counts it
         // open, and a PostgreSQL connection may have been cut. That connection is closed, and
         // the next group gets a fresh one.
+        let group = (jobs.len() as f64, readings as f64);
+        let waited = Instant::now();
         let committed = match &backend {
             Backend::Sqlite { write, .. } => match write.acquire().await {
                 Ok(mut conn) => {
+                    let started = acquired(waited);
                     let committed = commit_group!(conn.begin_with("begin immediate"), jobs, &mut cache, false).await;
+                    committed_group(committed, group, started);
                     if !committed {
                         conn.close_on_drop();
                     }
@@ -324,7 +379,9 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Job>, sensors_chang
             },
             Backend::Postgres { pool } => match pool.acquire().await {
                 Ok(mut conn) => {
+                    let started = acquired(waited);
                     let committed = commit_group!(conn.begin(), jobs, &mut cache, true).await;
+                    committed_group(committed, group, started);
                     if !committed {
                         conn.close_on_drop();
                     }
@@ -337,6 +394,27 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Job>, sensors_chang
             // Sensors the failed transaction created are not in the database.
             cache.clear();
         }
+        if stop {
+            break;
+        }
+    }
+}
+
+/// Records how long the writer waited for its connection since `waited`; returns now.
+fn acquired(waited: Instant) -> Instant {
+    metrics::histogram!("hearth_db_pool_wait_seconds", "pool" => "writer").record(waited.elapsed().as_secs_f64());
+    Instant::now()
+}
+
+/// Records a group's size (batches, readings) and how long its transaction took since
+/// `started`, when it committed.
+fn committed_group(committed: bool, (batches, readings): (f64, f64), started: Instant) {
+    if committed {
+        metrics::histogram!("hearth_commit_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("hearth_commit_batches").record(batches);
+        metrics::histogram!("hearth_commit_readings").record(readings);
+    } else {
+        metrics::counter!("hearth_commit_failures_total").increment(1);
     }
 }
 
@@ -434,7 +512,16 @@ macro_rules! commit_group {
 }
 use commit_group;
 
-fn check(index: usize, reading: &Incoming, sensor: &Sensor) -> Result<(), Error> {
+fn check(index: usize, reading: &Incoming, sensor: &Sensor, now_ms: i64) -> Result<(), Error> {
+    // Ingest let a reading without its kind come up to the furthest any kind may: its
+    // sensor's kind decides.
+    if reading.at_ms > now_ms + sensor.kind.max_ahead_ms() {
+        return Err(Error::Invalid {
+            index: Some(index),
+            field: "at",
+            message: format!("at is more than {} minutes in the future", sensor.kind.max_ahead_ms() / 60_000),
+        });
+    }
     if let Some(kind) = reading.kind
         && kind != sensor.kind
     {

@@ -47,18 +47,18 @@ async fn names_rooms_and_the_main_flag_can_be_changed(t: TestDb) {
     assert_eq!((before.name.as_deref(), before.room.as_deref(), before.main), (None, None, false));
     assert_eq!(before.title(), "Washing machine");
 
-    let change = SensorUpdate { name: Some(Some(" Miele ".into())), room: Some(Some("Utility".into())), main: Some(true) };
+    let change = SensorUpdate { name: Some(Some(" Miele ".into())), room: Some(Some("Utility".into())), main: Some(true), role: None };
     let after = update(&t.db, id, change).await.unwrap();
     assert_eq!((after.name.as_deref(), after.room.as_deref(), after.main), (Some("Miele"), Some("Utility"), true));
     assert_eq!(after.title(), "Miele");
 
     // Only what is given changes; `Some(None)` clears.
-    let clear = SensorUpdate { name: Some(None), room: None, main: Some(false) };
+    let clear = SensorUpdate { name: Some(None), room: None, main: Some(false), role: None };
     let cleared = update(&t.db, id, clear).await.unwrap();
     assert_eq!((cleared.name.as_deref(), cleared.room.as_deref(), cleared.main), (None, Some("Utility"), false));
 
     // A bad text is refused, naming its field, and nothing of the update is applied.
-    let bad = SensorUpdate { name: Some(Some("Dryer".into())), room: Some(Some("x".repeat(65))), main: Some(true) };
+    let bad = SensorUpdate { name: Some(Some("Dryer".into())), room: Some(Some("x".repeat(65))), main: Some(true), role: None };
     match update(&t.db, id, bad).await {
         Err(Error::Invalid { field, .. }) => assert_eq!(field, "room"),
         other => panic!("expected an invalid room, got {other:?}"),

@@ -59,6 +59,10 @@ pub fn BarChart(
     /// What the chart shows, for screen readers.
     #[prop(into)]
     label: String,
+    /// Its width in CSS pixels on a wide screen, when it does not span the page (for the
+    /// frame drawn on the server).
+    #[prop(optional)]
+    wide_width: Option<f64>,
 ) -> impl IntoView {
     let track = Callback::new(move |()| {
         bars.track();
@@ -67,18 +71,29 @@ pub fn BarChart(
     });
     let draw: DrawFn = Arc::new(move |canvas, ratio| {
         #[cfg(feature = "hydrate")]
-        return bars.with_untracked(|b| draw::bars(canvas, ratio, b, unit, compare.get_untracked(), first_color));
+        return bars.with_untracked(|b| {
+            super::plot::draw::on_canvas(canvas, ratio, "bars", |root, surface| draw::bars(root, surface, b, unit, compare.get_untracked(), first_color))
+        });
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (canvas, ratio);
             None
         }
     });
+    #[cfg(feature = "ssr")]
+    let first_frame = bars.with_untracked(|b| {
+        super::plot::draw::first_frame((220, 260), wide_width, |root, surface| draw::bars(root, surface, b, unit, compare.get_untracked(), first_color))
+    });
+    #[cfg(not(feature = "ssr"))]
+    let first_frame = {
+        let _ = wide_width;
+        String::new()
+    };
     let hover: HoverFn = Arc::new(move |frame, x, _y| {
         bars.with_untracked(|b| names.with_untracked(|n| tip_at(b, n, frame, x, unit, decimals, compare.get_untracked(), first_color)))
     });
     view! {
-        <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) label=label class="bars" />
+        <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) label=label class="bars" first_frame=first_frame />
     }
 }
 
@@ -107,42 +122,27 @@ fn tip_at(bars: &[Bar], names: &[String], frame: &Frame, x: f64, unit: &str, dec
     Some(Tip { x: frame.x_of((i + 0.5) * UNIT as f64), y, title: bar.title.clone(), rows })
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
 mod draw {
-    use super::super::plot::Frame;
-    use super::super::plot::draw::{area, axis_value, color, frame, theme, y_range};
+    use super::super::plot::draw::{Drawn, Surface, axis_value, color, frame, y_range};
     use super::{Bar, UNIT};
+    use plotters::coord::Shift;
     use plotters::prelude::*;
 
-    pub(super) fn bars(canvas: &web_sys::HtmlCanvasElement, ratio: f64, bars: &[Bar], unit: &str, compare: bool, first_color: usize) -> Option<Frame> {
-        match render(canvas, ratio, bars, unit, compare, first_color) {
-            Ok(frame) => Some(frame),
-            Err(e) => {
-                leptos::logging::warn!("bars not drawn: {e}");
-                None
-            }
-        }
-    }
-
-    fn render(
-        canvas: &web_sys::HtmlCanvasElement,
-        ratio: f64,
-        bars: &[Bar],
-        unit: &str,
-        compare: bool,
-        first_color: usize,
-    ) -> Result<Frame, Box<dyn std::error::Error>> {
-        let px = |n: f64| (n * ratio) as u32;
-        let theme = theme();
-        let root = area(canvas).ok_or("no 2D context")?;
+    pub(super) fn bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, surface: &Surface, bars: &[Bar], unit: &str, compare: bool, first_color: usize) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let px = |n: f64| surface.px(n);
+        let theme = &surface.theme;
         let n = bars.len().max(1);
         let heights = bars.iter().flat_map(|b| b.total().into_iter().chain(b.previous.filter(|_| compare)));
         let (y_lo, y_hi) = y_range(heights, true);
-        let max_labels = (canvas.client_width() / 64).max(2) as usize;
+        let max_labels = ((surface.width / 64.0) as usize).max(2);
         let every = n.div_ceil(max_labels);
         let keys: Vec<i64> = (0..n).filter(|i| (n - 1 - i) % every == 0).map(|i| i as i64 * UNIT + UNIT / 2).collect();
         let font = ("sans-serif", px(12.0)).into_font().color(&theme.text);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(px(8.0))
             .margin_right(px(18.0))
             .x_label_area_size(px(26.0))
@@ -175,9 +175,7 @@ mod draw {
                 base += v;
             }
         }
-        let frame = frame(chart.plotting_area().get_pixel_range(), ratio, (0.0, (n as i64 * UNIT) as f64), (y_lo, y_hi));
-        root.present()?;
-        Ok(frame)
+        Ok(frame(chart.plotting_area().get_pixel_range(), surface.ratio, (0.0, (n as i64 * UNIT) as f64), (y_lo, y_hi)))
     }
 }
 

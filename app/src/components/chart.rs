@@ -55,13 +55,28 @@ pub fn LineChart(
         let now = hearth_core::time::now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
-        return series.with_untracked(|s| zone.with_untracked(|z| draw::lines(canvas, ratio, s, w, z, axis, first_color)));
+        return series.with_untracked(|s| {
+            zone.with_untracked(|z| {
+                super::plot::draw::on_canvas(canvas, ratio, "chart", |root, surface| draw::lines(root, surface, s, w, z, axis, first_color))
+            })
+        });
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (canvas, ratio, w);
             None
         }
     });
+    #[cfg(feature = "ssr")]
+    let first_frame = {
+        let w = window.get_untracked().at(hearth_core::time::now_ms());
+        series.with_untracked(|s| {
+            zone.with_untracked(|z| {
+                super::plot::draw::first_frame((260, 340), None, |root, surface| draw::lines(root, surface, s, w, z, axis, first_color))
+            })
+        })
+    };
+    #[cfg(not(feature = "ssr"))]
+    let first_frame = String::new();
     let hover: HoverFn = Arc::new(move |frame, x, _y| {
         series.with_untracked(|s| zone.with_untracked(|z| tip_at(s, z, frame, x, axis, first_color)))
     });
@@ -73,6 +88,7 @@ pub fn LineChart(
             hover=StoredValue::new(hover)
             on_zoom=on_zoom
             label=label
+            first_frame=first_frame
         />
     }
 }
@@ -146,48 +162,39 @@ pub fn segments(points: &[Point]) -> Vec<&[Point]> {
     out
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
 mod draw {
-    use super::super::plot::Frame;
-    use super::super::plot::draw::{area, axis_value, color, frame, theme, tick_label, y_range};
+    use super::super::plot::draw::{Drawn, Surface, axis_value, color, frame, tick_label, y_range};
     use super::{Axis, segments};
     use hearth_core::range::Window;
     use hearth_core::reading::Series;
     use hearth_core::time::Zone;
+    use plotters::coord::Shift;
     use plotters::prelude::*;
 
-    pub(super) fn lines(canvas: &web_sys::HtmlCanvasElement, ratio: f64, series: &[Series], window: Window, zone: &Zone, axis: Axis, first_color: usize) -> Option<Frame> {
-        match render(canvas, ratio, series, window, zone, axis, first_color) {
-            Ok(frame) => Some(frame),
-            Err(e) => {
-                leptos::logging::warn!("chart not drawn: {e}");
-                None
-            }
-        }
-    }
-
-    fn render(
-        canvas: &web_sys::HtmlCanvasElement,
-        ratio: f64,
+    pub(super) fn lines<DB: DrawingBackend>(
+        root: &DrawingArea<DB, Shift>,
+        surface: &Surface,
         series: &[Series],
         window: Window,
         zone: &Zone,
         axis: Axis,
         first_color: usize,
-    ) -> Result<Frame, Box<dyn std::error::Error>> {
-        let px = |n: f64| (n * ratio) as u32;
-        let theme = theme();
-        let root = area(canvas).ok_or("no 2D context")?;
+    ) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let px = |n: f64| surface.px(n);
+        let theme = &surface.theme;
         let (from, to) = (window.from_ms, window.to_ms);
         let visible = series.iter().flat_map(|s| {
             let start = s.points.partition_point(|p| p.at_ms < from);
             s.points[start..].iter().take_while(|p| p.at_ms <= to).flat_map(|p| [p.min, p.max])
         });
         let (y_lo, y_hi) = y_range(visible, axis.from_zero);
-        let wide = canvas.client_width() > 600;
-        let (ticks, step) = zone.ticks(from, to, if wide { 12 } else { 5 });
+        let (ticks, step) = zone.ticks(from, to, if surface.wide() { 12 } else { 5 });
         let font = ("sans-serif", px(12.0)).into_font().color(&theme.text);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(px(8.0))
             .margin_right(px(18.0))
             .x_label_area_size(px(26.0))
@@ -222,9 +229,7 @@ mod draw {
                 }
             }
         }
-        let frame = frame(chart.plotting_area().get_pixel_range(), ratio, (from as f64, to as f64), (y_lo, y_hi));
-        root.present()?;
-        Ok(frame)
+        Ok(frame(chart.plotting_area().get_pixel_range(), surface.ratio, (from as f64, to as f64), (y_lo, y_hi)))
     }
 }
 

@@ -42,6 +42,9 @@ pub fn LivePage<T, F, Fut, C, V>(
     placeholder: ViewFn,
     /// Draws the data, fed by its live readings.
     children: C,
+    /// The kinds of sensor the view draws, comma-separated, for its "Download CSV" link.
+    #[prop(optional)]
+    csv: Option<&'static str>,
 ) -> impl IntoView
 where
     T: ViewData,
@@ -57,7 +60,7 @@ where
     let shown = RwSignal::new(None);
     let children = StoredValue::new(children);
     let head = match default {
-        Some(default) => Either::Left(view! { <ViewHead title=title default=default shown=shown /> }),
+        Some(default) => Either::Left(view! { <ViewHead title=title default=default shown=shown csv=csv /> }),
         None => Either::Right(view! { <div class="view-head"><h1>{title}</h1></div> }),
     };
     view! {

@@ -25,6 +25,12 @@ pub fn series_color(i: usize) -> String {
     format!("rgb({r}, {g}, {b})")
 }
 
+/// The classes of a swatch in the `i`-th series' colour (`style/main.css` gives each its
+/// colour), for what the server renders: the Content-Security-Policy refuses inline styles.
+pub fn swatch_class(i: usize) -> String {
+    format!("swatch c{}", i % PALETTE.len())
+}
+
 /// Where a drawing put its data, in CSS pixels of the canvas: enough to turn a pointer
 /// position back into a time and a value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -110,13 +116,19 @@ pub fn ChartCanvas(
     /// Extra CSS class of the wrapper (its height comes from CSS).
     #[prop(optional, into)]
     class: String,
+    /// The chart drawn on the server (SVG, see [`draw::first_frame`]): shown under the canvas
+    /// until the canvas has drawn the same, then hidden. Empty in the browser, which keeps
+    /// what the server sent.
+    #[prop(optional, into)]
+    first_frame: String,
 ) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
+    let first = NodeRef::<leptos::html::Div>::new();
     let frame = RwSignal::new(None::<Frame>);
     let tip = RwSignal::new(None::<Tip>);
     let drag = RwSignal::new(None::<(f64, f64)>);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (track, draw);
+    let _ = (track, draw, first);
     #[cfg(feature = "hydrate")]
     {
         let resized = RwSignal::new(0u32);
@@ -138,6 +150,11 @@ pub fn ChartCanvas(
                 canvas.set_width((f64::from(w) * ratio) as u32);
                 canvas.set_height((f64::from(h) * ratio) as u32);
                 let drawn = draw.with_value(|draw| draw(&canvas, ratio));
+                if drawn.is_some()
+                    && let Some(first) = first.get_untracked()
+                {
+                    first.set_hidden(true);
+                }
                 frame.set(drawn);
                 tip.set(None);
             });
@@ -209,6 +226,7 @@ pub fn ChartCanvas(
     };
     view! {
         <div class=format!("chart {class}") class:zoomable=on_zoom.is_some()>
+            <div class="first-frame" node_ref=first inner_html=first_frame></div>
             <canvas
                 node_ref=canvas
                 role="img"
@@ -227,15 +245,14 @@ pub fn ChartCanvas(
     }
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
 pub mod draw {
-    //! Drawing helpers shared by the charts.
+    //! Drawing helpers shared by the charts, for any plotters backend: the canvas in the
+    //! browser, SVG on the server (a chart's first frame).
 
     use super::Frame;
     use hearth_core::time::{DAY_MS, Zone};
-    use plotters::coord::Shift;
     use plotters::prelude::*;
-    use plotters_canvas::CanvasBackend;
 
     /// Drawing colours for the page's colour scheme.
     pub struct Theme {
@@ -249,37 +266,53 @@ pub mod draw {
         pub background: RGBColor,
     }
 
-    /// The theme of the page's colour scheme (`prefers-color-scheme`).
-    pub fn theme() -> Theme {
-        let dark = web_sys::window()
-            .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
-            .is_some_and(|m| m.matches());
-        if dark {
-            Theme {
-                text: RGBColor(200, 204, 212),
-                axis: RGBColor(120, 126, 138),
-                grid: RGBColor(52, 56, 64),
-                background: RGBColor(29, 32, 37),
-            }
-        } else {
-            Theme {
-                text: RGBColor(60, 64, 72),
-                axis: RGBColor(150, 154, 162),
-                grid: RGBColor(232, 234, 238),
-                background: RGBColor(255, 255, 255),
-            }
+    /// The light scheme's colours (the server's drawings are in these; the stylesheet recolours
+    /// them for a dark scheme).
+    pub const LIGHT: Theme = Theme {
+        text: RGBColor(60, 64, 72),
+        axis: RGBColor(150, 154, 162),
+        grid: RGBColor(232, 234, 238),
+        background: RGBColor(255, 255, 255),
+    };
+
+    /// The dark scheme's colours.
+    pub const DARK: Theme = Theme {
+        text: RGBColor(200, 204, 212),
+        axis: RGBColor(120, 126, 138),
+        grid: RGBColor(52, 56, 64),
+        background: RGBColor(29, 32, 37),
+    };
+
+    /// What a drawing is drawn on: its width in CSS pixels, device pixels per CSS pixel, and
+    /// the colours.
+    pub struct Surface {
+        /// Width in CSS pixels.
+        pub width: f64,
+        /// Device pixels per CSS pixel.
+        pub ratio: f64,
+        /// The colours.
+        pub theme: Theme,
+    }
+
+    impl Surface {
+        /// `n` CSS pixels in device pixels.
+        pub fn px(&self, n: f64) -> u32 {
+            (n * self.ratio) as u32
+        }
+
+        /// Whether there is room for a wide chart's labels.
+        pub fn wide(&self) -> bool {
+            self.width > 600.0
         }
     }
+
+    /// The result of drawing: where the data went, or what stopped it.
+    pub type Drawn = Result<Frame, Box<dyn std::error::Error>>;
 
     /// The palette's `i`-th colour.
     pub fn color(i: usize) -> RGBColor {
         let (r, g, b) = super::PALETTE[i % super::PALETTE.len()];
         RGBColor(r, g, b)
-    }
-
-    /// The canvas as a plotters drawing area, or `None` without a 2D context.
-    pub fn area(canvas: &web_sys::HtmlCanvasElement) -> Option<DrawingArea<CanvasBackend, Shift>> {
-        CanvasBackend::with_canvas_object(canvas.clone()).map(|b| b.into_drawing_area())
     }
 
     /// The frame of a chart's plotting area, in CSS pixels.
@@ -335,5 +368,117 @@ pub mod draw {
         let decimals = decimals.unwrap_or(most);
         let v = if v.abs() < 1e-9 { 0.0 } else { v };
         if unit.is_empty() { format!("{v:.decimals$}") } else { format!("{v:.decimals$} {unit}") }
+    }
+
+    #[cfg(feature = "hydrate")]
+    pub use canvas::{on_canvas, theme};
+
+    #[cfg(feature = "hydrate")]
+    mod canvas {
+        use super::{DARK, Drawn, LIGHT, Surface, Theme};
+        use plotters::coord::Shift;
+        use plotters::prelude::*;
+        use plotters_canvas::CanvasBackend;
+
+        /// The theme of the page's colour scheme (`prefers-color-scheme`).
+        pub fn theme() -> Theme {
+            let dark = web_sys::window()
+                .and_then(|w| w.match_media("(prefers-color-scheme: dark)").ok().flatten())
+                .is_some_and(|m| m.matches());
+            if dark { DARK } else { LIGHT }
+        }
+
+        /// Draws on `canvas` (whose backing store matches its CSS size times `ratio`) with
+        /// `render`; where the data went, or `None` (with a warning naming `what`) when
+        /// nothing was drawn.
+        pub fn on_canvas(
+            canvas: &web_sys::HtmlCanvasElement,
+            ratio: f64,
+            what: &str,
+            render: impl FnOnce(&DrawingArea<CanvasBackend, Shift>, &Surface) -> Drawn,
+        ) -> Option<super::Frame> {
+            let Some(root) = CanvasBackend::with_canvas_object(canvas.clone()).map(|b| b.into_drawing_area()) else {
+                leptos::logging::warn!("{what} not drawn: no 2D context");
+                return None;
+            };
+            let surface = Surface { width: f64::from(canvas.client_width()), ratio, theme: theme() };
+            match render(&root, &surface).and_then(|frame| root.present().map(|()| frame).map_err(Into::into)) {
+                Ok(frame) => Some(frame),
+                Err(e) => {
+                    leptos::logging::warn!("{what} not drawn: {e}");
+                    None
+                }
+            }
+        }
+    }
+
+    #[cfg(feature = "ssr")]
+    pub use svg::first_frame;
+
+    #[cfg(feature = "ssr")]
+    mod svg {
+        use super::{Drawn, LIGHT, Surface};
+        use plotters::coord::Shift;
+        use plotters::prelude::*;
+
+        /// The sizes a chart's first frame is drawn at on the server, which cannot know the
+        /// browser's: a phone's (up to 600 CSS pixels wide) and a wider screen's. The
+        /// stylesheet shows the one that fits and stretches it to the chart's width.
+        const SIZES: [(&str, f64); 2] = [("narrow", 338.0), ("wide", 1158.0)];
+
+        /// A chart's first frame as HTML: `render` drawn in SVG at each size (`heights` in CSS
+        /// pixels, narrow then wide; `wide_width` for a chart narrower than the page on a
+        /// wide screen), each stretched to the chart's box. Empty if nothing could be drawn.
+        pub fn first_frame(heights: (u32, u32), wide_width: Option<f64>, render: impl Fn(&DrawingArea<SVGBackend, Shift>, &Surface) -> Drawn) -> String {
+            let mut html = String::new();
+            for ((class, width), height) in SIZES.into_iter().zip([heights.0, heights.1]) {
+                let width = if class == "wide" { wide_width.unwrap_or(width) } else { width };
+                let mut svg = String::new();
+                let drawn = {
+                    let root = SVGBackend::with_string(&mut svg, (width as u32, height)).into_drawing_area();
+                    let surface = Surface { width, ratio: 1.0, theme: LIGHT };
+                    render(&root, &surface).and_then(|_| root.present().map_err(Into::into))
+                };
+                if let Err(e) = drawn {
+                    tracing::warn!(error = %e, "a chart's first frame was not drawn");
+                    return String::new();
+                }
+                let Some(body) = svg.find('>').map(|end| font_sizes(&svg[end + 1..])) else { return String::new() };
+                html.push_str(&format!(
+                    r#"<svg class="{class}" viewBox="0 0 {w} {height}" preserveAspectRatio="none" aria-hidden="true" xmlns="http://www.w3.org/2000/svg">{body}"#,
+                    w = width as u32,
+                ));
+            }
+            html
+        }
+
+        /// plotters' SVG backend writes font sizes divided by 1.24; the canvas uses them as
+        /// given. Put them back, so both show the same text.
+        fn font_sizes(svg: &str) -> String {
+            const ATTRIBUTE: &str = "font-size=\"";
+            let mut out = String::with_capacity(svg.len());
+            let mut rest = svg;
+            while let Some(at) = rest.find(ATTRIBUTE) {
+                let start = at + ATTRIBUTE.len();
+                out.push_str(&rest[..start]);
+                let len = rest[start..].find('"').unwrap_or(0);
+                match rest[start..start + len].parse::<f64>() {
+                    Ok(size) => out.push_str(&format!("{}", (size * 1.24 * 100.0).round() / 100.0)),
+                    Err(_) => out.push_str(&rest[start..start + len]),
+                }
+                rest = &rest[start + len..];
+            }
+            out.push_str(rest);
+            out
+        }
+
+        #[cfg(test)]
+        mod tests {
+            #[test]
+            fn font_sizes_are_the_canvas_ones() {
+                let svg = r#"<text font-size="9.67741935483871" fill="x">a</text><text font-size="bad">b</text>"#;
+                assert_eq!(super::font_sizes(svg), r#"<text font-size="12" fill="x">a</text><text font-size="bad">b</text>"#);
+            }
+        }
     }
 }

@@ -39,6 +39,10 @@ pub fn ViewHead(
     /// The range shown, once loaded.
     #[prop(into)]
     shown: Signal<Option<(Window, Zone)>>,
+    /// The kinds of sensor the view shows (`temperature,humidity`): a "Download CSV" link
+    /// gives their readings over the range shown.
+    #[prop(default = None)]
+    csv: Option<&'static str>,
 ) -> impl IntoView {
     let query = use_range_query();
     let location = use_location();
@@ -87,6 +91,12 @@ pub fn ViewHead(
                 <button type="submit">"Show"</button>
             </Form>
         </Show>
-        <p class="range-note">{described}</p>
+        <p class="range-note">
+            <span>{described}</span>
+            {move || csv.zip(shown.get()).map(|(kinds, (w, _))| {
+                let href = format!("/api/v1/export.csv?from={}&to={}&kind={kinds}", w.from_ms, w.to_ms);
+                view! { <a class="download" href=href download rel="external">"Download CSV"</a> }
+            })}
+        </p>
     }
 }

@@ -57,20 +57,32 @@ pub fn Timeline(
         let now = hearth_core::time::now_ms();
         let w = window.get_untracked().at(now);
         #[cfg(feature = "hydrate")]
-        return lanes.with_untracked(|l| zone.with_untracked(|z| draw::lanes(canvas, ratio, l, w, z, now)));
+        return lanes.with_untracked(|l| {
+            zone.with_untracked(|z| super::plot::draw::on_canvas(canvas, ratio, "timeline", |root, surface| draw::lanes(root, surface, l, w, z, now)))
+        });
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (canvas, ratio, w);
             None
         }
     });
+    #[cfg(feature = "ssr")]
+    let first_frame = {
+        let now = hearth_core::time::now_ms();
+        let w = window.get_untracked().at(now);
+        lanes.with_untracked(|l| {
+            zone.with_untracked(|z| super::plot::draw::first_frame((220, 220), None, |root, surface| draw::lanes(root, surface, l, w, z, now)))
+        })
+    };
+    #[cfg(not(feature = "ssr"))]
+    let first_frame = String::new();
     let hover: HoverFn = Arc::new(move |frame, x, y| {
         let now = hearth_core::time::now_ms();
         lanes.with_untracked(|l| zone.with_untracked(|z| tip_at(l, z, frame, x, y, now)))
     });
     let on_zoom = on_zoom.map(|zoom| Callback::new(move |(a, b): (f64, f64)| zoom.run((a as i64, b as i64))));
     view! {
-        <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) on_zoom=on_zoom label=label class="timeline" />
+        <ChartCanvas track=track draw=StoredValue::new(draw) hover=StoredValue::new(hover) on_zoom=on_zoom label=label class="timeline" first_frame=first_frame />
     }
 }
 
@@ -102,45 +114,30 @@ fn tip_at(lanes: &[Lane], zone: &Zone, frame: &Frame, x: f64, y: f64, now: i64) 
     })
 }
 
-#[cfg(feature = "hydrate")]
+#[cfg(any(feature = "hydrate", feature = "ssr"))]
 mod draw {
-    use super::super::plot::Frame;
-    use super::super::plot::draw::{area, color, frame, theme, tick_label};
+    use super::super::plot::draw::{Drawn, Surface, color, frame, tick_label};
     use super::Lane;
     use hearth_core::range::Window;
     use hearth_core::time::Zone;
+    use plotters::coord::Shift;
     use plotters::prelude::*;
 
-    pub(super) fn lanes(canvas: &web_sys::HtmlCanvasElement, ratio: f64, lanes: &[Lane], window: Window, zone: &Zone, now: i64) -> Option<Frame> {
-        match render(canvas, ratio, lanes, window, zone, now) {
-            Ok(frame) => Some(frame),
-            Err(e) => {
-                leptos::logging::warn!("timeline not drawn: {e}");
-                None
-            }
-        }
-    }
-
-    fn render(
-        canvas: &web_sys::HtmlCanvasElement,
-        ratio: f64,
-        lanes: &[Lane],
-        window: Window,
-        zone: &Zone,
-        now: i64,
-    ) -> Result<Frame, Box<dyn std::error::Error>> {
-        let px = |n: f64| (n * ratio) as u32;
-        let theme = theme();
-        let root = area(canvas).ok_or("no 2D context")?;
+    pub(super) fn lanes<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, surface: &Surface, lanes: &[Lane], window: Window, zone: &Zone, now: i64) -> Drawn
+    where
+        DB::ErrorType: 'static,
+    {
+        let px = |n: f64| surface.px(n);
+        let theme = &surface.theme;
         let (from, to) = (window.from_ms, window.to_ms);
         let n = lanes.len().max(1);
-        let wide = canvas.client_width() > 600;
+        let wide = surface.wide();
         let (ticks, step) = zone.ticks(from, to, if wide { 12 } else { 5 });
         // Lanes are UNIT tall on the y axis (plotters' key points need an integer axis).
         const UNIT: i64 = 1000;
         let keys: Vec<i64> = (0..n as i64).map(|i| i * UNIT + UNIT / 2).collect();
         let font = ("sans-serif", px(12.0)).into_font().color(&theme.text);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .margin(px(8.0))
             .margin_right(px(18.0))
             .x_label_area_size(px(26.0))
@@ -158,7 +155,7 @@ mod draw {
             .bold_line_style(theme.grid.stroke_width(px(1.0)))
             .light_line_style(TRANSPARENT)
             .draw()?;
-        let min_width = ((to - from) as f64 / f64::from(canvas.client_width().max(1)) * 2.0) as i64;
+        let min_width = ((to - from) as f64 / surface.width.max(1.0) * 2.0) as i64;
         for (i, lane) in lanes.iter().enumerate() {
             let y = (n - 1 - i) as i64 * UNIT;
             let c = color(i);
@@ -168,8 +165,6 @@ mod draw {
                 (start < to).then(|| Rectangle::new([(start, y + UNIT * 22 / 100), (end, y + UNIT * 78 / 100)], c.filled()))
             }))?;
         }
-        let frame = frame(chart.plotting_area().get_pixel_range(), ratio, (from as f64, to as f64), (0.0, (n as i64 * UNIT) as f64));
-        root.present()?;
-        Ok(frame)
+        Ok(frame(chart.plotting_area().get_pixel_range(), surface.ratio, (from as f64, to as f64), (0.0, (n as i64 * UNIT) as f64)))
     }
 }

@@ -27,25 +27,44 @@ pub async fn setup(name: String, password: String, confirm: String) -> AppResult
         .await?
         .ok_or_else(|| AppError::new(409, "an account exists already: log in instead"))?;
     session::start_session(&db, &auth, store::Holder::Account(account)).await?;
+    session::remember_browser(&db, &auth, account, <Login as server_fn::ServerFn>::PATH).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
 
 /// Logs in with a name and password. Attempts are rate-limited per client address and per
-/// name (429 with `Retry-After`).
+/// name (429 with `Retry-After`), or, from a browser that logged in to that account before,
+/// per browser instead of per name. A name that no account can have (empty, over 64
+/// characters) or a password longer than any is refused (422) before anything is counted.
 #[server(prefix = "/api/public", endpoint = "login")]
 pub async fn login(name: String, password: String) -> AppResult<()> {
     let (db, auth) = (context::db()?, context::auth()?);
-    if let Err(wait) = auth.limiter.check(session::client_ip(), &name) {
-        let seconds = wait.as_secs() + 1;
-        let response = expect_context::<leptos_axum::ResponseOptions>();
-        response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
-        return Err(AppError::new(429, format!("too many login attempts: try again in {seconds} s")));
+    let name = hearth_core::account::check_name("name", &name).map_err(|e| AppError::invalid("name", e))?;
+    if password.len() > hearth_core::account::MAX_PASSWORD_BYTES {
+        return Err(AppError::invalid("password", format!("password is longer than {} bytes", hearth_core::account::MAX_PASSWORD_BYTES)));
     }
-    let account = store::verify(&db, name.trim(), &password).await?.ok_or_else(|| AppError::new(401, "wrong name or password"))?;
+    auth.limiter.check_address(session::client_ip()).map_err(too_many)?;
+    let browser = match session::browser_token() {
+        Some(token) => store::known_browser(&db, &token, &name).await?,
+        None => None,
+    };
+    auth.limiter.check_account(&name, browser.as_deref()).map_err(too_many)?;
+    let account = store::verify(&db, &name, &password).await?.ok_or_else(|| AppError::new(401, "wrong name or password"))?;
     session::start_session(&db, &auth, store::Holder::Account(account)).await?;
+    if browser.is_none() {
+        session::remember_browser(&db, &auth, account, <Login as server_fn::ServerFn>::PATH).await?;
+    }
     leptos_axum::redirect("/");
     Ok(())
+}
+
+/// 429 with `Retry-After` for a login attempt beyond its limit.
+#[cfg(feature = "ssr")]
+fn too_many(wait: std::time::Duration) -> AppError {
+    let seconds = wait.as_secs() + 1;
+    let response = expect_context::<leptos_axum::ResponseOptions>();
+    response.insert_header(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+    AppError::new(429, format!("too many login attempts: try again in {seconds} s"))
 }
 
 /// Ends the caller's session and clears its cookie.

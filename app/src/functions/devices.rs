@@ -42,14 +42,20 @@ pub async fn add_device(name: String) -> AppResult<String> {
     Ok(token)
 }
 
-/// Names a sensor, sets its room and whether it meters the whole house (a form: an empty
-/// text clears the field; the checkbox is absent when unticked).
+/// Names a sensor, sets its room, whether it meters the whole house and its energy role (a
+/// form: an empty text clears the field; the checkbox is absent when unticked; an empty
+/// role is none, an absent one leaves it).
 #[server(prefix = "/api/owner", endpoint = "update_sensor")]
-pub async fn update_sensor(sensor_id: i64, name: String, room: String, main: Option<String>) -> AppResult<()> {
+pub async fn update_sensor(sensor_id: i64, name: String, room: String, main: Option<String>, role: Option<String>) -> AppResult<()> {
     use hearth_core::sensor::SensorUpdate;
     session::require_owner()?;
     let text = |t: String| Some(Some(t).filter(|t| !t.trim().is_empty()));
-    let update = SensorUpdate { name: text(name), room: text(room), main: Some(main.is_some()) };
+    let role = match role.as_deref() {
+        None => None,
+        Some("") => Some(None),
+        Some(name) => Some(Some(name.parse().map_err(|e: String| AppError::invalid("role", e))?)),
+    };
+    let update = SensorUpdate { name: text(name), room: text(room), main: Some(main.is_some()), role };
     hearth_store::sensor::update(&context::db()?, sensor_id, update).await?;
     Ok(())
 }

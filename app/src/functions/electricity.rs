@@ -3,6 +3,8 @@
 
 use crate::error::AppResult;
 use hearth_core::consumption::{CounterToday, Daily, Part};
+use hearth_core::cost::DayCost;
+use hearth_core::energy::{Flows, Role};
 use hearth_core::range::{RangeQuery, Window};
 use hearth_core::reading::Series;
 use hearth_core::time::Zone;
@@ -26,6 +28,25 @@ pub struct Electricity {
     pub house: Vec<CounterToday>,
     /// Every other electricity counter today, largest first.
     pub parts: Vec<Part>,
+    /// What the days of the bars cost, when a tariff is set.
+    pub costs: Option<Costs>,
+    /// How energy flowed over the days the range touches.
+    pub flows: Flows,
+    /// Power sensors playing an energy role, with their newest value: the flows now.
+    pub power_roles: Vec<(i64, Role, Option<f64>)>,
+}
+
+/// The electricity view's money.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Costs {
+    /// The tariffs' currency.
+    pub currency: String,
+    /// Per day of the bars.
+    pub days: Vec<DayCost>,
+    /// Each device counter's cost today, by sensor id.
+    pub devices: Vec<(i64, Option<f64>)>,
+    /// The house's consumption today at the import price of each moment.
+    pub consumption: Option<f64>,
 }
 
 /// The electricity view's data for `range`.
@@ -48,7 +69,34 @@ pub async fn load_electricity(#[server(default)] range: RangeQuery) -> AppResult
     let house_meters: Vec<_> = meters.iter().copied().filter(|m| m.sensor.main).collect();
     let house_today = consumption::today(&db, &house_meters, today.start_ms, now).await?;
     let parts = consumption::parts(&db, &sensors, Kind::Energy, today.start_ms, now).await?;
+    let days = bar_days(&house, &window, now);
+    let (from, to) = (days.first().map_or(today.start_ms, |d| d.start_ms), days.last().map_or(now, |d| d.end_ms).min(now + 1));
+    let range = hearth_store::cost::costs(&db, &house, &sensors, from, to).await?;
+    let mut flows = hearth_core::energy::Flows::default();
+    for d in range.days.iter().filter(|d| d.end_ms > window.from_ms && d.start_ms < window.to_ms) {
+        flows += d.flows;
+    }
+    let costs = match range.currency {
+        Some(currency) => {
+            let today_costs = hearth_store::cost::costs(&db, &house, &sensors, today.start_ms, now + 1).await?;
+            Some(Costs {
+                currency,
+                days: range.days,
+                devices: today_costs.devices.iter().map(|d| (d.sensor_id, d.cost)).collect(),
+                consumption: today_costs.consumption_cost,
+            })
+        }
+        None => None,
+    };
+    let power_roles = sensors
+        .iter()
+        .filter(|l| l.sensor.kind == Kind::Power)
+        .filter_map(|l| l.sensor.energy_role().map(|r| (l.sensor.sensor_id, r, l.last_value)))
+        .collect();
     Ok(Electricity {
+        costs,
+        flows,
+        power_roles,
         zone: house.zone(window.from_ms.min(today.start_ms) - 31 * DAY_MS, window.to_ms.max(today.end_ms)),
         window,
         today_ms: (today.start_ms, today.end_ms),

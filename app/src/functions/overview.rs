@@ -29,6 +29,27 @@ pub struct RoomNow {
     pub temperature: Option<Latest>,
     /// Its humidity sensor's newest value.
     pub humidity: Option<Latest>,
+    /// Its CO2 sensor's newest value.
+    #[serde(default)]
+    pub co2: Option<Latest>,
+}
+
+/// What the house costs: today and this month so far, in the tariffs' currency.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostNow {
+    /// The tariffs' currency.
+    pub currency: String,
+    /// Today so far, standing charges included (`None` where a price is not known).
+    pub today: Option<f64>,
+    /// This month so far.
+    pub month: Option<f64>,
+    /// This month projected from its days so far.
+    pub projected: Option<f64>,
+    /// The import price now, per kWh.
+    pub price_now: Option<f64>,
+    /// The import counters today (grid import, else the house meters): their rises cost the
+    /// price now, so the cost moves with live readings.
+    pub import: Vec<CounterToday>,
 }
 
 /// An appliance (a switch) and whether it is on.
@@ -61,6 +82,9 @@ pub struct Overview {
     pub appliances: Vec<ApplianceNow>,
     /// The house's power meters over the last 24 hours.
     pub power_history: Vec<Series>,
+    /// What the house costs, when a tariff is set.
+    #[serde(default)]
+    pub cost: Option<CostNow>,
 }
 
 /// The overview's data.
@@ -78,16 +102,20 @@ pub async fn load_overview() -> AppResult<Overview> {
     let latest = |l: &Listed| Latest { sensor_id: l.sensor.sensor_id, value: l.last_value, at_ms: l.last_at_ms };
 
     let mut rooms: Vec<RoomNow> = Vec::new();
-    for l in sensors.iter().filter(|l| matches!(l.sensor.kind, Kind::Temperature | Kind::Humidity)) {
+    for l in sensors.iter().filter(|l| matches!(l.sensor.kind, Kind::Temperature | Kind::Humidity | Kind::Co2) && l.sensor.room.is_some()) {
         let name = l.sensor.label();
         let at = match rooms.iter().position(|r| r.room == name) {
             Some(i) => i,
             None => {
-                rooms.push(RoomNow { room: name, temperature: None, humidity: None });
+                rooms.push(RoomNow { room: name, temperature: None, humidity: None, co2: None });
                 rooms.len() - 1
             }
         };
-        let slot = if l.sensor.kind == Kind::Temperature { &mut rooms[at].temperature } else { &mut rooms[at].humidity };
+        let slot = match l.sensor.kind {
+            Kind::Temperature => &mut rooms[at].temperature,
+            Kind::Humidity => &mut rooms[at].humidity,
+            _ => &mut rooms[at].co2,
+        };
         slot.get_or_insert(latest(l));
     }
     rooms.sort_by(|a, b| a.room.cmp(&b.room));
@@ -111,7 +139,9 @@ pub async fn load_overview() -> AppResult<Overview> {
     for l in &power {
         power_history.push(reading::sensor_history(&db, l.sensor.clone(), now - DAY_MS, now, 288).await?);
     }
+    let cost = cost_now(&db, &house, &sensors, now).await?;
     Ok(Overview {
+        cost,
         zone: house.zone(now - DAY_MS, day.end_ms),
         today_ms: (day.start_ms, day.end_ms),
         rooms,
@@ -121,4 +151,31 @@ pub async fn load_overview() -> AppResult<Overview> {
         appliances,
         power_history,
     })
+}
+
+/// Today's and this month's costs, `None` without a tariff.
+#[cfg(feature = "ssr")]
+async fn cost_now(
+    db: &hearth_store::Db,
+    house: &hearth_core::time::house::HouseZone,
+    sensors: &[hearth_core::sensor::Listed],
+    now: i64,
+) -> AppResult<Option<CostNow>> {
+    use hearth_core::energy::Role;
+    use hearth_core::sensor::Kind;
+    let today = house.day_of(now);
+    let first = today.date.first_of_month();
+    let month_start = house.day(first).start_ms;
+    let month_end = today.date.last_of_month().tomorrow().map_or(today.end_ms, |d| house.day(d).start_ms);
+    let costs = hearth_store::cost::costs(db, house, sensors, month_start, now + 1).await?;
+    let Some(currency) = costs.currency else { return Ok(None) };
+    let today_cost = costs.days.last().filter(|d| d.date == today.iso()).and_then(|d| d.total);
+    let month = costs.days.iter().map(|d| d.total).sum::<Option<f64>>();
+    let days_left = u32::try_from(today.date.days_in_month() - today.date.day()).unwrap_or(0);
+    let projected = hearth_core::cost::projected_month(&costs.days, now, month_end, days_left);
+    let grid: Vec<&hearth_core::sensor::Listed> =
+        sensors.iter().filter(|l| l.sensor.kind == Kind::Energy && l.sensor.energy_role() == Some(Role::GridImport)).collect();
+    let meters = if grid.is_empty() { hearth_core::consumption::house_meters(sensors, Kind::Energy) } else { grid };
+    let import = hearth_store::consumption::today(db, &meters, today.start_ms, now).await?;
+    Ok(Some(CostNow { currency, today: today_cost, month, projected, price_now: costs.price_now, import }))
 }

@@ -3,7 +3,7 @@
 
 use crate::components::bars::{Bar, BarChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::components::plot::series_color;
+use crate::components::plot::swatch_class;
 use crate::components::range_picker::use_zoom;
 use crate::components::timeline::{Lane, Span, Timeline};
 use crate::format::run_length;
@@ -28,7 +28,7 @@ impl ViewData for Appliances {
 #[component]
 pub fn AppliancesPage() -> impl IntoView {
     view! {
-        <LivePage title="Appliances" default=Some(Preset::Week) load=load_appliances what="the appliances"
+        <LivePage title="Appliances" csv="switch,power,energy" default=Some(Preset::Week) load=load_appliances what="the appliances"
             placeholder=|| view! { <section class="panel"><div class="chart timeline placeholder"></div></section> }
             children=|data, live| view! { <LiveAppliances data=data live=live /> } />
     }
@@ -141,7 +141,7 @@ fn LiveAppliances(data: Appliances, live: ViewLive) -> impl IntoView {
                 <BarChart bars=bars names=names unit="h" decimals=1 compare=Signal::derive(|| false) label="Hours each appliance was on, per day" />
                 <ul class="key">
                     <For each=keyed_names key=|k| k.clone() let:k>
-                        <span><span class="swatch" style:background=series_color(k.0)></span>{k.1}</span>
+                        <li><span class=swatch_class(k.0)></span>{k.1}</li>
                     </For>
                 </ul>
             </section>
@@ -165,7 +165,7 @@ fn LiveAppliances(data: Appliances, live: ViewLive) -> impl IntoView {
                                     let (i, name, run) = row;
                                     view! {
                                         <tr>
-                                            <td><span class="swatch" style:background=series_color(i)></span>" "{name}</td>
+                                            <td><span class=swatch_class(i)></span>" "{name}</td>
                                             <td>{move || zone.with(|z| z.format(run.start_ms, "%a %-d %b %H:%M"))}</td>
                                             <td class="r">{move || {
                                                 let text = run_length(run.duration_ms(clock.get().max(run.start_ms)));

@@ -1,8 +1,9 @@
 //! `/devices`: every device with when it was last seen and its sensors; adding a device (its
 //! token shown once), naming sensors, setting their room and marking whole-house meters,
-//! revoking a device's token; and the MQTT panel (topic prefixes, online states, discovered
+//! revoking a device's token; importing readings from CSV; and the MQTT panel (topic prefixes, online states, discovered
 //! prefixes).
 
+use crate::components::import::ImportPanel;
 use crate::components::mqtt::MqttPanel;
 use crate::format::{ago, reading_text};
 use crate::functions::devices::{AddDevice, Devices, RevokeDevice, UpdateSensor, load_devices};
@@ -10,6 +11,7 @@ use hearth_core::device::DeviceOverview;
 use hearth_core::sensor::Listed;
 use hearth_core::time::Zone;
 use leptos::form::ActionForm;
+use hearth_core::energy::Role;
 use leptos::prelude::*;
 
 /// The devices view.
@@ -18,8 +20,9 @@ pub fn DevicesPage() -> impl IntoView {
     let add = ServerAction::<AddDevice>::new();
     let update = ServerAction::<UpdateSensor>::new();
     let revoke = ServerAction::<RevokeDevice>::new();
+    let imported = RwSignal::new(0u32);
     let data = Resource::new(
-        move || (add.version().get(), update.version().get(), revoke.version().get()),
+        move || (add.version().get(), update.version().get(), revoke.version().get(), imported.get()),
         |_| load_devices(),
     );
     let new_token = move || add.value().get().and_then(|r| r.ok());
@@ -50,6 +53,7 @@ pub fn DevicesPage() -> impl IntoView {
                                         </div>
                                     })}
                                 </section>
+                                <ImportPanel imported=imported />
                             </Show>
                             {move || update_error().map(|e| view! { <p class="error">{e}</p> })}
                             <Show when=move || empty>
@@ -93,7 +97,7 @@ fn DeviceCard(
                 <div class="table-wrap">
                     <table class="sensors">
                         <thead><tr>
-                            <th>"Sensor"</th><th>"Kind"</th><th>"Name"</th><th>"Room"</th><th>"House meter"</th><th class="r">"Latest"</th><th></th>
+                            <th>"Sensor"</th><th>"Kind"</th><th>"Name"</th><th>"Room"</th><th>"House meter"</th><th>"Energy role"</th><th class="r">"Latest"</th><th></th>
                         </tr></thead>
                         <tbody>
                             {sensors.get_value().into_iter().map(|l| view! { <SensorRow listed=l zone=zone now_ms=now_ms owner=owner update=update /> }).collect_view()}
@@ -134,13 +138,25 @@ fn SensorRow(listed: Listed, zone: StoredValue<Zone>, now_ms: i64, owner: Signal
     let (key, sensor_id) = (sensor.key.clone(), sensor.sensor_id);
     let (title, name, room, main) = (sensor.title(), sensor.name.clone().unwrap_or_default(), sensor.room.clone().unwrap_or_default(), sensor.main);
     let shown = (title.clone(), room.clone());
+    let (kind_of, role) = (sensor.kind, sensor.role);
+    let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| r.fits(kind_of)).collect();
+    let role_shown = role.map_or("", Role::label);
     let edit = {
         let form_id = form_id.clone();
         move || {
+            let roles = roles.clone();
             view! {
                 <td><input type="text" name="name" form=form_id.clone() value=name.clone() placeholder=title.clone() maxlength="64" aria-label="Name" /></td>
                 <td><input type="text" name="room" form=form_id.clone() value=room.clone() placeholder="Room" maxlength="64" aria-label="Room" /></td>
                 <td><input type="checkbox" name="main" form=form_id.clone() checked=main aria-label="Whole-house meter" /></td>
+                <td>
+                    {(!roles.is_empty()).then(|| view! {
+                        <select name="role" form=form_id.clone() aria-label="Energy role">
+                            <option value="" selected=role.is_none()>"none"</option>
+                            {roles.iter().map(|r| view! { <option value=r.as_str() selected=role == Some(*r)>{r.label()}</option> }).collect_view()}
+                        </select>
+                    })}
+                </td>
             }
         }
     };
@@ -150,7 +166,7 @@ fn SensorRow(listed: Listed, zone: StoredValue<Zone>, now_ms: i64, owner: Signal
             <td>{kind}</td>
             <Show
                 when=move || owner.get()
-                fallback=move || view! { <td>{shown.0.clone()}</td><td>{shown.1.clone()}</td><td>{if main { "yes" } else { "" }}</td> }
+                fallback=move || view! { <td>{shown.0.clone()}</td><td>{shown.1.clone()}</td><td>{if main { "yes" } else { "" }}</td><td>{role_shown}</td> }
             >
                 {edit.clone()}
             </Show>

@@ -4,12 +4,14 @@
 
 use crate::components::bars::{BarChart, PREVIOUS_COLOR, day_bars};
 use crate::components::chart::{Axis, LineChart};
+use crate::components::flows::FlowPicture;
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::series_color;
 use crate::components::range_picker::use_zoom;
-use crate::format::watts;
+use crate::format::{money, watts};
 use crate::functions::electricity::{Electricity, load_electricity};
 use hearth_core::consumption::add_to_days;
+use hearth_core::energy::Metered;
 use hearth_core::range::{Preset, Window};
 use hearth_core::reading::merge_live;
 use hearth_core::sensor::Kind;
@@ -30,7 +32,7 @@ impl ViewData for Electricity {
 #[component]
 pub fn EnergyPage() -> impl IntoView {
     view! {
-        <LivePage title="Electricity" default=Some(Preset::Day) load=load_electricity what="the electricity history"
+        <LivePage title="Electricity" csv="power,energy" default=Some(Preset::Day) load=load_electricity what="the electricity history"
             placeholder=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }
             children=|data, live| view! { <LiveElectricity data=data live=live /> } />
     }
@@ -38,7 +40,22 @@ pub fn EnergyPage() -> impl IntoView {
 
 #[component]
 fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
-    let Electricity { zone, window, today_ms, power, daily, house, parts } = data;
+    let Electricity { zone, window, today_ms, power, daily, house, parts, costs, flows, power_roles } = data;
+    let power_roles = RwSignal::new(power_roles);
+    let flows_now = Signal::derive(move || {
+        power_roles.with(|roles| {
+            let mut m = Metered::default();
+            for (_, role, value) in roles {
+                if let Some(v) = value {
+                    m.add_signed(*role, *v);
+                }
+            }
+            m.balance().flows()
+        })
+    });
+    let has_roles = !power_roles.with_untracked(Vec::is_empty) || flows != Default::default();
+    let flows_days = Signal::stored(flows);
+    let costs = StoredValue::new(costs);
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
     let power = RwSignal::new(power);
@@ -53,6 +70,9 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
     let zoom = use_zoom();
     live.on_readings(move |reading, at_ms| match reading.kind {
         Kind::Power => {
+            if power_roles.with_untracked(|r| r.iter().any(|(id, _, _)| *id == reading.sensor_id)) {
+                power_roles.update(|r| r.iter_mut().filter(|(id, _, _)| *id == reading.sensor_id).for_each(|r| r.2 = Some(reading.value)));
+            }
             let w = window.get_untracked();
             if w.is_live(now_ms()) && at_ms >= w.from_ms {
                 let keep_from = w.at(now_ms()).from_ms;
@@ -86,6 +106,28 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
         let titles: Vec<String> = power.with(|p| p.iter().map(|s| s.sensor.title()).collect());
         parts.get().into_iter().enumerate().map(|(i, p)| (titles.iter().position(|t| *t == p.name).unwrap_or(titles.len() + i), p)).collect::<Vec<_>>()
     };
+    let currency = costs.with_value(|c| c.as_ref().map(|c| c.currency.clone()));
+    let device_cost = move |sensor_id: i64| {
+        costs.with_value(|c| {
+            let c = c.as_ref()?;
+            let cost = c.devices.iter().find(|(id, _)| *id == sensor_id)?.1?;
+            Some(format!(" · {}", money(&c.currency, cost)))
+        })
+    };
+    let untracked_cost = StoredValue::new(costs.with_value(|c| {
+        let c = c.as_ref()?;
+        let devices: f64 = c.devices.iter().filter_map(|d| d.1).sum();
+        Some(format!(" · {}", money(&c.currency, (c.consumption? - devices).max(0.0))))
+    }));
+    let has_currency = currency.is_some();
+    let cost_rows = costs.with_value(|c| {
+        c.as_ref().map(|c| {
+            let rows: Vec<(String, f64, Option<f64>, Option<f64>)> =
+                c.days.iter().rev().map(|d| (d.date.clone(), d.consumption_kwh, d.import_cost, d.total)).collect();
+            let total = c.days.iter().map(|d| d.total).sum::<Option<f64>>();
+            (c.currency.clone(), rows, total)
+        })
+    });
     let power_key = move || power.with(|p| p.iter().enumerate().map(|(i, s)| (i, s.sensor.title())).collect::<Vec<_>>());
     let now_w = move || power.with(|p| p.first().filter(|s| s.sensor.main).and_then(|s| s.latest).map(|l| l.value));
     view! {
@@ -99,7 +141,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             </Show>
             <ul class="key">
                 <For each=power_key key=|k| k.clone() let:k>
-                    <span><span class="swatch" style:background=series_color(k.0)></span>{k.1}</span>
+                    <li><span class="swatch" style:background=series_color(k.0)></span>{k.1}</li>
                 </For>
             </ul>
         </section>
@@ -109,7 +151,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                     <h2>"kWh per day"</h2>
                     <label class="toggle"><input type="checkbox" on:change=move |ev| compare.set(event_target_checked(&ev)) />"Compare with previous period"</label>
                 </div>
-                <BarChart bars=bars names=names unit="kWh" decimals=2 compare=compare label="Electricity used per day" />
+                <BarChart bars=bars names=names unit="kWh" decimals=2 compare=compare label="Electricity used per day" wide_width=747.0 />
                 <div class="key">
                     <span><span class="swatch" style:background=series_color(0)></span>{move || format!("This period: {:.1} kWh", total())}</span>
                     <Show when=move || compare.get()>
@@ -126,20 +168,59 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                     <ul class="breakdown">
                         <For each=ranked key=|(i, p)| (*i, p.name.clone(), p.counter.today.to_bits()) let:item>
                             <li data-part=item.1.name.clone()>
-                                <div class="row"><span>{item.1.name.clone()}</span><span class="num">{format!("{:.2} kWh", item.1.counter.today)}</span></div>
+                                <div class="row"><span>{item.1.name.clone()}</span><span class="num">{format!("{:.2} kWh", item.1.counter.today)}{device_cost(item.1.counter.sensor_id)}</span></div>
                                 <div class="track"><div class="fill" style:width=move || format!("{:.1}%", item.1.counter.today / scale() * 100.0) style:background=series_color(item.0)></div></div>
                             </li>
                         </For>
                         <Show when=move || untracked().is_some()>
                             <li data-part="Untracked">
-                                <div class="row"><span>"Untracked"</span><span class="num">{move || format!("{:.2} kWh", untracked().unwrap_or(0.0))}</span></div>
+                                <div class="row"><span>"Untracked"</span><span class="num">{move || format!("{:.2} kWh", untracked().unwrap_or(0.0))}{move || untracked_cost.get_value()}</span></div>
                                 <div class="track"><div class="fill" style:width=move || format!("{:.1}%", untracked().unwrap_or(0.0) / scale() * 100.0) style:background=PREVIOUS_COLOR></div></div>
                             </li>
                         </Show>
                     </ul>
-                    <p class="muted">"Untracked is what the house meter counted beyond the devices' own meters."</p>
+                    <p class="muted">"Untracked is what the house meter counted beyond the devices' own meters."{has_currency.then_some(" Costs are at the import price of the moment they were used.")}</p>
                 </Show>
             </section>
+        </div>
+        <div class="grid-2">
+            {cost_rows.map(|(currency, rows, total)| view! {
+                <section class="panel" data-testid="costs">
+                    <div class="panel-head">
+                        <h2>"Cost per day"</h2>
+                        <span class="muted">{total.map(|t| format!("{} in all", money(&currency, t)))}</span>
+                    </div>
+                    <table class="cost-days">
+                        <thead><tr><th>"Day"</th><th>"kWh"</th><th>"Electricity"</th><th>"All, with standing"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|(date, kwh, import, all)| view! {
+                                <tr data-date=date.clone()>
+                                    <td>{date.clone()}</td>
+                                    <td>{format!("{kwh:.2}")}</td>
+                                    <td data-cost="import">{import.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
+                                    <td data-cost="total">{all.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            })}
+            {has_roles.then(|| view! {
+                <section class="panel" data-testid="flows">
+                    <div class="panel-head"><h2>"Where the energy came from"</h2></div>
+                    <div class="grid-2">
+                        <div>
+                            <h3 class="muted">"Days shown"</h3>
+                            <FlowPicture flows=flows_days amount=|k| format!("{k:.1} kWh") label="Energy flows over the days shown" />
+                            <p class="muted" data-testid="self-sufficiency">{flows_days.get_untracked().self_sufficiency().map(|s| format!("Self-sufficiency {:.0} %, solar used at home {:.1} kWh", s * 100.0, flows_days.get_untracked().self_consumption()))}</p>
+                        </div>
+                        <div data-testid="flows-now">
+                            <h3 class="muted">"Now"</h3>
+                            <FlowPicture flows=flows_now amount=watts label="Power flows now" />
+                        </div>
+                    </div>
+                </section>
+            })}
         </div>
     }
 }

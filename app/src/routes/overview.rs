@@ -4,7 +4,7 @@
 
 use crate::components::chart::{Axis, LineChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::format::{run_length, watts};
+use crate::format::{co2_note, money, run_length, watts};
 use crate::functions::overview::{Latest, Overview, load_overview};
 use hearth_core::range::{Preset, Window};
 use hearth_core::reading::merge_live;
@@ -49,7 +49,10 @@ fn use_clock() -> ReadSignal<i64> {
 
 #[component]
 fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
-    let Overview { zone, today_ms, rooms, power, energy, water, appliances, power_history } = overview;
+    let Overview { zone, today_ms, rooms, power, energy, water, appliances, power_history, cost } = overview;
+    // Today's cost moves with the import counters' rises at the price now.
+    let import_at_load: f64 = cost.as_ref().map_or(0.0, |c| c.import.iter().map(|i| i.today).sum());
+    let cost = RwSignal::new(cost);
     let power_history = RwSignal::new(power_history);
     let day = Window { from_ms: now_ms() - DAY_MS, to_ms: now_ms(), preset: Some(Preset::Day) };
     let chart_zone = Signal::stored(zone.clone());
@@ -68,9 +71,9 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
             }
         };
         match reading.kind {
-            Kind::Temperature | Kind::Humidity => {
+            Kind::Temperature | Kind::Humidity | Kind::Co2 => {
                 let known = rooms.try_update(|rooms| {
-                    let slot = rooms.iter_mut().flat_map(|r| [r.temperature.as_mut(), r.humidity.as_mut()]).flatten().find(|l| l.sensor_id == id);
+                    let slot = rooms.iter_mut().flat_map(|r| [r.temperature.as_mut(), r.humidity.as_mut(), r.co2.as_mut()]).flatten().find(|l| l.sensor_id == id);
                     slot.map(set_latest).is_some()
                 });
                 if known == Some(false) {
@@ -94,6 +97,13 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                 }
             }
             Kind::Energy | Kind::Water if at_ms >= today_ms.0 => {
+                if reading.kind == Kind::Energy {
+                    cost.update(|c| {
+                        if let Some(c) = c {
+                            c.import.iter_mut().filter(|i| i.sensor_id == id).for_each(|i| i.add(value));
+                        }
+                    });
+                }
                 let counters = if reading.kind == Kind::Energy { energy } else { water };
                 let known = counters.try_update(|c| {
                     let mut found = c.iter_mut().filter(|c| c.sensor_id == id).peekable();
@@ -127,36 +137,66 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     let power_now = move || power.with(|p| p.iter().filter_map(|l| l.value).reduce(|a, b| a + b));
     let energy_today = move || energy.with(|c| c.iter().map(|c| c.today).reduce(|a, b| a + b));
     let water_today = move || water.with(|c| c.iter().map(|c| c.today).reduce(|a, b| a + b));
+    let cost_today = move || {
+        cost.with(|c| {
+            let c = c.as_ref()?;
+            let rise = c.import.iter().map(|i| i.today).sum::<f64>() - import_at_load;
+            Some(money(&c.currency, c.today? + rise * c.price_now.unwrap_or(0.0)))
+        })
+    };
+    let cost_month = move || {
+        cost.with(|c| {
+            let c = c.as_ref()?;
+            let month = c.month.map(|m| format!("this month {}", money(&c.currency, m)));
+            let projected = c.projected.map(|p| format!("on course for {}", money(&c.currency, p)));
+            Some([month, projected].into_iter().flatten().collect::<Vec<_>>().join(" · "))
+        })
+    };
     let on_now = move || appliances.with(|a| a.iter().filter(|a| a.on_since.is_some()).cloned().collect::<Vec<_>>());
     let updated = move |at: Option<i64>| at.map(|at| zone.with_value(|z| z.format(at, "%H:%M")));
     view! {
         <div class="cards" data-testid="totals">
             <a class="card" href="/energy" data-testid="power-now">
-                <h3>"Power now"</h3>
+                <h2>"Power now"</h2>
                 <div class="big">{move || power_now().map_or_else(|| "–".to_owned(), watts)}</div>
                 <div class="sub">{move || if power.with(Vec::is_empty) { "no power meter yet".to_owned() } else { "whole house".to_owned() }}</div>
             </a>
             <a class="card" href="/energy" data-testid="energy-today">
-                <h3>"Electricity today"</h3>
+                <h2>"Electricity today"</h2>
                 <div class="big">{move || energy_today().map_or_else(|| "–".to_owned(), |k| format!("{k:.2}"))}<small>"kWh"</small></div>
                 <div class="sub">"since midnight"</div>
             </a>
+            <Show when=move || cost.with(Option::is_some)>
+                <a class="card" href="/energy" data-testid="cost-today">
+                    <h3>"Cost today"</h3>
+                    <div class="big">{move || cost_today().unwrap_or_else(|| "–".to_owned())}</div>
+                    <div class="sub" data-testid="cost-month">{cost_month}</div>
+                </a>
+            </Show>
             <a class="card" href="/water" data-testid="water-today">
-                <h3>"Water today"</h3>
+                <h2>"Water today"</h2>
                 <div class="big">{move || water_today().map_or_else(|| "–".to_owned(), |l| format!("{l:.0}"))}<small>"L"</small></div>
                 <div class="sub">"since midnight"</div>
             </a>
             <a class="card" href="/appliances" data-testid="appliances-on">
-                <h3>"Appliances on"</h3>
+                <h2>"Appliances on"</h2>
                 <div class="big">{move || on_now().len()}<small>{move || format!("of {}", appliances.with(Vec::len))}</small></div>
                 <div class="sub">{move || on_now().first().map(|a| a.sensor.title()).unwrap_or_else(|| "all off".into())}</div>
             </a>
         </div>
 
+        // The house's power right under its figures: on a phone's first screen.
+        <Show when=move || power_history.with(|h| !h.is_empty())>
+            <section class="panel">
+                <div class="panel-head"><h2>"Power, last 24 hours"</h2><a class="muted" href="/energy">"Electricity →"</a></div>
+                <LineChart series=power_history window=day zone=chart_zone axis=Axis { unit: "W", decimals: 0, from_zero: true } label="The house's power, last 24 hours" />
+            </section>
+        </Show>
+
         <h2 class="section-title">"Rooms"</h2>
         <Show when=move || rooms.with(|r| !r.is_empty()) fallback=|| view! { <p class="empty">"No room sensor has reported yet."</p> }>
             <div class="cards rooms">
-                <For each=move || rooms.get() key=|r| (r.room.clone(), [r.temperature, r.humidity].map(|l| l.map(|l| (l.value.map(f64::to_bits), l.at_ms)))) let:room>
+                <For each=move || rooms.get() key=|r| (r.room.clone(), [r.temperature, r.humidity, r.co2].map(|l| l.map(|l| (l.value.map(f64::to_bits), l.at_ms)))) let:room>
                     <a class="card room" href="/temperature" data-room=room.room.clone()>
                         <h3>{room.room.clone()}</h3>
                         <div class="big">
@@ -167,6 +207,9 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                             {room.humidity.and_then(|h| h.value).map(|v| format!("{v:.0} % humidity"))}
                             {updated(room.temperature.and_then(|t| t.at_ms)).map(|t| format!(" · {t}"))}
                         </div>
+                        {room.co2.and_then(|c| c.value).map(|ppm| view! {
+                            <div class="sub co2" data-co2=co2_note(ppm)>{format!("CO2 {ppm:.0} ppm · {}", co2_note(ppm))}</div>
+                        })}
                     </a>
                 </For>
             </div>
@@ -188,11 +231,5 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                 </ul>
             </Show>
         </section>
-        <Show when=move || power_history.with(|h| !h.is_empty())>
-            <section class="panel">
-                <div class="panel-head"><h2>"Power, last 24 hours"</h2><a class="muted" href="/energy">"Electricity →"</a></div>
-                <LineChart series=power_history window=day zone=chart_zone axis=Axis { unit: "W", decimals: 0, from_zero: true } label="The house's power, last 24 hours" />
-            </section>
-        </Show>
     }
 }

@@ -27,7 +27,7 @@ impl ViewData for Climate {
 #[component]
 pub fn TemperaturePage() -> impl IntoView {
     view! {
-        <LivePage title="Temperature" default=Some(Preset::Day) load=load_climate what="the history" placeholder=ClimatePlaceholder
+        <LivePage title="Temperature" csv="temperature,humidity" default=Some(Preset::Day) load=load_climate what="the history" placeholder=ClimatePlaceholder
             children=|climate, live| view! { <LiveClimate climate=climate live=live /> } />
     }
 }

@@ -28,7 +28,7 @@ impl ViewData for Water {
 #[component]
 pub fn WaterPage() -> impl IntoView {
     view! {
-        <LivePage title="Water" default=Some(Preset::Week) load=load_water what="the water history"
+        <LivePage title="Water" csv="water,flow" default=Some(Preset::Week) load=load_water what="the water history"
             placeholder=|| view! { <section class="panel"><div class="chart placeholder"></div></section> }
             children=|data, live| view! { <LiveWater data=data live=live /> } />
     }
@@ -71,17 +71,17 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
     view! {
         <div class="cards">
             <div class="card" data-testid="water-today">
-                <h3>"Today"</h3>
+                <h2>"Today"</h2>
                 <div class="big">{move || litres_today().map_or_else(|| "–".to_owned(), |l| format!("{l:.0}"))}<small>"L"</small></div>
                 <div class="sub">"since midnight"</div>
             </div>
             <div class="card" data-testid="flow-now">
-                <h3>"Flowing now"</h3>
+                <h2>"Flowing now"</h2>
                 <div class="big">{move || flow_now().map_or_else(|| "–".to_owned(), |f| format!("{f:.1}"))}<small>"L/min"</small></div>
                 <div class="sub">{move || if flow_now().is_some_and(|f| f > 0.0) { "water is running" } else { "" }}</div>
             </div>
             <div class="card">
-                <h3>"This period"</h3>
+                <h2>"This period"</h2>
                 <div class="big">{move || format!("{:.0}", total())}<small>"L"</small></div>
                 <div class="sub">{move || days.with(|d| if d.is_empty() { String::new() } else { format!("{:.0} L a day on average", total() / d.len() as f64) })}</div>
             </div>

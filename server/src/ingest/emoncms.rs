@@ -70,6 +70,18 @@ impl IntoResponse for EmoncmsError {
 }
 
 /// `GET|POST /input/post` (also `/input/post.json`): one update of one node.
+#[utoipa::path(method(get, post), path = "/input/post", tag = "ingest", security((), ("device_token" = [])),
+    params(("node" = Option<String>, Query, description = "The node"), ("apikey" = Option<String>, Query, description = "The device's token or Emoncms API key"),
+        ("fulljson" = Option<String>, Query, description = "Inputs as JSON"), ("json" = Option<String>, Query, description = "Inputs as loose JSON"),
+        ("csv" = Option<String>, Query, description = "Values of inputs 1, 2, …"), ("data" = Option<String>, Query, description = "Loose JSON or CSV"),
+        ("time" = Option<String>, Query, description = "Unix seconds or ISO 8601")),
+    responses((status = 200, description = "Stored: `ok`, or `{\"success\": true}` for fulljson", content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        (status = 400, description = "A bad update; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Unknown key", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post(
     State(state): State<AppState>,
@@ -82,6 +94,18 @@ pub async fn post(
 }
 
 /// `GET|POST /input/post/{node}`: the node named in the path.
+#[utoipa::path(method(get, post), path = "/input/post/{node}", tag = "ingest", security((), ("device_token" = [])),
+    params(("node" = String, Path, description = "The node"), ("apikey" = Option<String>, Query, description = "The device's token or Emoncms API key"),
+        ("fulljson" = Option<String>, Query, description = "Inputs as JSON"), ("json" = Option<String>, Query, description = "Inputs as loose JSON"),
+        ("csv" = Option<String>, Query, description = "Values of inputs 1, 2, …"), ("data" = Option<String>, Query, description = "Loose JSON or CSV"),
+        ("time" = Option<String>, Query, description = "Unix seconds or ISO 8601")),
+    responses((status = 200, description = "Stored: `ok`, or `{\"success\": true}` for fulljson", content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        (status = 400, description = "A bad update; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Unknown key", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post_to_node(
     State(state): State<AppState>,
@@ -95,7 +119,19 @@ pub async fn post_to_node(
 }
 
 /// `GET|POST /input/bulk` (also `/input/bulk.json`): many updates of many nodes, as emonhub
-/// sends its buffer.
+/// sends its buffer. With `cb=1` in the query string the body is the `data` parameter,
+/// zlib-compressed (emonhub with `sendnames` or `compress`), as Emoncms takes it.
+#[utoipa::path(method(get, post), path = "/input/bulk", tag = "ingest", security((), ("device_token" = [])),
+    params(("apikey" = Option<String>, Query, description = "The device's token or Emoncms API key"),
+        ("data" = Option<String>, Query, description = "`[[t, node, v1, …], …]`"), ("sentat" = Option<String>, Query, description = "emonhub's send time"),
+        ("offset" = Option<String>, Query, description = "Seconds added to each t"), ("time" = Option<String>, Query, description = "Base time")),
+    responses((status = 200, description = "Stored: `ok`, or `{\"success\": true}` for fulljson", content((String = "text/plain"), (serde_json::Value = "application/json"))),
+        (status = 400, description = "A bad update; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Unknown key", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn bulk(
     State(state): State<AppState>,
@@ -103,7 +139,12 @@ pub async fn bulk(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, EmoncmsError> {
-    let params = params(&state, query.as_deref(), &headers, body)?;
+    let query_params = Params::from_query(query.as_deref().unwrap_or(""))?;
+    let params = if query_params.has("cb") {
+        compressed_params(&state, query_params, body)?
+    } else {
+        params(&state, query.as_deref(), &headers, body)?
+    };
     let device = authenticate(&state, &headers, &params).await?;
     let now = now_ms();
     let readings = parse_bulk(&params, now)?;
@@ -146,6 +187,25 @@ fn params(state: &AppState, query: Option<&str>, headers: &HeaderMap, body: Resu
             .map_err(|e| Error::Malformed(format!("the body is not form data: {e}")))?;
         params.extend(posted);
     }
+    Ok(Params(params))
+}
+
+/// The query's parameters and `data` decompressed from a zlib body, refused past the body
+/// limit (which applies to the decompressed data).
+fn compressed_params(state: &AppState, Params(mut params): Params, body: Result<Bytes, BytesRejection>) -> Result<Params, Error> {
+    use std::io::Read;
+    let body = super::read_body(state, body)?;
+    let limit = state.config.max_body_bytes;
+    let mut data = Vec::new();
+    flate2::read::ZlibDecoder::new(&body[..])
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut data)
+        .map_err(|e| Error::Malformed(format!("cb=1: the body is not zlib-compressed data: {e}")))?;
+    if data.len() > limit {
+        return Err(Error::TooLarge { message: format!("the decompressed body is larger than the limit of {limit} bytes"), field: None });
+    }
+    let data = String::from_utf8(data).map_err(|_| Error::Malformed("cb=1: the decompressed body is not UTF-8 text".into()))?;
+    params.push(("data".to_owned(), data));
     Ok(Params(params))
 }
 
@@ -264,6 +324,8 @@ pub fn parse_post(params: &Params, path_node: Option<&str>, now_ms: i64) -> Resu
 /// The readings of an `input/bulk` request: `data=[[t, node, value | {"name": value}, ...], ...]`
 /// with item times relative to `sentat` (the sender's clock when it sent), `offset` (seconds
 /// from now), `time` (Unix seconds) or, with none of them, to the last item (sent just now).
+/// As in Emoncms, the arithmetic is in whole seconds (now, the parameter and each `t` cut to
+/// their whole part), so a buffer sent again with a new `sentat` lands on the same times.
 pub fn parse_bulk(params: &Params, now_ms: i64) -> Result<Vec<Foreign>, Error> {
     let not_valid = || invalid("Format error, json string supplied is not valid");
     let data: Value = serde_json::from_str(params.get("data").ok_or_else(not_valid)?).map_err(|_| not_valid())?;
@@ -272,10 +334,13 @@ pub fn parse_bulk(params: &Params, now_ms: i64) -> Result<Vec<Foreign>, Error> {
     let param_seconds = |name: &str| -> Result<Option<f64>, Error> {
         params
             .get(name)
-            .map(|v| v.trim().parse::<f64>().map_err(|_| invalid(format!("{name} must be a number of seconds"))))
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(s) if s.is_finite() => Ok(s.trunc()),
+                _ => Err(invalid(format!("{name} must be a number of seconds"))),
+            })
             .transpose()
     };
-    let now_s = now_ms as f64 / 1000.0;
+    let now_s = now_ms.div_euclid(1000) as f64;
     let reference = if let Some(sentat) = param_seconds("sentat")? {
         now_s - sentat
     } else if let Some(offset) = param_seconds("offset")? {
@@ -283,13 +348,16 @@ pub fn parse_bulk(params: &Params, now_ms: i64) -> Result<Vec<Foreign>, Error> {
     } else if let Some(time) = param_seconds("time")? {
         time
     } else {
-        let last = items.last().and_then(|item| item.get(0)).and_then(seconds);
+        let last = items.last().and_then(|item| item.get(0)).and_then(seconds).map(f64::trunc);
         now_s - last.ok_or_else(|| invalid("Format error, last item in bulk data does not contain any data"))?
     };
     let mut readings = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let Some(fields) = item.as_array().filter(|f| f.len() > 2) else { continue };
-        let offset = seconds(&fields[0]).ok_or_else(|| invalid(format!("item {index}: the time offset is not a number")))?;
+        let offset = seconds(&fields[0])
+            .filter(|s| s.is_finite())
+            .ok_or_else(|| invalid(format!("item {index}: the time offset is not a number")))?
+            .trunc();
         let node = match &fields[1] {
             Value::Object(_) | Value::Array(_) => return Err(invalid("Format error, node must not be an object")),
             Value::String(s) => node_name(s),
@@ -385,6 +453,22 @@ mod tests {
         let legacy = parse_bulk(&params(&[("data", "[[0,16,1137],[2,17,1437,3164],[4,19,1412,3077]]")]), NOW).unwrap();
         assert_eq!(summary(&legacy)[0], ("16.1".into(), 1137.0, NOW - 4_000, None));
         assert_eq!(summary(&legacy)[2].0, "17.2");
+    }
+
+    #[test]
+    fn a_buffer_sent_again_with_a_new_sentat_lands_on_the_same_seconds() {
+        let data = "[[1763999990,16,1137],[1763999995.7,17,1437]]";
+        let at = |now: i64, sentat: &str| {
+            let readings = parse_bulk(&params(&[("data", data), ("sentat", sentat)]), now).unwrap();
+            readings.iter().map(|r| r.reading.at_ms).collect::<Vec<_>>()
+        };
+        // Sent at the sender's 1764000000 as the server's clock read NOW + 0.4 s, then again
+        // 7.6 s later at the sender's 1764000008.
+        let first = at(NOW + 400, "1764000000");
+        assert_eq!(first, [NOW - 10_000, NOW - 5_000], "whole seconds, as Emoncms computes them");
+        assert_eq!(at(NOW + 8_000, "1764000008"), first);
+        assert_eq!(at(NOW + 8_999, "1764000008.9"), first);
+        assert_eq!(at(NOW + 300, "1764000000")[0] % 1000, 0);
     }
 
     #[test]

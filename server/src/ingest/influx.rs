@@ -75,6 +75,17 @@ impl IntoResponse for InfluxError {
 
 /// `POST /api/v2/write?bucket=&org=&precision=` with `Authorization: Token <device token>`.
 /// `bucket` and `org` are accepted and ignored: the token says which device writes.
+#[utoipa::path(post, path = "/api/v2/write", tag = "ingest", security(("influx_token" = [])),
+    params(("bucket" = Option<String>, Query, description = "Ignored"), ("org" = Option<String>, Query, description = "Ignored"),
+        ("precision" = Option<String>, Query, description = "ns (default), us, ms, s")),
+    request_body(content = String, content_type = "text/plain", description = "InfluxDB line protocol"),
+    responses((status = 204, description = "Every line stored"),
+        (status = 400, description = "A bad line, named; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Missing or unknown token", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn write_v2(
     State(state): State<AppState>,
@@ -90,6 +101,17 @@ pub async fn write_v2(
 
 /// `POST /write?db=&precision=` (InfluxDB 1.x): the device token as the password, in `p=`, in
 /// basic authentication, or as `Authorization: Token <token>`.
+#[utoipa::path(post, path = "/write", tag = "ingest", security(("influx_token" = []), ("influx_basic" = [])),
+    params(("db" = Option<String>, Query, description = "Ignored"), ("precision" = Option<String>, Query, description = "n (default), u, ms, s, m, h"),
+        ("u" = Option<String>, Query, description = "User, ignored"), ("p" = Option<String>, Query, description = "The device token")),
+    request_body(content = String, content_type = "text/plain", description = "InfluxDB line protocol"),
+    responses((status = 204, description = "Every line stored"),
+        (status = 400, description = "A bad line, named; nothing stored", body = serde_json::Value),
+        (status = 401, description = "Missing or unknown token", body = serde_json::Value),
+        (status = 408, description = "The request took too long"),
+        (status = 413, description = "Body too large", body = serde_json::Value),
+        (status = 429, description = "Too many requests from this device", body = serde_json::Value),
+        (status = 503, description = "The database is unavailable", body = serde_json::Value)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn write_v1(
     State(state): State<AppState>,
@@ -113,6 +135,7 @@ pub async fn write_v1(
 }
 
 /// `GET /ping`: InfluxDB's liveness check, which some clients call before writing.
+#[utoipa::path(get, path = "/ping", tag = "ingest", responses((status = 204, description = "Alive")))]
 pub async fn ping() -> impl IntoResponse {
     (StatusCode::NO_CONTENT, [("X-Influxdb-Version", HeaderValue::from_static("1.8-hearth"))])
 }
@@ -125,6 +148,9 @@ pub struct QueryParams {
 
 /// `POST /query` (InfluxDB 1.x): only `CREATE DATABASE`, which Telegraf sends before writing,
 /// succeeds (and does nothing: readings go to the device's sensors).
+#[utoipa::path(post, path = "/query", tag = "ingest", params(("q" = Option<String>, Query, description = "`CREATE DATABASE …`")),
+    responses((status = 200, description = "CREATE DATABASE done", body = serde_json::Value),
+        (status = 400, description = "Any other query", body = serde_json::Value)))]
 pub async fn query(Query(params): Query<QueryParams>, body: Bytes) -> Result<Json<serde_json::Value>, InfluxError> {
     let form: QueryParams = serde_urlencoded::from_bytes(&body).unwrap_or(QueryParams { q: None });
     let q = params.q.or(form.q).unwrap_or_default();
@@ -318,7 +344,8 @@ mod tests {
             ("a v=1\nnot line protocol\n", 2),
             ("a v=1\nb v=1\nc,kind=pressure v=1", 3),
             ("a,kind=switch v=2", 1),
-            (&format!("a v=1 {}", (NOW + 600_000) * 1_000_000) as &str, 1),
+            (&format!("a,kind=power v=1 {}", (NOW + 600_000) * 1_000_000) as &str, 1),
+            (&format!("a v=1 {}", (NOW + 49 * 3_600_000) * 1_000_000) as &str, 1),
         ] {
             match parse(body, 1, NOW) {
                 Err(Error::Invalid { index, .. }) => assert_eq!(index, Some(line), "{body}"),

@@ -33,14 +33,19 @@ pub struct Guess {
 
 /// The kind a name says, from its words (split at anything but letters and digits, trailing
 /// digits dropped, case ignored): `temperature`/`temp`, `humidity`/`hum`, `power`/`watt(s)`,
-/// `energy`/`kwh`/`wh` (Wh are converted to kWh), `flow`, `water`/`litre(s)`/`liter(s)`.
-/// `water` beside another kind's word only qualifies it (`water_temp` is a temperature,
-/// `water_flow` a flow). Any other mix, or no such word, gives `None`.
+/// `energy`/`kwh`/`wh` (Wh are converted to kWh), `flow`, `water`/`litre(s)`/`liter(s)`,
+/// `gas`, `co2`, `battery`/`soc`, `price`. `water`, `gas` and `battery` beside another kind's
+/// word only qualify it (`water_temp` is a temperature, `water_flow` a flow, `battery_power`
+/// a power). Any other mix, or no such word, gives `None`.
 pub fn guess_kind(name: &str) -> Option<Guess> {
     let mut kinds: Vec<Kind> = Vec::new();
     let mut watt_hours = false;
     for word in name.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
         let word = word.to_ascii_lowercase();
+        if word == "co2" {
+            kinds.push(Kind::Co2);
+            continue;
+        }
         let word = word.trim_end_matches(|c: char| c.is_ascii_digit());
         let kind = match word {
             "temperature" | "temp" => Kind::Temperature,
@@ -53,14 +58,18 @@ pub fn guess_kind(name: &str) -> Option<Guess> {
             }
             "flow" => Kind::Flow,
             "water" | "litre" | "litres" | "liter" | "liters" => Kind::Water,
+            "gas" => Kind::Gas,
+            "battery" | "soc" => Kind::Battery,
+            "price" => Kind::Price,
             _ => continue,
         };
         if !kinds.contains(&kind) {
             kinds.push(kind);
         }
     }
+    kinds.dedup();
     if kinds.len() > 1 {
-        kinds.retain(|k| *k != Kind::Water);
+        kinds.retain(|k| !matches!(k, Kind::Water | Kind::Gas | Kind::Battery));
     }
     match kinds[..] {
         [kind] => Some(Guess { kind, scale: if kind == Kind::Energy && watt_hours { 0.001 } else { 1.0 } }),
@@ -97,6 +106,12 @@ mod tests {
         assert_eq!(kind("pulse"), None);
         assert_eq!(kind("temperature_power"), None, "two kinds: ambiguous");
         assert_eq!(kind("temporary"), None, "whole words only");
+        assert_eq!(kind("co2"), Some(Kind::Co2));
+        assert_eq!(kind("office_co2"), Some(Kind::Co2));
+        assert_eq!(kind("gas_meter"), Some(Kind::Gas));
+        assert_eq!(kind("battery_soc"), Some(Kind::Battery));
+        assert_eq!(kind("battery_power"), Some(Kind::Power));
+        assert_eq!(kind("spot_price"), Some(Kind::Price));
     }
 
     #[test]

@@ -231,13 +231,18 @@ pub async fn run(db: Db, zone: HouseZone, outbox: Outbox, every: Duration) {
     loop {
         tick.tick().await;
         let events = match evaluate_heard(&db, &zone, hearth_core::time::now_ms(), &heard).await {
-            Ok(events) => events,
+            Ok(events) => {
+                metrics::counter!("hearth_alert_evaluations_total", "result" => "done").increment(1);
+                events
+            }
             Err(e) => {
+                metrics::counter!("hearth_alert_evaluations_total", "result" => "failed").increment(1);
                 tracing::warn!(error = %e, "alert evaluation failed; trying again later");
                 continue;
             }
         };
         for event in events {
+            metrics::counter!("hearth_alert_changes_total", "state" => format!("{:?}", event.state).to_lowercase()).increment(1);
             tracing::info!(state = ?event.state, alert = event.alert.alert_id, message = event.alert.message, "alert");
             outbox.send(&event);
         }

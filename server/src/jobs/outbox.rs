@@ -46,14 +46,21 @@ impl Retry {
         let attempts = self.attempts.max(1);
         for n in 1..=attempts {
             match attempt().await {
-                Ok(()) => return true,
-                Err(e) => tracing::warn!(channel, attempt = n, alert = alert_id, error = %e, "alert not delivered"),
+                Ok(()) => {
+                    metrics::counter!("hearth_alert_deliveries_total", "channel" => channel.to_owned(), "result" => "delivered").increment(1);
+                    return true;
+                }
+                Err(e) => {
+                    metrics::counter!("hearth_alert_deliveries_total", "channel" => channel.to_owned(), "result" => "failed").increment(1);
+                    tracing::warn!(channel, attempt = n, alert = alert_id, error = %e, "alert not delivered")
+                }
             }
             if n < attempts {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_secs(60));
             }
         }
+        metrics::counter!("hearth_alert_deliveries_given_up_total", "channel" => channel.to_owned()).increment(1);
         tracing::error!(channel, alert = alert_id, "gave up delivering the alert after {attempts} attempts");
         false
     }

@@ -3,6 +3,7 @@
 //! instant (and the house's zone): counters are sums from [`EPOCH_MS`] kept per local day,
 //! in integer units so that they never step back by a rounding error.
 
+use super::energy::{self, EnergyDay, GAS_UNITS_PER_M3, OCCUPIED, Place};
 use super::loads::{self, EPOCH_MS, LOADS, Local, RESET_LOAD, Run, SHOWERS, seeded};
 use super::rooms::ROOMS;
 use hearth_core::time::house::rfc3339;
@@ -54,6 +55,19 @@ enum Source {
     Switch(usize),
     Power(usize),
     Energy(usize),
+    Co2(usize),
+    SolarPower,
+    SolarEnergy,
+    GridImport,
+    GridExport,
+    GridImportPower,
+    GridExportPower,
+    BatteryCharge,
+    BatteryDischarge,
+    BatteryChargePower,
+    BatteryDischargePower,
+    BatterySoc,
+    Gas,
 }
 
 struct Sensor {
@@ -87,9 +101,11 @@ struct Draw {
 /// keeps each day's runs and the running totals of the days before it.
 pub struct House {
     zone: HouseZone,
+    place: Place,
     sensors: Vec<Sensor>,
     plans: Vec<Plan>,
     before: Vec<Totals>,
+    energy: Vec<EnergyDay>,
 }
 
 impl House {
@@ -101,11 +117,27 @@ impl House {
             sensors.push(room_sensor(Kind::Temperature, Source::Temperature(i)));
             sensors.push(room_sensor(Kind::Humidity, Source::Humidity(i)));
         }
+        for (i, occupied) in OCCUPIED.iter().enumerate() {
+            let room = ROOMS.iter().find(|r| r.key == occupied.key).map(|r| r.name);
+            sensors.push(Sensor { key: format!("{}.co2", occupied.key), kind: Kind::Co2, room, source: Source::Co2(i) });
+        }
         for (key, kind, source) in [
             ("house.power", Kind::Power, Source::HousePower),
             ("house.energy", Kind::Energy, Source::HouseEnergy),
             ("house.water", Kind::Water, Source::HouseWater),
             ("house.flow", Kind::Flow, Source::HouseFlow),
+            ("house.gas", Kind::Gas, Source::Gas),
+            ("solar.power", Kind::Power, Source::SolarPower),
+            ("solar.energy", Kind::Energy, Source::SolarEnergy),
+            ("grid.import", Kind::Energy, Source::GridImport),
+            ("grid.export", Kind::Energy, Source::GridExport),
+            ("grid.import_power", Kind::Power, Source::GridImportPower),
+            ("grid.export_power", Kind::Power, Source::GridExportPower),
+            ("battery.charge", Kind::Energy, Source::BatteryCharge),
+            ("battery.discharge", Kind::Energy, Source::BatteryDischarge),
+            ("battery.charge_power", Kind::Power, Source::BatteryChargePower),
+            ("battery.discharge_power", Kind::Power, Source::BatteryDischargePower),
+            ("battery.soc", Kind::Battery, Source::BatterySoc),
         ] {
             sensors.push(Sensor { key: key.into(), kind, room: None, source });
         }
@@ -117,7 +149,9 @@ impl House {
         }
         assert!(sensors.len() <= 64, "sensor sets are 64-bit masks");
         let first = zone.day_of(EPOCH_MS);
-        let mut house = House { zone, sensors, plans: Vec::new(), before: Vec::new() };
+        let standard = jiff::Timestamp::from_millisecond(EPOCH_MS).map_or(0, |t| zone.0.to_offset(t).seconds());
+        let place = Place::of_zone(&zone.name(), f64::from(standard) / 3600.0);
+        let mut house = House { zone, place, sensors, plans: Vec::new(), before: Vec::new(), energy: Vec::new() };
         house.plan(first);
         house
     }
@@ -151,6 +185,32 @@ impl House {
         };
         self.before.push(previous);
         self.plans.push(Plan { day, runs });
+        let start = self.energy.last().map_or_else(energy::at_epoch, EnergyDay::end);
+        let planned = energy::plan_day(&day, number, start, &self.place, &self.zone.0, &self.used_per_step(&day));
+        self.energy.push(planned);
+    }
+
+    /// What the house used during each of the energy steps of `day` (the last planned day),
+    /// mW·ms: the loads' standby, and their runs' draw above it spread over the steps.
+    fn used_per_step(&self, day: &Day) -> Vec<i64> {
+        let starts: Vec<i64> = energy::step_starts(day).collect();
+        let Some(&first) = starts.first() else { return Vec::new() };
+        let standby: i64 = LOADS.iter().map(|l| l.standby_mw).sum();
+        let mut used = vec![standby * energy::STEP_MS; starts.len()];
+        let end = first + starts.len() as i64 * energy::STEP_MS;
+        for (l, run) in self.runs_near(self.plans.len() - 1) {
+            for (start, phase) in run.stretches() {
+                let extra = phase.mw - LOADS[l].standby_mw;
+                let (mut from, to) = (start.max(first), phase.until_ms.min(end));
+                while from < to {
+                    let i = ((from - first) / energy::STEP_MS) as usize;
+                    let step_end = (first + (i as i64 + 1) * energy::STEP_MS).min(to);
+                    used[i] += extra * (step_end - from);
+                    from = step_end;
+                }
+            }
+        }
+        used
     }
 
     /// Plans the days up to the one holding `t`.
@@ -304,11 +364,38 @@ impl House {
                         counters.as_ref().map_or(0.0, |(e, _)| kwh(e[l] - at_reset))
                     }
                     Source::Energy(l) => counters.as_ref().map_or(0.0, |(e, _)| kwh(e[l])),
+                    Source::Co2(i) => energy::co2(&OCCUPIED[i], &self.zone.0, t),
+                    source => self.energy_reading(source, t, draw.mw.iter().sum()),
                 };
                 out.push(Reading { sensor: sensor.key.clone(), value, at_ms: t, kind: sensor.kind, room: sensor.room });
             }
         }
         out
+    }
+
+    /// A reading of the roof, the battery, the grid's meter or the gas meter at `t`, with
+    /// the house drawing `house_mw` then: counters and the battery from the day's energy
+    /// plan, the panels' and the battery's power as their step's mean, the grid's as what is
+    /// left of the house's draw now.
+    fn energy_reading(&self, source: Source, t: i64, house_mw: i64) -> f64 {
+        let (totals, rates) = self.energy[self.day_number(t)].at(t);
+        let grid_mw = house_mw - rates.solar - rates.discharge + rates.charge;
+        let watts = |mw: i64| round(mw as f64 / 1000.0, 1);
+        match source {
+            Source::SolarPower => watts(rates.solar),
+            Source::SolarEnergy => kwh(totals.solar),
+            Source::GridImport => kwh(totals.import),
+            Source::GridExport => kwh(totals.export),
+            Source::GridImportPower => watts(grid_mw.max(0)),
+            Source::GridExportPower => watts((-grid_mw).max(0)),
+            Source::BatteryCharge => kwh(totals.charge),
+            Source::BatteryDischarge => kwh(totals.discharge),
+            Source::BatteryChargePower => watts(rates.charge),
+            Source::BatteryDischargePower => watts(rates.discharge),
+            Source::BatterySoc => totals.soc(),
+            Source::Gas => round(totals.gas as f64 / GAS_UNITS_PER_M3, 3),
+            _ => 0.0,
+        }
     }
 
     fn counter_mask(&self) -> u64 {
@@ -404,9 +491,10 @@ mod tests {
         let keys: Vec<&str> = house.sensors().map(|(key, _, _)| key).collect();
         assert!(keys.iter().all(|k| hearth_core::sensor::valid_key(k)), "{keys:?}");
         let meters: Vec<&str> = keys.iter().copied().filter(|k| k.starts_with("house.")).collect();
-        assert_eq!(meters, ["house.power", "house.energy", "house.water", "house.flow"]);
+        assert_eq!(meters, ["house.power", "house.energy", "house.water", "house.flow", "house.gas"]);
         for (key, _, room) in house.sensors() {
-            assert_eq!(room.is_none(), key.starts_with("house."), "{key}");
+            let whole_house = ["house.", "solar.", "grid.", "battery."].iter().any(|p| key.starts_with(p));
+            assert_eq!(room.is_none(), whole_house, "{key}");
         }
         for plug in ["fridge", "washing_machine", "dishwasher", "tv"] {
             for kind in ["switch", "power", "energy"] {
@@ -416,7 +504,9 @@ mod tests {
         let mut kinds: Vec<Kind> = BACKFILL.iter().map(|r| r.kind).collect();
         kinds.sort();
         kinds.dedup();
-        assert_eq!(kinds, Kind::ALL);
+        // Every kind but price: the simulated house's tariff is time-of-use, not dynamic.
+        let all: Vec<Kind> = Kind::ALL.into_iter().filter(|k| *k != Kind::Price).collect();
+        assert_eq!(kinds, all);
         let sensors = series(&BACKFILL);
         assert_eq!(sensors.len(), keys.len(), "every sensor reports");
         for r in BACKFILL.iter() {
@@ -588,11 +678,12 @@ mod tests {
         // A restarted simulator starts from another instant and its live steps fall elsewhere,
         // yet the readings at any instant they share are the same.
         let restarted = House::new(lisbon()).readings(END - DAY - 7 * MINUTE, END, 60_000);
-        let tail: Vec<&Reading> = BACKFILL.iter().filter(|r| r.at_ms >= END - DAY - 7 * MINUTE).collect();
-        let shared: Vec<&Reading> = restarted.iter().filter(|r| tail.iter().any(|t| t.at_ms == r.at_ms && t.sensor == r.sensor)).collect();
+        let tail: HashMap<(i64, &str), &Reading> =
+            BACKFILL.iter().filter(|r| r.at_ms >= END - DAY - 7 * MINUTE).map(|r| ((r.at_ms, r.sensor.as_str()), r)).collect();
+        let shared: Vec<&Reading> = restarted.iter().filter(|r| tail.contains_key(&(r.at_ms, r.sensor.as_str()))).collect();
         assert!(shared.len() > 288 * 20);
         for r in shared {
-            assert!(tail.contains(&r), "{r:?}");
+            assert_eq!(tail[&(r.at_ms, r.sensor.as_str())], r);
         }
         let mut pieces = House::new(lisbon());
         let (a, b) = (pieces.readings(END, END + 7 * MINUTE, 5_000), pieces.readings(END + 7 * MINUTE, END + 20 * MINUTE, 5_000));

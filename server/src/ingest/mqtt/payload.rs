@@ -199,6 +199,10 @@ fn tasmota_telemetry(json: &Map<String, Value>, received_ms: i64, zone: &HouseZo
                 if let Some(total) = energy.get("Total") {
                     numbers("energy", total, Kind::Energy, &mut out);
                 }
+                // Two-way meters: the energy fed into the grid, kWh.
+                if let Some(export) = energy.get("ExportActive") {
+                    numbers("export", export, Kind::Energy, &mut out);
+                }
             }
             (power, Value::String(state)) if power.starts_with("POWER") && power[5..].bytes().all(|b| b.is_ascii_digit()) => {
                 out.push(stated(format!("switch{}", &power[5..]), on_off(state)?, at_ms, Kind::Switch));
@@ -232,8 +236,12 @@ fn tasmota_time(time: &str, zone: &HouseZone) -> Result<i64, String> {
 }
 
 /// A Shelly Gen2 component status: `switch:<n>` and `pm1:<n>` give `<component>.switch`
-/// (`output`), `.power` (`apower`, W), `.energy` (`aenergy.total`, Wh → kWh) and
-/// `.temperature` (`temperature.tC`); `temperature:<n>` gives `tC`, `humidity:<n>` gives `rh`.
+/// (`output`), `.power` (`apower`, W), `.energy` (`aenergy.total`, Wh → kWh), `.export`
+/// (`ret_aenergy.total`, returned energy, Wh → kWh) and `.temperature` (`temperature.tC`);
+/// the energy meters' `em:<n>` and `em1:<n>` give `.power` (`total_act_power`, `act_power`),
+/// `emdata:<n>` and `em1data:<n>` `.energy` and `.export` (`total_act`/`total_act_energy` and
+/// `total_act_ret`/`total_act_ret_energy`, Wh → kWh); `temperature:<n>` gives `tC`,
+/// `humidity:<n>` gives `rh`.
 fn shelly_status(component: &str, json: &Map<String, Value>, at_ms: i64) -> Vec<Foreign> {
     let base = key_part(component);
     let kind_of = component.split(':').next().unwrap_or("");
@@ -249,8 +257,17 @@ fn shelly_status(component: &str, json: &Map<String, Value>, at_ms: i64) -> Vec<
             push("power", json.get("apower").and_then(Value::as_f64), Kind::Power);
             let total = json.get("aenergy").and_then(|e| e.get("total")).and_then(Value::as_f64);
             push("energy", total.map(|wh| wh / 1000.0), Kind::Energy);
+            let returned = json.get("ret_aenergy").and_then(|e| e.get("total")).and_then(Value::as_f64);
+            push("export", returned.map(|wh| wh / 1000.0), Kind::Energy);
             let celsius = json.get("temperature").and_then(|t| t.get("tC")).and_then(Value::as_f64);
             push("temperature", celsius, Kind::Temperature);
+        }
+        "em" => push("power", json.get("total_act_power").and_then(Value::as_f64), Kind::Power),
+        "em1" => push("power", json.get("act_power").and_then(Value::as_f64), Kind::Power),
+        "emdata" | "em1data" => {
+            let wh = |fields: [&str; 2]| fields.iter().find_map(|f| json.get(*f).and_then(Value::as_f64)).map(|wh| wh / 1000.0);
+            push("energy", wh(["total_act", "total_act_energy"]), Kind::Energy);
+            push("export", wh(["total_act_ret", "total_act_ret_energy"]), Kind::Energy);
         }
         "temperature" => push("temperature", json.get("tC").and_then(Value::as_f64), Kind::Temperature),
         "humidity" => push("humidity", json.get("rh").and_then(Value::as_f64), Kind::Humidity),
@@ -324,6 +341,19 @@ mod tests {
         // docs/DeepSleep.md: a STATE whose Time carries an offset.
         let state = r#"{"Time":"2021-06-27T15:03:44+02:00","Uptime":"0T00:00:13","POWER":"ON","Wifi":{"AP":1,"RSSI":86}}"#;
         assert_eq!(readings("tele/demo-sensor/STATE", state), [("switch".into(), 1.0, 1_624_799_024_000, Some(Kind::Switch))]);
+    }
+
+    #[test]
+    fn two_way_meters_give_import_and_export_counters() {
+        let emdata = r#"{"id":0,"a_total_act_energy":100.5,"total_act":2950.52,"total_act_ret":1200.25}"#;
+        let json: Map<String, Value> = serde_json::from_str(emdata).unwrap();
+        let got: Vec<(String, f64)> = shelly_status("emdata:0", &json, 0).into_iter().map(|f| (f.reading.key, f.reading.value)).collect();
+        assert_eq!(got, [("emdata_0.energy".to_owned(), 2.95052), ("emdata_0.export".to_owned(), 1.20025)]);
+        let em: Map<String, Value> = serde_json::from_str(r#"{"id":0,"total_act_power":-812.4}"#).unwrap();
+        assert_eq!(shelly_status("em:0", &em, 0)[0].reading.value, -812.4);
+        let tasmota: Map<String, Value> = serde_json::from_str(r#"{"ENERGY":{"Total":120.5,"ExportActive":33.25,"Power":-420}}"#).unwrap();
+        let got: Vec<(String, f64)> = tasmota_telemetry(&tasmota, 1, &HouseZone::utc()).unwrap().into_iter().map(|f| (f.reading.key, f.reading.value)).collect();
+        assert!(got.contains(&("export".to_owned(), 33.25)) && got.contains(&("energy".to_owned(), 120.5)), "{got:?}");
     }
 
     #[test]

@@ -1,0 +1,105 @@
+import { expect, test, type APIRequestContext } from "@playwright/test";
+import { addDevice, minutesAgo, numberIn, openLive, post } from "./hearth";
+
+// Costs and flows as the pages show them, against what was posted and how it was priced: a
+// flat tariff of 0.25 €/kWh (export 0.10, standing 0.40 a day), a kettle's counter, a roof's
+// solar counter and power, and the grid's two-way meter, given their roles through the
+// Devices page's server function. Each project takes its roles away at the end, so the other
+// project's flows are its own.
+
+const money = (v: number) => `${v < 0 ? "−" : ""}€${Math.abs(v).toFixed(2)}`;
+
+async function setRole(request: APIRequestContext, sensorId: number, role: string) {
+  const response = await request.post("/api/owner/update_sensor", { form: { sensor_id: String(sensorId), name: "", room: "", role } });
+  expect(response.status(), await response.text()).toBe(200);
+}
+
+test.describe("costs and flows", () => {
+  let token: string;
+  let p: string;
+  const roles: [string, string][] = [];
+  const ids = new Map<string, number>();
+
+  test.beforeAll(async ({ request }, info) => {
+    p = info.project.name;
+    token = addDevice(`e2e-costs-${p}`);
+    await post(request, token, [
+      { sensor: `kettle_${p}.energy`, kind: "energy", room: "Kitchen", value: 5, at: minutesAgo(50) },
+      { sensor: `kettle_${p}.energy`, value: 7, at: minutesAgo(10) },
+      { sensor: `roof_${p}.energy`, kind: "energy", value: 100, at: minutesAgo(50) },
+      { sensor: `roof_${p}.energy`, value: 103, at: minutesAgo(10) },
+      { sensor: `grid_${p}.export`, kind: "energy", value: 20, at: minutesAgo(50) },
+      { sensor: `grid_${p}.export`, value: 21, at: minutesAgo(10) },
+      { sensor: `grid_${p}.import`, kind: "energy", value: 300, at: minutesAgo(50) },
+      { sensor: `grid_${p}.import`, value: 300.5, at: minutesAgo(10) },
+      { sensor: `roof_${p}.power`, kind: "power", value: 1500, at: minutesAgo(1) },
+      { sensor: `grid_${p}.export_power`, kind: "power", value: 600, at: minutesAgo(1) },
+    ]);
+    const sensors: { id: number; key: string }[] = await (await request.get("/api/v1/sensors")).json();
+    for (const s of sensors) ids.set(s.key, s.id);
+    roles.push(
+      [`roof_${p}.energy`, "solar"],
+      [`roof_${p}.power`, "solar"],
+      [`grid_${p}.export`, "grid_export"],
+      [`grid_${p}.export_power`, "grid_export"],
+      [`grid_${p}.import`, "grid_import"],
+    );
+    for (const [key, role] of roles) await setRole(request, ids.get(key)!, role);
+    const tariffs = { tariffs: [{ from: "2020-01-01", currency: "EUR", import: { price: 0.25 }, standing_per_day: 0.4, export: { price: 0.1 } }] };
+    const put = await request.put("/api/v1/tariffs", { data: tariffs });
+    expect(put.status(), await put.text()).toBe(200);
+  });
+
+  test.afterAll(async ({ request }) => {
+    for (const [key] of roles) await setRole(request, ids.get(key)!, "");
+  });
+
+  test("Electricity shows each device's cost, the days' costs and the flows posted", async ({ page, request }) => {
+    const { errors } = await openLive(page, "/energy");
+    // 2 kWh at 0.25.
+    await expect(page.getByTestId("breakdown").locator("li", { hasText: `Kettle ${p}` })).toContainText(`2.00 kWh · ${money(0.5)}`);
+    const api = await (await request.get("/api/v1/costs")).json();
+    expect(api.currency).toBe("EUR");
+    const kettle = api.devices.find((d: { sensor_id: number }) => d.sensor_id === ids.get(`kettle_${p}.energy`));
+    expect(kettle.kwh).toBeCloseTo(2, 9);
+    expect(kettle.cost).toBeCloseTo(0.5, 9);
+    // Each day's total as the API priced it, rounded to cents on the page.
+    const today = api.days[api.days.length - 1];
+    const row = page.getByTestId("costs").locator(`tr[data-date="${today.date}"]`);
+    await expect(row.locator('[data-cost="total"]')).toHaveText(money(today.total));
+    // Solar 3 kWh, 1 of it exported: the days shown and now (1500 W, 600 W of it exported).
+    const flows = page.getByTestId("flows");
+    await expect(flows.locator('svg[aria-label="Energy flows over the days shown"] [data-flow="solar-grid"] text')).toHaveText("1.0 kWh");
+    await expect(flows.locator('svg[aria-label="Energy flows over the days shown"] [data-flow="solar-house"] text')).toHaveText("2.0 kWh");
+    const now = flows.getByTestId("flows-now");
+    await expect(now.locator('[data-flow="solar-grid"] text')).toHaveText("600 W");
+    await expect(now.locator('[data-flow="solar-house"] text')).toHaveText("900 W");
+    // The flow now follows live power.
+    await post(request, token, [{ sensor: `grid_${p}.export_power`, value: 1000 }]);
+    await expect(now.locator('[data-flow="solar-grid"] text')).toHaveText("1.00 kW");
+    expect(errors).toEqual([]);
+  });
+
+  test("Overview shows today's cost as priced, moving with the import meter", async ({ page, request }) => {
+    const { notReloaded } = await openLive(page, "/");
+    const api = await (await request.get("/api/v1/costs")).json();
+    const today = api.days[api.days.length - 1];
+    const card = page.getByTestId("cost-today");
+    await expect(card.locator(".big")).toHaveText(money(today.total));
+    await expect(card.getByTestId("cost-month")).toContainText("this month");
+    const before = await numberIn(card.locator(".big"));
+    // One more kWh from the grid at 0.25.
+    await post(request, token, [{ sensor: `grid_${p}.import`, value: 301.5 }]);
+    await expect.poll(() => numberIn(card.locator(".big"))).toBeCloseTo(before + 0.25, 2);
+    await notReloaded();
+  });
+
+  test("the Tariffs page shows the tariff and names the field of a refusal", async ({ page }) => {
+    await openLive(page, "/tariffs");
+    await expect(page.locator("li[data-from='2020-01-01']")).toContainText("flat 0.2500 EUR/kWh");
+    const editor = page.getByLabel("Tariffs as JSON");
+    await editor.fill(JSON.stringify([{ from: "2020-01-01", currency: "EUR", import: { price: 0.25 }, standing_per_day: -1 }]));
+    await page.getByRole("button", { name: "Save tariffs" }).click();
+    await expect(page.locator("p.error[role=alert]")).toContainText("tariffs[0].standing_per_day");
+  });
+});

@@ -1,0 +1,23 @@
+//! The security headers of every answer: pages set their own Content-Security-Policy with the
+//! nonce of their scripts (`hearth_app::shell`); every other answer gets one that allows
+//! nothing. None may be framed, sniffed into another type, or send a `Referer`.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+/// The policy of answers that are not pages: nothing runs, nothing loads, no framing.
+const NOTHING: &str = "default-src 'none'; frame-ancestors 'none'";
+
+/// The middleware adding the headers.
+pub async fn security(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(NOTHING));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Page addresses (a share link's above all) stay on this server.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    response
+}
