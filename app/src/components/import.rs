@@ -217,8 +217,8 @@ mod tests {
         assert_eq!(stage_of(&progress), Some(Stage::Working("checking".into(), 0.25)));
         let done = json!({"done": {"rows": 3, "stored": 2, "duplicates": 1, "devices_created": ["hall"]}});
         assert_eq!(stage_of(&done), Some(Stage::Done("3 readings: 2 stored, 1 already there. 1 devices created.".into())));
-        let refused = json!({"error": "1 rows refused", "refused": [{"line": 3, "field": "time", "message": "bad time"}], "count": 1});
-        assert_eq!(stage_of(&refused), Some(Stage::Failed("1 rows refused".into(), vec!["line 3: bad time".into()])));
+        let refused = json!({"error": "refused rows: 1; nothing was stored", "refused": [{"line": 3, "field": "time", "message": "bad time"}], "count": 1});
+        assert_eq!(stage_of(&refused), Some(Stage::Failed("refused rows: 1; nothing was stored".into(), vec!["line 3: bad time".into()])));
         assert_eq!(stage_of(&json!({"progress": null})), None);
     }
 }
