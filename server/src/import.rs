@@ -82,7 +82,7 @@ pub enum ImportError {
     #[error("{0}")]
     Format(String),
     /// Rows were refused: nothing was stored. `count` of them, the first [`MAX_LISTED`] listed.
-    #[error("{count} rows refused, nothing stored; first: line {}: {}", .rows[0].line, .rows[0].message)]
+    #[error("refused rows: {count}; nothing was stored")]
     Refused {
         /// The refused rows, in order.
         rows: Vec<Refused>,

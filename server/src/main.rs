@@ -153,7 +153,7 @@ async fn import(database_url: &str, args: ImportArgs) -> Result<(), BoxError> {
             if count > rows.len() as u64 {
                 eprintln!("… and {} more", count - rows.len() as u64);
             }
-            Err(format!("{count} rows refused; nothing was stored").into())
+            Err(format!("refused rows: {count}; nothing was stored").into())
         }
         Err(e) => Err(e.into()),
     }

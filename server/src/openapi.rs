@@ -199,7 +199,9 @@ pub async fn docs() -> Html<String> {
         for (method, operation) in operations(item) {
             page += "<section class=\"panel\">";
             page += &format!("<h2><code>{method} {}</code></h2>", escape(path));
-            if let Some(description) = operation.description.as_deref().or(operation.summary.as_deref()) {
+            // A doc comment's first line that only repeats the route is left out.
+            let said = [operation.summary.as_deref(), operation.description.as_deref()];
+            for description in said.into_iter().flatten().filter(|d| !d.starts_with('`')) {
                 page += &format!("<p>{}</p>", escape(description));
             }
             let params = operation.parameters.as_deref().unwrap_or_default();

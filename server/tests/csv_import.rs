@@ -189,7 +189,7 @@ async fn hearth_import_reports_progress_and_refused_lines() {
         .unwrap();
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(!output.status.success());
-    assert!(log.contains("line 3: time:") && log.contains("1 rows refused; nothing was stored"), "{log}");
+    assert!(log.contains("line 3: time:") && log.contains("refused rows: 1; nothing was stored"), "{log}");
 }
 
 #[tokio::test]

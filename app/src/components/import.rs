@@ -20,13 +20,46 @@ enum Stage {
     Failed(String, Vec<String>),
 }
 
-/// The import panel. `imported` is bumped after each import that stored something, so the
-/// page reads its devices again.
+/// What the import panel holds, owned by the page so that it outlives the panel: the page
+/// draws the panel again when it reads its devices after an import.
+#[derive(Clone, Copy)]
+pub struct ImportForm {
+    stage: RwSignal<Stage>,
+    device: RwSignal<String>,
+    sensor: RwSignal<String>,
+    kind: RwSignal<String>,
+    imported: RwSignal<u32>,
+}
+
+impl ImportForm {
+    /// An empty form.
+    pub fn new() -> ImportForm {
+        ImportForm {
+            stage: RwSignal::new(Stage::Idle),
+            device: RwSignal::new(String::new()),
+            sensor: RwSignal::new(String::new()),
+            kind: RwSignal::new(String::new()),
+            imported: RwSignal::new(0),
+        }
+    }
+
+    /// How many imports have finished (tracked), for the page to read its devices again.
+    pub fn imported(&self) -> u32 {
+        self.imported.get()
+    }
+}
+
+impl Default for ImportForm {
+    fn default() -> Self {
+        ImportForm::new()
+    }
+}
+
+/// The import panel.
 #[component]
-pub fn ImportPanel(imported: RwSignal<u32>) -> impl IntoView {
-    let stage = RwSignal::new(Stage::Idle);
+pub fn ImportPanel(form: ImportForm) -> impl IntoView {
+    let ImportForm { stage, device, sensor, kind, imported } = form;
     let file_input = NodeRef::<leptos::html::Input>::new();
-    let (device, sensor, kind) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let busy = move || matches!(stage.get(), Stage::Uploading(_) | Stage::Working(..));
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -184,8 +217,8 @@ mod tests {
         assert_eq!(stage_of(&progress), Some(Stage::Working("checking".into(), 0.25)));
         let done = json!({"done": {"rows": 3, "stored": 2, "duplicates": 1, "devices_created": ["hall"]}});
         assert_eq!(stage_of(&done), Some(Stage::Done("3 readings: 2 stored, 1 already there. 1 devices created.".into())));
-        let refused = json!({"error": "1 rows refused", "refused": [{"line": 3, "field": "time", "message": "bad time"}], "count": 1});
-        assert_eq!(stage_of(&refused), Some(Stage::Failed("1 rows refused".into(), vec!["line 3: bad time".into()])));
+        let refused = json!({"error": "refused rows: 1; nothing was stored", "refused": [{"line": 3, "field": "time", "message": "bad time"}], "count": 1});
+        assert_eq!(stage_of(&refused), Some(Stage::Failed("refused rows: 1; nothing was stored".into(), vec!["line 3: bad time".into()])));
         assert_eq!(stage_of(&json!({"progress": null})), None);
     }
 }

@@ -3,7 +3,7 @@
 //! revoking a device's token; importing readings from CSV; and the MQTT panel (topic prefixes, online states, discovered
 //! prefixes).
 
-use crate::components::import::ImportPanel;
+use crate::components::import::{ImportForm, ImportPanel};
 use crate::components::mqtt::MqttPanel;
 use crate::format::{ago, reading_text};
 use crate::functions::devices::{AddDevice, Devices, RevokeDevice, UpdateSensor, load_devices};
@@ -20,9 +20,9 @@ pub fn DevicesPage() -> impl IntoView {
     let add = ServerAction::<AddDevice>::new();
     let update = ServerAction::<UpdateSensor>::new();
     let revoke = ServerAction::<RevokeDevice>::new();
-    let imported = RwSignal::new(0u32);
+    let import = ImportForm::new();
     let data = Resource::new(
-        move || (add.version().get(), update.version().get(), revoke.version().get(), imported.get()),
+        move || (add.version().get(), update.version().get(), revoke.version().get(), import.imported()),
         |_| load_devices(),
     );
     let new_token = move || add.value().get().and_then(|r| r.ok());
@@ -53,7 +53,7 @@ pub fn DevicesPage() -> impl IntoView {
                                         </div>
                                     })}
                                 </section>
-                                <ImportPanel imported=imported />
+                                <ImportPanel form=import />
                             </Show>
                             {move || update_error().map(|e| view! { <p class="error">{e}</p> })}
                             <Show when=move || empty>
