@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test } from "@playwright/test";
-import { addDevice, minutesAgo, post } from "./hearth";
+import { HYDRATION_TIMEOUT, addDevice, minutesAgo, post } from "./hearth";
 
 // Every view, checked by axe-core (the rules Lighthouse's accessibility audit runs) once it is
 // hydrated and live, and for a sideways scroll hidden on a phone.
@@ -22,7 +22,7 @@ test.describe("accessibility", () => {
   for (const view of VIEWS) {
     test(`${view} breaks no accessibility rule and does not scroll sideways`, async ({ page }) => {
       await page.goto(view);
-      await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true", { timeout: 20_000 });
+      await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true", { timeout: HYDRATION_TIMEOUT });
       await expect(page.locator('[data-live="open"]')).toBeVisible({ timeout: 20_000 });
       const results = await new AxeBuilder({ page }).analyze();
       const found = results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { PALETTE, addDevice, minutesAgo, pixelsOfColor, post } from "./hearth";
+import { HYDRATION_TIMEOUT, PALETTE, addDevice, minutesAgo, pixelsOfColor, post } from "./hearth";
 
 // Each chart's first frame is drawn by the server (SVG in the page), so a chart shows before
 // the browser has run any script; the canvas then takes its place without moving it.
@@ -42,7 +42,7 @@ test.describe("first frame", () => {
     await page.goto("/temperature");
     const canvas = page.getByRole("img", { name: "Temperature by room" });
     const before = (await canvas.boundingBox())!;
-    await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true", { timeout: 20_000 });
+    await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true", { timeout: HYDRATION_TIMEOUT });
     await expect.poll(() => pixelsOfColor(canvas, PALETTE[0])).toBeGreaterThan(50);
     const chart = page.locator(".chart", { has: canvas });
     await expect(chart.locator(".first-frame")).toBeHidden();
