@@ -22,7 +22,8 @@ fn lisbon(t: &TestDb) -> hearth::AppState {
 }
 
 async fn call(state: &hearth::AppState, method: Method, uri: &str, auth: Option<(&str, String)>, body: Option<Value>) -> (StatusCode, Value) {
-    let mut request = Request::builder().method(method).uri(uri);
+    // As the browser sends its own page's requests.
+    let mut request = Request::builder().method(method).uri(uri).header("sec-fetch-site", "same-origin");
     if let Some((name, value)) = auth {
         request = request.header(name, value);
     }

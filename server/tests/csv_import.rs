@@ -200,7 +200,12 @@ async fn the_page_uploads_with_progress_lines_and_only_the_owner_may() {
     let t = common::sqlite().await;
     let owner = common::owner_cookie(&t.db).await;
     let post = |cookie: String, uri: &str, accept: &str, body: String| {
-        let request = Request::post(uri).header(header::COOKIE, cookie).header(header::ACCEPT, accept).body(Body::from(body)).unwrap();
+        let request = Request::post(uri)
+            .header(header::COOKIE, cookie)
+            .header(header::ACCEPT, accept)
+            .header("sec-fetch-site", "same-origin")
+            .body(Body::from(body))
+            .unwrap();
         let app = hearth::app(common::state(&t.db));
         async move {
             let response = app.oneshot(request).await.unwrap();
