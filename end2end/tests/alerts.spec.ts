@@ -49,7 +49,7 @@ test.describe("alerts", () => {
       [15, 12, 9, 6, 3, 0].map((ago) => ({ sensor: key, value: 92, at: minutesAgo(ago) })),
     );
     const banner = page.getByTestId("alert-banner");
-    await expect(banner).toContainText(title, { timeout: 15_000 });
+    await expect(banner).toContainText(title, { timeout: 30_000 });
     await expect(banner).toContainText("92 %");
     await expect(badge).toHaveText(String(before + 1));
     await expect(page.getByTestId("open-alerts")).toContainText(title);

@@ -1,5 +1,6 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
 import { owner } from "../playwright.config";
+import { hydrated } from "./hearth";
 
 const nobody = { cookies: [], origins: [] };
 
@@ -11,7 +12,7 @@ async function anonymousPage(browser: Browser): Promise<Page> {
 
 async function logIn(page: Page, password: string) {
   await page.goto("/login");
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page);
   await page.getByLabel("Name").fill(owner.name);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
@@ -53,10 +54,10 @@ test("a share link shows the pages read-only", async ({ page, browser }) => {
   await page.goto("/");
   // Before hydration the link and the form would work without the app: a full page load and
   // a plain form post, after which the new link is no longer on the page.
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page);
   await page.getByRole("link", { name: "Share" }).click();
   await expect(page).toHaveURL(/\/sharing$/);
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page);
   const label = `Wall ${test.info().project.name}`;
   await page.getByLabel("Label").fill(label);
   await page.getByRole("button", { name: "Create a link" }).click();

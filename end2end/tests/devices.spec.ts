@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { openLive, post } from "./hearth";
+import { hydrated, openLive, post } from "./hearth";
 
 test.describe("devices", () => {
   test("adding a device shows its token once, and the token posts readings", async ({ page, request }) => {
@@ -27,6 +27,7 @@ test.describe("devices", () => {
     const token = (await page.getByTestId("new-token").locator(".token").textContent())!.trim();
     await post(request, token, [{ sensor: "shed.temp", kind: "temperature", value: 7 }]);
     await page.reload();
+    await hydrated(page);
 
     const row = page.locator(".device", { has: page.getByRole("heading", { name }) }).locator("tr", { hasText: "shed.temp" });
     await row.getByLabel("Name").fill("Garden shed");

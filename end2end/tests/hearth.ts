@@ -69,6 +69,15 @@ export const PALETTE: [number, number, number][] = [
   [152, 78, 163],
 ];
 
+/** How long a page may take to hydrate: the debug WASM on a loaded 2-core machine (another
+ * build beside the tests) takes several seconds, a person would wait that long too. */
+export const HYDRATION_TIMEOUT = 60_000;
+
+/** Waits until the page is hydrated (the app marks `main` once its effects run). */
+export async function hydrated(page: Page, scope = "main") {
+  await expect(page.locator(scope).first()).toHaveAttribute("data-hydrated", "true", { timeout: HYDRATION_TIMEOUT });
+}
+
 /** Opens a page, waits for the live stream, and marks the window so a reload would show. */
 export async function openLive(page: Page, url: string) {
   const errors: string[] = [];
@@ -76,8 +85,8 @@ export async function openLive(page: Page, url: string) {
     if (m.type() === "error") errors.push(m.text());
   });
   await page.goto(url);
-  await expect(page.locator("main")).toHaveAttribute("data-hydrated", "true");
-  await expect(page.locator("[data-live]")).toHaveAttribute("data-live", "open");
+  await hydrated(page);
+  await expect(page.locator("[data-live]")).toHaveAttribute("data-live", "open", { timeout: HYDRATION_TIMEOUT });
   await page.evaluate(() => ((window as any).__notReloaded = true));
   return {
     errors,

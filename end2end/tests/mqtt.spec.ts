@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { hearthEnv } from "../playwright.config";
+import { hydrated } from "./hearth";
 
 // The MQTT panel of the Devices page.
 const root = path.resolve(__dirname, "../..");
@@ -22,7 +23,7 @@ test("a device's topic prefix is set and cleared from the panel", async ({ page 
   const row = page.locator(`tr[data-device="${name}"]`);
   const prefix = row.getByRole("textbox", { name: `MQTT topic prefix of ${name}` });
   await expect(prefix).toHaveValue("");
-  await expect(page.locator(".mqtt-panel")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page, ".mqtt-panel");
 
   await prefix.fill(`tasmota_${info.project.name}`);
   await Promise.all([
@@ -30,7 +31,7 @@ test("a device's topic prefix is set and cleared from the panel", async ({ page 
     row.getByRole("button", { name: "Save" }).click(),
   ]);
   await page.reload();
-  await expect(page.locator(".mqtt-panel")).toHaveAttribute("data-hydrated", "true");
+  await hydrated(page, ".mqtt-panel");
   await expect(page.locator(`tr[data-device="${name}"]`).getByRole("textbox")).toHaveValue(`tasmota_${info.project.name}`);
 
   const again = page.locator(`tr[data-device="${name}"]`);
