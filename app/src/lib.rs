@@ -49,14 +49,17 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// Sets the page's Content-Security-Policy: scripts, styles and connections from Hearth
 /// itself only, inline scripts only with this response's nonce (Leptos puts it on the
-/// hydration scripts it writes), WebAssembly compiled, no inline styles, no framing.
+/// hydration scripts it writes), WebAssembly compiled, no framing. Style attributes are
+/// allowed (`style-src-attr`), not `<style>` elements: the widths of Electricity's bars are
+/// data, rendered on the server.
 #[cfg(feature = "ssr")]
 fn content_security_policy() {
     let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>()) else {
         return;
     };
     let policy = format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; \
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         style-src-attr 'unsafe-inline'; img-src 'self'; \
          connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     );
     if let Ok(value) = http::HeaderValue::from_str(&policy) {

@@ -94,11 +94,15 @@ pub async fn require_session(State(state): State<AppState>, mut request: Request
     }
 }
 
-/// Whether a request comes from this server's own pages: its `Origin` is the origin of
-/// `public_url` (`HEARTH_PUBLIC_URL`) or names the host the request was sent to (`Host`), or,
-/// without `Origin`, the browser says `Sec-Fetch-Site: same-origin`. `Err` holds what the
+/// Whether a request comes from this server's own pages: the browser says `Sec-Fetch-Site:
+/// same-origin`, or its `Origin` is the origin of `public_url` (`HEARTH_PUBLIC_URL`) or names
+/// the host the request was sent to (`Host`). `Err` holds what the
 /// request claimed, for the answer and the log.
 pub fn same_origin(public_url: Option<&str>, headers: &HeaderMap) -> std::result::Result<(), String> {
+    // Browsers set it and pages cannot; some send `Origin: null` on their own forms.
+    if headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"same-origin") {
+        return Ok(());
+    }
     let Some(origin) = headers.get(header::ORIGIN) else {
         return match headers.get("sec-fetch-site") {
             Some(site) if site.as_bytes() == b"same-origin" => Ok(()),
@@ -225,6 +229,7 @@ mod tests {
         assert_eq!(same_origin(None, &headers(&[("sec-fetch-site", "same-origin")])), Ok(()));
         assert!(same_origin(None, &headers(&[("sec-fetch-site", "same-site")])).is_err());
         assert!(same_origin(None, &headers(&[("host", "hearth.lan")])).is_err(), "neither header: refused");
+        assert_eq!(same_origin(None, &headers(&[("origin", "null"), ("sec-fetch-site", "same-origin")])), Ok(()));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The security headers of every answer: pages set their own Content-Security-Policy with the
 //! nonce of their scripts (`hearth_app::shell`); every other answer gets one that allows
-//! nothing. None may be framed, sniffed into another type, or send a `Referer`.
+//! nothing. None may be framed or sniffed into another type, and none sends a `Referer` to
+//! another site.
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, header};
@@ -17,7 +18,8 @@ pub async fn security(request: Request, next: Next) -> Response {
     headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(NOTHING));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Page addresses (a share link's above all) stay on this server.
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Page addresses (a share link's above all) stay on this server. (`no-referrer` would also
+    // make browsers send `Origin: null` on the app's own form posts.)
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
 }

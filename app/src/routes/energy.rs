@@ -6,7 +6,7 @@ use crate::components::bars::{BarChart, PREVIOUS_COLOR, day_bars};
 use crate::components::chart::{Axis, LineChart};
 use crate::components::flows::FlowPicture;
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::components::plot::series_color;
+use crate::components::plot::{series_color, swatch_class};
 use crate::components::range_picker::use_zoom;
 use crate::format::{money, watts};
 use crate::functions::electricity::{Electricity, load_electricity};
@@ -141,7 +141,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             </Show>
             <ul class="key">
                 <For each=power_key key=|k| k.clone() let:k>
-                    <li><span class="swatch" style:background=series_color(k.0)></span>{k.1}</li>
+                    <li><span class=swatch_class(k.0)></span>{k.1}</li>
                 </For>
             </ul>
         </section>
@@ -153,9 +153,9 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                 </div>
                 <BarChart bars=bars names=names unit="kWh" decimals=2 compare=compare label="Electricity used per day" wide_width=747.0 />
                 <div class="key">
-                    <span><span class="swatch" style:background=series_color(0)></span>{move || format!("This period: {:.1} kWh", total())}</span>
+                    <span><span class=swatch_class(0)></span>{move || format!("This period: {:.1} kWh", total())}</span>
                     <Show when=move || compare.get()>
-                        <span><span class="swatch" style:background=PREVIOUS_COLOR></span>{move || format!("Previous period: {:.1} kWh", previous_total())}</span>
+                        <span><span class="swatch previous"></span>{move || format!("Previous period: {:.1} kWh", previous_total())}</span>
                     </Show>
                 </div>
             </section>

@@ -4,7 +4,7 @@
 
 use crate::components::chart::{Axis, LineChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::components::plot::series_color;
+use crate::components::plot::swatch_class;
 use crate::components::range_picker::use_zoom;
 use crate::functions::climate::{Climate, load_climate};
 use hearth_core::range::{Preset, Window};
@@ -125,7 +125,7 @@ fn Legend(series: RwSignal<Vec<Series>>, today: RwSignal<Vec<(i64, f64, f64)>>, 
                     };
                     view! {
                         <li data-sensor-id=id>
-                            <span class="swatch" style:background=series_color(i)></span>
+                            <span class=swatch_class(i)></span>
                             <span class="name">{label}</span>
                             <span class="value">{latest.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$} {unit}"))}</span>
                             <span class="muted">{range}</span>

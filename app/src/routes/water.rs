@@ -1,10 +1,10 @@
 //! `/water`: litres per local day over the chosen range (with the previous period beside
 //! it on request), the flow over time, and today's total; all of it live.
 
-use crate::components::bars::{BarChart, PREVIOUS_COLOR, day_bars};
+use crate::components::bars::{BarChart, day_bars};
 use crate::components::chart::{Axis, LineChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::components::plot::series_color;
+use crate::components::plot::swatch_class;
 use crate::components::range_picker::use_zoom;
 use crate::functions::water::{Water, load_water};
 use hearth_core::consumption::add_to_days;
@@ -93,9 +93,9 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
             </div>
             <BarChart bars=bars names=names unit="L" decimals=0 compare=compare first_color=1 label="Water used per day" />
             <div class="key">
-                <span><span class="swatch" style:background=series_color(1)></span>{move || format!("This period: {:.0} L", total())}</span>
+                <span><span class=swatch_class(1)></span>{move || format!("This period: {:.0} L", total())}</span>
                 <Show when=move || compare.get()>
-                    <span><span class="swatch" style:background=PREVIOUS_COLOR></span>{move || format!("Previous period: {:.0} L", previous_total())}</span>
+                    <span><span class="swatch previous"></span>{move || format!("Previous period: {:.0} L", previous_total())}</span>
                 </Show>
             </div>
         </section>
