@@ -52,7 +52,7 @@ test.describe("costs and flows", () => {
   });
 
   test.afterAll(async ({ request }) => {
-    for (const [key] of roles) await setRole(request, ids.get(key)!, "");
+    for (const [key] of roles) await setRole(request, ids.get(key)!, "none");
   });
 
   test("Electricity shows each device's cost, the days' costs and the flows posted", async ({ page, request }) => {
