@@ -253,6 +253,21 @@ pub fn priced(schedule: &Schedule, kwh: &[f64]) -> (f64, Option<f64>) {
     (total, cost)
 }
 
+/// The import price over `[from_ms, to_ms)` weighted by time (what a steady load then paid per
+/// kWh), from `schedule`'s slots; `None` where a slot of it has no price or it is empty.
+pub fn mean_price(schedule: &Schedule, from_ms: i64, to_ms: i64) -> Option<f64> {
+    let mut paid = 0.0;
+    let mut covered = 0;
+    for (w, slot) in schedule.edges.windows(2).zip(&schedule.slots) {
+        let overlap = w[1].min(to_ms) - w[0].max(from_ms);
+        if overlap > 0 {
+            paid += slot.import_price? * overlap as f64;
+            covered += overlap;
+        }
+    }
+    (covered > 0).then(|| paid / covered as f64)
+}
+
 /// The month's total projected from its days so far (the last of them today, up to
 /// `now_ms`): what they cost, the variable part going on at the rate so far until
 /// `month_end_ms`, and the standing charge of today's tariff on each of the `days_left` days

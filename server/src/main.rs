@@ -192,25 +192,26 @@ async fn demo_energy(db: &Db) -> Result<(), BoxError> {
     use hearth_core::energy::Role;
     use hearth_core::sensor::SensorUpdate;
     let roles = [
-        ("solar.energy", Role::Solar),
-        ("solar.power", Role::Solar),
-        ("grid.import", Role::GridImport),
-        ("grid.import_power", Role::GridImport),
-        ("grid.export", Role::GridExport),
-        ("grid.export_power", Role::GridExport),
-        ("battery.charge", Role::BatteryCharge),
-        ("battery.charge_power", Role::BatteryCharge),
-        ("battery.discharge", Role::BatteryDischarge),
-        ("battery.discharge_power", Role::BatteryDischarge),
-        ("battery.soc", Role::BatterySoc),
+        ("solar.energy", Role::Solar, "Solar"),
+        ("solar.power", Role::Solar, "Solar"),
+        ("grid.import", Role::GridImport, "Grid import"),
+        ("grid.import_power", Role::GridImport, "Grid import"),
+        ("grid.export", Role::GridExport, "Grid export"),
+        ("grid.export_power", Role::GridExport, "Grid export"),
+        ("battery.charge", Role::BatteryCharge, "Battery charge"),
+        ("battery.charge_power", Role::BatteryCharge, "Battery charge"),
+        ("battery.discharge", Role::BatteryDischarge, "Battery discharge"),
+        ("battery.discharge_power", Role::BatteryDischarge, "Battery discharge"),
+        ("battery.soc", Role::BatterySoc, "Battery"),
     ];
     for _ in 0..300 {
         let sensors = hearth_store::sensor::list_all(db).await?;
         let ours: Vec<_> = sensors.iter().filter(|l| l.sensor.device == "simulated-house").collect();
-        if roles.iter().all(|(key, _)| ours.iter().any(|l| l.sensor.key == *key)) {
-            for (key, role) in roles {
+        if roles.iter().all(|(key, _, _)| ours.iter().any(|l| l.sensor.key == *key)) {
+            for (key, role, name) in roles {
                 if let Some(l) = ours.iter().find(|l| l.sensor.key == key && l.sensor.role.is_none()) {
-                    let update = SensorUpdate { role: Some(Some(role)), ..SensorUpdate::default() };
+                    let name = l.sensor.name.is_none().then(|| Some(name.to_owned()));
+                    let update = SensorUpdate { role: Some(Some(role)), name, ..SensorUpdate::default() };
                     hearth_store::sensor::update(db, l.sensor.sensor_id, update).await?;
                 }
             }

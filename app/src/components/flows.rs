@@ -26,24 +26,25 @@ pub fn FlowPicture(
     let arrows = move || {
         let f = flows.get();
         [
-            ("grid-house", GRID, HOUSE, f.grid_to_house, "var(--grid, #8a6bd1)"),
-            ("solar-house", SOLAR, HOUSE, f.solar_to_house, "var(--solar, #e0a100)"),
-            ("battery-house", BATTERY, HOUSE, f.battery_to_house, "var(--battery, #2a9d6f)"),
-            ("solar-grid", SOLAR, GRID, f.solar_to_grid, "var(--solar, #e0a100)"),
-            ("solar-battery", SOLAR, BATTERY, f.solar_to_battery, "var(--solar, #e0a100)"),
-            ("grid-battery", GRID, BATTERY, f.grid_to_battery, "var(--grid, #8a6bd1)"),
-            ("battery-grid", BATTERY, GRID, f.battery_to_grid, "var(--battery, #2a9d6f)"),
+            ("grid-house", GRID, HOUSE, f.grid_to_house, "var(--grid, #8a6bd1)", 0.22),
+            ("solar-house", SOLAR, HOUSE, f.solar_to_house, "var(--solar, #e0a100)", 0.5),
+            ("battery-house", BATTERY, HOUSE, f.battery_to_house, "var(--battery, #2a9d6f)", 0.5),
+            ("solar-grid", SOLAR, GRID, f.solar_to_grid, "var(--solar, #e0a100)", 0.5),
+            ("solar-battery", SOLAR, BATTERY, f.solar_to_battery, "var(--solar, #e0a100)", 0.2),
+            ("grid-battery", GRID, BATTERY, f.grid_to_battery, "var(--grid, #8a6bd1)", 0.5),
+            ("battery-grid", BATTERY, GRID, f.battery_to_grid, "var(--battery, #2a9d6f)", 0.5),
         ]
         .into_iter()
         .filter(|a| a.3 > 1e-6)
-        .map(|(id, from, to, value, color)| {
+        .map(|(id, from, to, value, color, at)| {
             // Stop short of the nodes' circles.
             let (dx, dy) = (to.0 - from.0, to.1 - from.1);
             let len = (dx * dx + dy * dy).sqrt().max(1.0);
             let (ux, uy) = (dx / len, dy / len);
             let (x1, y1, x2, y2) = (from.0 + ux * 26.0, from.1 + uy * 26.0, to.0 - ux * 30.0, to.1 - uy * 30.0);
-            // The figure sits beside the middle of its arrow.
-            let (mx, my) = ((x1 + x2) / 2.0 - uy * 10.0, (y1 + y2) / 2.0 + ux * 10.0 + 4.0);
+            // The figure sits beside its arrow, at a point of its own so that figures of
+            // crossing arrows stay apart.
+            let (mx, my) = (x1 + (x2 - x1) * at - uy * 12.0, y1 + (y2 - y1) * at + ux * 12.0 + 4.0);
             view! {
                 <g class="flow" data-flow=id data-value=format!("{value:.6}")>
                     <line x1=x1 y1=y1 x2=x2 y2=y2 stroke=color stroke-width=(1.5 + value.log10().max(-1.0) + 1.0).clamp(1.5, 5.0) marker-end="url(#arrow)" />
@@ -72,7 +73,7 @@ pub fn FlowPicture(
             </defs>
             {node(GRID, "Grid", "⚡")}
             {node(SOLAR, "Solar", "☀")}
-            {node(BATTERY, "Battery", "🔋")}
+            {node(BATTERY, "Battery", "▮")}
             {node(HOUSE, "House", "⌂")}
             {arrows}
         </svg>

@@ -30,6 +30,9 @@ pub struct Appliances {
     pub appliances: Vec<Appliance>,
     /// When today started and ends, Unix ms.
     pub today_ms: (i64, i64),
+    /// With a tariff: its currency, and the cost of each run with energy by (switch, start).
+    #[serde(default)]
+    pub run_costs: Option<(String, Vec<((i64, i64), f64)>)>,
 }
 
 /// The appliances view's data for `range` (7 days by default).
@@ -47,6 +50,19 @@ pub async fn load_appliances(#[server(default)] range: RangeQuery) -> AppResult<
         appliances.push(Appliance { sensor, runs });
     }
     appliances.sort_by_key(|a| a.sensor.title());
+    let (tariffs, schedule) = hearth_store::cost::schedule_of(&db, &house, window.from_ms - DAY_MS, window.to_ms.min(now + 1)).await?;
+    let run_costs = tariffs.first().map(|t| {
+        let costs = appliances
+            .iter()
+            .flat_map(|a| a.runs.iter())
+            .filter_map(|r| {
+                let kwh = r.kwh?;
+                let price = hearth_core::cost::mean_price(&schedule, r.start_ms, r.end_ms.unwrap_or(now))?;
+                Some(((r.sensor_id, r.start_ms), kwh * price))
+            })
+            .collect();
+        (t.currency.clone(), costs)
+    });
     let days = house.days(window.from_ms, window.to_ms.min(now + 1)).iter().map(|d| (d.start_ms, d.end_ms)).collect();
     let today = house.day_of(now);
     Ok(Appliances {
@@ -55,5 +71,6 @@ pub async fn load_appliances(#[server(default)] range: RangeQuery) -> AppResult<
         days,
         appliances,
         today_ms: (today.start_ms, today.end_ms),
+        run_costs,
     })
 }

@@ -43,8 +43,8 @@ pub async fn add_device(name: String) -> AppResult<String> {
 }
 
 /// Names a sensor, sets its room, whether it meters the whole house and its energy role (a
-/// form: an empty text clears the field; the checkbox is absent when unticked; an empty
-/// role is none, an absent one leaves it).
+/// form: an empty text clears the field; the checkbox is absent when unticked; the role
+/// `none` (or empty) takes it away, an absent one leaves it).
 #[server(prefix = "/api/owner", endpoint = "update_sensor")]
 pub async fn update_sensor(sensor_id: i64, name: String, room: String, main: Option<String>, role: Option<String>) -> AppResult<()> {
     use hearth_core::sensor::SensorUpdate;
@@ -52,7 +52,7 @@ pub async fn update_sensor(sensor_id: i64, name: String, room: String, main: Opt
     let text = |t: String| Some(Some(t).filter(|t| !t.trim().is_empty()));
     let role = match role.as_deref() {
         None => None,
-        Some("") => Some(None),
+        Some("" | "none") => Some(None),
         Some(name) => Some(Some(name.parse().map_err(|e: String| AppError::invalid("role", e))?)),
     };
     let update = SensorUpdate { name: text(name), room: text(room), main: Some(main.is_some()), role };

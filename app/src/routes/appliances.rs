@@ -53,7 +53,15 @@ pub fn apply_switch(runs: &mut Vec<Run>, sensor_id: i64, on: bool, at_ms: i64) -
 
 #[component]
 fn LiveAppliances(data: Appliances, live: ViewLive) -> impl IntoView {
-    let Appliances { zone, window, days, appliances, .. } = data;
+    let Appliances { zone, window, days, appliances, run_costs, .. } = data;
+    let run_costs = StoredValue::new(run_costs);
+    let run_cost = move |sensor_id: i64, start_ms: i64| {
+        run_costs.with_value(|c| {
+            let (currency, costs) = c.as_ref()?;
+            let cost = costs.iter().find(|(key, _)| *key == (sensor_id, start_ms))?.1;
+            Some(format!(" · {}", crate::format::money(currency, cost)))
+        })
+    };
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
     let appliances = RwSignal::new(appliances);
@@ -171,7 +179,7 @@ fn LiveAppliances(data: Appliances, live: ViewLive) -> impl IntoView {
                                                 let text = run_length(run.duration_ms(clock.get().max(run.start_ms)));
                                                 if run.end_ms.is_none() { format!("{text}, still on") } else { text }
                                             }}</td>
-                                            <td class="r">{run.kwh.map_or_else(|| "–".to_owned(), |k| format!("{k:.2} kWh"))}</td>
+                                            <td class="r">{run.kwh.map_or_else(|| "–".to_owned(), |k| format!("{k:.2} kWh"))}{run_cost(run.sensor_id, run.start_ms)}</td>
                                         </tr>
                                     }
                                 }

@@ -152,7 +152,7 @@ fn SensorRow(listed: Listed, zone: StoredValue<Zone>, now_ms: i64, owner: Signal
                 <td>
                     {(!roles.is_empty()).then(|| view! {
                         <select name="role" form=form_id.clone() aria-label="Energy role">
-                            <option value="" selected=role.is_none()>"none"</option>
+                            <option value="none" selected=role.is_none()>"none"</option>
                             {roles.iter().map(|r| view! { <option value=r.as_str() selected=role == Some(*r)>{r.label()}</option> }).collect_view()}
                         </select>
                     })}

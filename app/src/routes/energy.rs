@@ -122,8 +122,12 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
     let has_currency = currency.is_some();
     let cost_rows = costs.with_value(|c| {
         c.as_ref().map(|c| {
-            let rows: Vec<(String, f64, Option<f64>, Option<f64>)> =
-                c.days.iter().rev().map(|d| (d.date.clone(), d.consumption_kwh, d.import_cost, d.total)).collect();
+            let rows: Vec<(String, String, f64, Option<f64>, Option<f64>)> = c
+                .days
+                .iter()
+                .rev()
+                .map(|d| (d.date.clone(), zone.with_untracked(|z| z.format(d.start_ms + 3_600_000, "%a %-d %b")), d.consumption_kwh, d.import_cost, d.total))
+                .collect();
             let total = c.days.iter().map(|d| d.total).sum::<Option<f64>>();
             (c.currency.clone(), rows, total)
         })
@@ -191,11 +195,11 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                         <span class="muted">{total.map(|t| format!("{} in all", money(&currency, t)))}</span>
                     </div>
                     <table class="cost-days">
-                        <thead><tr><th>"Day"</th><th>"kWh"</th><th>"Electricity"</th><th>"All, with standing"</th></tr></thead>
+                        <thead><tr><th>"Day"</th><th>"kWh"</th><th>"Electricity"</th><th>"All"</th></tr></thead>
                         <tbody>
-                            {rows.into_iter().map(|(date, kwh, import, all)| view! {
+                            {rows.into_iter().map(|(date, shown, kwh, import, all)| view! {
                                 <tr data-date=date.clone()>
-                                    <td>{date.clone()}</td>
+                                    <td>{shown}</td>
                                     <td>{format!("{kwh:.2}")}</td>
                                     <td data-cost="import">{import.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
                                     <td data-cost="total">{all.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
@@ -208,7 +212,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             {has_roles.then(|| view! {
                 <section class="panel" data-testid="flows">
                     <div class="panel-head"><h2>"Where the energy came from"</h2></div>
-                    <div class="grid-2">
+                    <div class="flow-pair">
                         <div>
                             <h3 class="muted">"Days shown"</h3>
                             <FlowPicture flows=flows_days amount=|k| format!("{k:.1} kWh") label="Energy flows over the days shown" />

@@ -281,3 +281,15 @@ fn the_lisbon_offsets_of_these_tests_are_the_tz_databases() {
     let zone = house.zone(utc("2026-01-01T00:00:00Z"), utc("2026-12-01T00:00:00Z"));
     assert_eq!(zone.offsets[1..3], lisbon().offsets[1..3]);
 }
+
+#[test]
+fn a_run_pays_the_mean_price_of_its_time() {
+    // An hour from 06:30 to 07:30 across the end of a night rate: half at 0.10, half at 0.30.
+    let mut t = tariff("2026-01-01", 0.30);
+    t.import.zones = vec![zone(&ALL_DAYS, "00:00", "07:00", 0.10)];
+    let (from, to) = (utc("2026-01-02T00:00:00Z"), utc("2026-01-03T00:00:00Z"));
+    let s = schedule(&[t], &Zone::utc(), &PriceReadings::new(), from, to);
+    let price = mean_price(&s, from + 6 * HOUR_MS + 30 * MINUTE_MS, from + 7 * HOUR_MS + 30 * MINUTE_MS).unwrap();
+    assert!(close(price, 0.20), "{price}");
+    assert_eq!(mean_price(&s, to, to + HOUR_MS), None);
+}
