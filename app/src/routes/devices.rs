@@ -97,7 +97,7 @@ fn DeviceCard(
                 <div class="table-wrap">
                     <table class="sensors">
                         <thead><tr>
-                            <th>"Sensor"</th><th>"Kind"</th><th>"Name"</th><th>"Room"</th><th>"House meter"</th><th>"Energy role"</th><th class="r">"Latest"</th><th></th>
+                            <th>"Sensor"</th><th>"Kind"</th><th>"Name"</th><th>"Room"</th><th>"House meter"</th><th>"Energy role"</th><th class="r">"Latest"</th><th><span class="sr-only">"Save"</span></th>
                         </tr></thead>
                         <tbody>
                             {sensors.get_value().into_iter().map(|l| view! { <SensorRow listed=l zone=zone now_ms=now_ms owner=owner update=update /> }).collect_view()}
