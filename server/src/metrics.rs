@@ -27,6 +27,7 @@ pub fn install() -> &'static PrometheusHandle {
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Full("hearth_commit_seconds".into()), SECONDS)
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_db_pool_wait_seconds".into()), SECONDS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_db_acquire_seconds".into()), SECONDS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_commit_readings".into()), READINGS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_commit_batches".into()), BATCHES))
             .expect("histogram buckets are not empty");
@@ -49,6 +50,7 @@ fn describe() {
     describe_histogram!("hearth_commit_batches", "Requests (batches) in one group commit");
     describe_counter!("hearth_commit_failures_total", "Group commits that failed (every request in them answered 503)");
     describe_histogram!("hearth_db_pool_wait_seconds", Unit::Seconds, "Time waited for a database connection");
+    describe_histogram!("hearth_db_acquire_seconds", Unit::Seconds, "Time every query waited for a connection from the database pools");
     describe_gauge!("hearth_db_connections", "Open database connections by pool and state");
     describe_gauge!("hearth_streams_open", "Live streams open");
     describe_gauge!("hearth_replay_window_events", "Events held for live clients that resume");
@@ -119,6 +121,37 @@ pub fn resident_bytes() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// A tracing layer that turns the database pools' events on handing out a connection into
+/// the `hearth_db_acquire_seconds` histogram: every query's wait for its connection, where
+/// `hearth_db_pool_wait_seconds` has only the group writer's. Install it with a filter that
+/// lets [`hearth_store::ACQUIRE_TARGET`] through at trace level (see [`pool_waits_filter`]).
+#[derive(Debug, Default)]
+pub struct PoolWaits;
+
+/// What [`PoolWaits`] must see: the pools' acquire events, nothing else.
+pub fn pool_waits_filter() -> tracing_subscriber::filter::Targets {
+    tracing_subscriber::filter::Targets::new().with_target(hearth_store::ACQUIRE_TARGET, tracing::Level::TRACE)
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for PoolWaits {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Waited(Option<f64>);
+        impl tracing::field::Visit for Waited {
+            fn record_f64(&mut self, field: &tracing::field::Field, value: f64) {
+                if field.name() == "acquired_after_secs" {
+                    self.0 = Some(value);
+                }
+            }
+            fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+        }
+        let mut waited = Waited(None);
+        event.record(&mut waited);
+        if let Some(seconds) = waited.0 {
+            metrics::histogram!("hearth_db_acquire_seconds").record(seconds);
+        }
+    }
 }
 
 /// Which protocol an ingest path belongs to, for the ingest counters.

@@ -1,6 +1,6 @@
 //! `/metrics`: who may scrape it (loopback, or the bearer token; the client behind a trusted
-//! proxy), and Debian's real Prometheus scraping a real server and answering a query about
-//! the readings it was posted.
+//! proxy), and Debian's real Prometheus scraping a real server and answering queries about
+//! the readings it was posted and the database's waits.
 
 mod common;
 
@@ -70,6 +70,11 @@ async fn query(prometheus: &str, query: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn prometheus_scrapes_the_server_and_answers_a_query() {
+    // As `main` does: the pools' acquire events become the acquire-time histogram.
+    use tracing_subscriber::prelude::*;
+    let _ = tracing_subscriber::registry()
+        .with(hearth::metrics::PoolWaits.with_filter(hearth::metrics::pool_waits_filter()))
+        .try_init();
     let t = common::sqlite().await;
     let token = common::device_token(&t.db, "cellar").await;
     let (base, stop, server) = common::serve(&t.db, Config::default()).await;
@@ -112,6 +117,8 @@ async fn prometheus_scrapes_the_server_and_answers_a_query() {
     assert_eq!(query(&prometheus, r#"hearth_ingest_requests_total{protocol="json",status="200"}"#).await, Some(1.0));
     assert!(query(&prometheus, "hearth_commit_readings_count").await.is_some_and(|n| n >= 1.0));
     assert!(query(&prometheus, "hearth_commit_seconds_bucket{le=\"+Inf\"}").await.is_some_and(|n| n >= 1.0));
+    assert!(query(&prometheus, "hearth_db_acquire_seconds_count").await.is_some_and(|n| n >= 1.0));
+    assert!(query(&prometheus, "hearth_db_pool_wait_seconds_count{pool=\"writer\"}").await.is_some_and(|n| n >= 1.0));
     assert!(query(&prometheus, "process_resident_memory_bytes").await.is_some_and(|rss| rss > 1_000_000.0));
     let _ = stop.send(());
     server.await.unwrap().unwrap();

@@ -37,5 +37,6 @@ mod writer;
 
 pub use bus::{Event, Subscription};
 pub use db::{Db, StoreOptions};
+pub use pool::ACQUIRE_TARGET;
 pub use recent::TOKEN_TTL;
 pub use error::{Error, Result};

@@ -48,6 +48,15 @@ macro_rules! with_db {
 }
 pub(crate) use with_db;
 
+/// The level of the event every pool emits when it hands out a connection (tracing target
+/// [`ACQUIRE_TARGET`], field `acquired_after_secs`): trace, so that it costs nothing unless a
+/// subscriber asks for it, as the server's metrics do.
+const ACQUIRE_EVENTS: log::LevelFilter = log::LevelFilter::Trace;
+
+/// The tracing target of the pools' events on handing out a connection; their field
+/// `acquired_after_secs` is how long the query waited for it.
+pub const ACQUIRE_TARGET: &str = "sqlx::pool::acquire";
+
 /// How the pools wait for the database.
 #[derive(Clone, Copy, Debug)]
 pub struct StoreOptions {
@@ -67,7 +76,12 @@ impl Backend {
     /// and its folder if missing.
     pub(crate) async fn open(url: &str, options: StoreOptions) -> Result<Backend, sqlx::Error> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(options.wait).connect(url).await?;
+            let pool = PgPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(options.wait)
+                .acquire_time_level(ACQUIRE_EVENTS)
+                .connect(url)
+                .await?;
             Ok(Backend::Postgres { pool })
         } else if url.starts_with("sqlite:") {
             open_sqlite(url, options).await
@@ -98,7 +112,15 @@ async fn open_sqlite(url: &str, store: StoreOptions) -> Result<Backend, sqlx::Er
     {
         std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
     }
-    let write = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-    let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+    let write = SqlitePoolOptions::new()
+        .max_connections(1)
+        .acquire_time_level(ACQUIRE_EVENTS)
+        .connect_with(options.clone())
+        .await?;
+    let read = SqlitePoolOptions::new()
+        .max_connections(8)
+        .acquire_time_level(ACQUIRE_EVENTS)
+        .connect_with(options.read_only(true))
+        .await?;
     Ok(Backend::Sqlite { write, read })
 }
