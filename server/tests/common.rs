@@ -74,9 +74,11 @@ pub async fn serve(db: &Db, config: Config) -> (String, tokio::sync::oneshot::Se
 }
 
 /// Starts the real `hearth` binary on a free port with `database_url` and extra environment,
-/// and returns it (killed when dropped) with its base URL, once it listens.
+/// and returns it (killed when dropped) with its base URL, once it listens. The binary is this
+/// build's, or the one `HEARTH_BIN` names (a release build, for the tests that measure).
 pub async fn spawn_hearth(database_url: &str, env: &[(&str, &str)]) -> (tokio::process::Child, String) {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hearth"))
+    let program = std::env::var_os("HEARTH_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_hearth").into());
+    let mut child = tokio::process::Command::new(program)
         .env("HEARTH_DATABASE_URL", database_url)
         .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "info")
