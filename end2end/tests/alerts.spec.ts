@@ -55,7 +55,11 @@ test.describe("alerts", () => {
     await expect(page.getByTestId("open-alerts")).toContainText(title);
     await live.notReloaded();
 
-    // Still there after a reload, from the server.
+    // Still there after a reload, from the server: in the HTML itself, so nothing moves when
+    // the page hydrates.
+    const html = await (await page.request.get("/")).text();
+    expect(html).toContain('data-testid="alert-banner"');
+    expect(html).toContain(title);
     await page.reload();
     await expect(page.getByTestId("alert-banner")).toBeVisible();
     await expect(page.getByTestId("alert-badge")).toHaveText(String(before + 1));

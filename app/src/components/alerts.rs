@@ -1,46 +1,44 @@
 //! The open alerts on every page: a banner at the top while any alert is open and a count
-//! beside "Alerts" in the navigation, read once the page is hydrated and kept current by the
-//! live stream's alert events.
+//! beside "Alerts" in the navigation. The list is read while the page is rendered on the
+//! server, so the banner is in the HTML from the first byte (nothing moves when the page
+//! hydrates), and the live stream's alert events keep it current.
 
+use crate::error::AppResult;
 use crate::functions::alerts::list_open_alerts;
 use crate::live::{LiveEvent, use_live};
 use hearth_core::alert::judge::apply_changes;
 use hearth_core::alert::{Alert, AlertEvent};
 use leptos::prelude::*;
 
-/// The page's open alerts, kept current by the live stream: the list read from the server
-/// once the page is hydrated (and again after a resync), and the changes heard since.
+/// The page's open alerts, kept current by the live stream: the list read with the page (and
+/// again after a resync), and the changes heard since.
 #[derive(Clone, Copy)]
 pub struct OpenAlerts {
-    base: RwSignal<Option<Vec<Alert>>>,
+    listed: Resource<AppResult<Vec<Alert>>>,
     changes: RwSignal<Vec<AlertEvent>>,
     /// Increases with every alert heard on the stream, for views that list alerts.
     pub heard: RwSignal<u64>,
 }
 
 impl OpenAlerts {
-    /// The open alerts now, oldest first (none until the list has been read).
+    /// The open alerts now, oldest first (none while the list is being read, or when this
+    /// session may not read it).
     pub fn current(self) -> Vec<Alert> {
         let changes = self.changes.get();
-        self.base.with(|base| base.as_deref().map(|base| apply_changes(base, &changes)).unwrap_or_default())
+        self.listed.with(|listed| match listed {
+            Some(Ok(base)) => apply_changes(base, &changes),
+            _ => Vec::new(),
+        })
     }
 }
 
-/// Reads the open alerts and follows the live stream's alert events, for the banner and the
-/// badge below. The list is read in the browser, so no page waits for it on the server.
+/// Reads the open alerts with the page and follows the live stream's alert events, for the
+/// banner and the badge below.
 pub fn provide_open_alerts() -> OpenAlerts {
     let version = RwSignal::new(0u64);
-    let base = RwSignal::new(None::<Vec<Alert>>);
+    let listed = Resource::new(move || version.get(), |_| list_open_alerts());
     let changes = RwSignal::new(Vec::<AlertEvent>::new());
     let heard = RwSignal::new(0u64);
-    Effect::new(move |_| {
-        version.track();
-        leptos::task::spawn_local(async move {
-            if let Ok(list) = list_open_alerts().await {
-                base.set(Some(list));
-            }
-        });
-    });
     use_live(move |event| match event {
         LiveEvent::Alert(change) => {
             changes.update(|c| c.push(change.clone()));
@@ -53,7 +51,7 @@ pub fn provide_open_alerts() -> OpenAlerts {
         }
         _ => {}
     });
-    let alerts = OpenAlerts { base, changes, heard };
+    let alerts = OpenAlerts { listed, changes, heard };
     provide_context(alerts);
     alerts
 }
@@ -62,7 +60,7 @@ pub fn provide_open_alerts() -> OpenAlerts {
 #[component]
 pub fn AlertBanner() -> impl IntoView {
     let alerts = use_context::<OpenAlerts>();
-    move || {
+    let banner = move || {
         let open = alerts.map(OpenAlerts::current).unwrap_or_default();
         let count = open.len();
         let newest = open.last().map(|a| a.message.clone()).unwrap_or_default();
@@ -78,15 +76,17 @@ pub fn AlertBanner() -> impl IntoView {
                 </div>
             }
         })
-    }
+    };
+    view! { <Transition fallback=|| ()>{banner}</Transition> }
 }
 
 /// The count of open alerts, beside the Alerts entry of the navigation bar.
 #[component]
 pub fn AlertBadge() -> impl IntoView {
     let alerts = use_context::<OpenAlerts>();
-    move || {
+    let badge = move || {
         let count = alerts.map(|a| a.current().len()).unwrap_or(0);
         (count > 0).then(|| view! { <span class="alert-badge" data-testid="alert-badge" aria-label=format!("{count} open")>{count}</span> })
-    }
+    };
+    view! { <Transition fallback=|| ()>{badge}</Transition> }
 }
