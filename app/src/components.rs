@@ -4,6 +4,7 @@
 
 pub mod account_menu;
 pub mod alert_channels;
+pub mod air;
 pub mod alerts;
 pub mod bars;
 pub mod chart;

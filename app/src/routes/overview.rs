@@ -4,7 +4,8 @@
 
 use crate::components::chart::{Axis, LineChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::format::{co2_note, money, run_length, watts};
+use crate::components::air::Co2Note;
+use crate::format::{money, run_length, watts};
 use crate::functions::overview::{Latest, Overview, load_overview};
 use hearth_core::range::{Preset, Window};
 use hearth_core::reading::merge_live;
@@ -207,9 +208,7 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                             {room.humidity.and_then(|h| h.value).map(|v| format!("{v:.0} % humidity"))}
                             {updated(room.temperature.and_then(|t| t.at_ms)).map(|t| format!(" · {t}"))}
                         </div>
-                        {room.co2.and_then(|c| c.value).map(|ppm| view! {
-                            <div class="sub co2" data-co2=co2_note(ppm)>{format!("CO2 {ppm:.0} ppm · {}", co2_note(ppm))}</div>
-                        })}
+                        {room.co2.and_then(|c| c.value).map(|ppm| view! { <Co2Note ppm=ppm tag="div" /> })}
                     </a>
                 </For>
             </div>
