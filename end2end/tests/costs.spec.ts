@@ -101,6 +101,20 @@ test.describe("costs and flows", () => {
     await notReloaded();
   });
 
+  test("a device's cost moves with its live readings, priced by today's tariff", async ({ page, request }) => {
+    const { notReloaded } = await openLive(page, "/energy");
+    const kettleId = ids.get(`kettle_${p}.energy`)!;
+    const before = (await (await request.get("/api/v1/costs")).json()).devices.find((d: { sensor_id: number }) => d.sensor_id === kettleId);
+    const row = page.getByTestId("breakdown").locator("li", { hasText: `Kettle ${p.replace(/_/g, " ")}` });
+    await expect(row).toContainText(`${before.kwh.toFixed(2)} kWh · ${money(before.cost)}`);
+    // One more kWh at 0.25, without a reload.
+    const sensors: { id: number; last_value: number }[] = await (await request.get("/api/v1/sensors")).json();
+    const last = sensors.find((s) => s.id === kettleId)!.last_value;
+    await post(request, token, [{ sensor: `kettle_${p}.energy`, value: last + 1 }]);
+    await expect(row).toContainText(`${(before.kwh + 1).toFixed(2)} kWh · ${money(before.cost + 0.25)}`);
+    await notReloaded();
+  });
+
   test("the Tariffs page shows the tariff and names the field of a refusal", async ({ page }) => {
     await openLive(page, "/tariffs");
     await expect(page.locator("li[data-from='2020-01-01']")).toContainText("flat 0.2500 EUR/kWh");

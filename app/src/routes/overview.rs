@@ -51,8 +51,7 @@ fn use_clock() -> ReadSignal<i64> {
 #[component]
 fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     let Overview { zone, today_ms, rooms, power, energy, water, appliances, power_history, cost } = overview;
-    // Today's cost moves with the import counters' rises at the price now.
-    let import_at_load: f64 = cost.as_ref().map_or(0.0, |c| c.import.iter().map(|i| i.today).sum());
+    // Today's cost moves with the import counters' rises, each at the price of its instant.
     let cost = RwSignal::new(cost);
     let power_history = RwSignal::new(power_history);
     let day = Window { from_ms: now_ms() - DAY_MS, to_ms: now_ms(), preset: Some(Preset::Day) };
@@ -100,9 +99,14 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
             Kind::Energy | Kind::Water if at_ms >= today_ms.0 => {
                 if reading.kind == Kind::Energy {
                     cost.update(|c| {
-                        if let Some(c) = c {
-                            c.import.iter_mut().filter(|i| i.sensor_id == id).for_each(|i| i.add(value));
-                        }
+                        let Some(c) = c else { return };
+                        let mut rise = 0.0;
+                        c.import.iter_mut().filter(|i| i.sensor_id == id).for_each(|i| {
+                            let before = i.today;
+                            i.add(value);
+                            rise += i.today - before;
+                        });
+                        zone.with_value(|z| c.pricing.charge(&mut c.today, z, at_ms, rise));
                     });
                 }
                 let counters = if reading.kind == Kind::Energy { energy } else { water };
@@ -131,6 +135,11 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                     live.refetch();
                 }
             }
+            Kind::Price => cost.update(|c| {
+                if let Some(c) = c {
+                    c.pricing.read_price(id, at_ms, value);
+                }
+            }),
             _ => {}
         }
     });
@@ -141,8 +150,7 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     let cost_today = move || {
         cost.with(|c| {
             let c = c.as_ref()?;
-            let rise = c.import.iter().map(|i| i.today).sum::<f64>() - import_at_load;
-            Some(money(&c.currency, c.today? + rise * c.price_now.unwrap_or(0.0)))
+            Some(money(&c.currency, c.today?))
         })
     };
     let cost_month = move || {
