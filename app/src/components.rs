@@ -8,6 +8,7 @@ pub mod air;
 pub mod alerts;
 pub mod bars;
 pub mod chart;
+pub mod cost_days;
 pub mod flows;
 pub mod import;
 pub mod live_page;

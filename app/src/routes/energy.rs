@@ -4,6 +4,7 @@
 
 use crate::components::bars::{BarChart, PREVIOUS_COLOR, day_bars};
 use crate::components::chart::{Axis, LineChart};
+use crate::components::cost_days::{CostColumn, CostDays};
 use crate::components::flows::FlowPicture;
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::{series_color, swatch_class};
@@ -151,18 +152,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             Some(format!(" · {}", money(&c.currency, (c.consumption? - devices).max(0.0))))
         })
     };
-    let cost_rows = costs.with_untracked(|c| {
-        c.as_ref().map(|c| {
-            let rows: Vec<(String, String, f64, Option<f64>, Option<f64>)> = c
-                .days
-                .iter()
-                .rev()
-                .map(|d| (d.date.clone(), zone.with_untracked(|z| z.format(d.start_ms + 3_600_000, "%a %-d %b")), d.consumption_kwh, d.import_cost, d.total))
-                .collect();
-            let total = c.days.iter().map(|d| d.total).sum::<Option<f64>>();
-            (c.currency.clone(), rows, total)
-        })
-    });
+    let cost_days = costs.with_untracked(|c| c.as_ref().map(|c| (c.currency.clone(), c.days.clone())));
     let power_key = move || power.with(|p| p.iter().enumerate().map(|(i, s)| (i, s.sensor.title())).collect::<Vec<_>>());
     let now_w = move || power.with(|p| p.first().filter(|s| s.sensor.main).and_then(|s| s.latest).map(|l| l.value));
     view! {
@@ -219,26 +209,12 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             </section>
         </div>
         <div class="grid-2">
-            {cost_rows.map(|(currency, rows, total)| view! {
-                <section class="panel" data-testid="costs">
-                    <div class="panel-head">
-                        <h2>"Cost per day"</h2>
-                        <span class="muted">{total.map(|t| format!("{} in all", money(&currency, t)))}</span>
-                    </div>
-                    <table class="cost-days">
-                        <thead><tr><th>"Day"</th><th>"kWh"</th><th>"Electricity"</th><th>"All"</th></tr></thead>
-                        <tbody>
-                            {rows.into_iter().map(|(date, shown, kwh, import, all)| view! {
-                                <tr data-date=date.clone()>
-                                    <td>{shown}</td>
-                                    <td>{format!("{kwh:.2}")}</td>
-                                    <td data-cost="import">{import.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
-                                    <td data-cost="total">{all.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
+            {cost_days.map(|(currency, days)| view! {
+                <CostDays currency=currency days=days zone=zone.get_untracked() used=|d| d.consumption_kwh unit="kWh" decimals=2 testid="costs"
+                    columns=vec![
+                        CostColumn { title: "Electricity", key: "import", of: |d| d.import_cost },
+                        CostColumn { title: "All", key: "total", of: |d| d.total },
+                    ] />
             })}
             {has_roles.then(|| view! {
                 <section class="panel" data-testid="flows">
