@@ -37,6 +37,9 @@ pub fn CostDays(
     columns: Vec<CostColumn>,
     /// The panel's `data-testid`.
     testid: &'static str,
+    /// What a person should know about the figures, under the table.
+    #[prop(optional)]
+    note: Option<&'static str>,
 ) -> impl IntoView {
     let total = columns.last().and_then(|c| days.iter().map(c.of).sum::<Option<f64>>());
     let cell = {
@@ -70,6 +73,7 @@ pub fn CostDays(
                 <thead><tr><th>"Day"</th><th>{unit}</th>{header}</tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            {note.map(|n| view! { <p class="muted">{n}</p> })}
         </section>
     }
 }

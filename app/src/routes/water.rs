@@ -104,7 +104,8 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
         </section>
         {costs.map(|(currency, days)| view! {
             <CostDays currency=currency days=days zone=cost_zone used=|d| d.water_l unit="L" decimals=0 testid="water-costs"
-                columns=vec![CostColumn { title: "Water", key: "water", of: |d| d.water_cost }] />
+                columns=vec![CostColumn { title: "Water", key: "water", of: |d| d.water_cost }]
+                note="Water by the cubic metre; its standing charge is in each day's total on Electricity." />
         })}
         <section class="panel">
             <h2>"Flow"</h2>
