@@ -41,15 +41,52 @@ pub fn money(currency: &str, value: f64) -> String {
 }
 
 /// What a CO2 level means for the air of a room: under 800 ppm fresh, up to 1,200 stuffy
-/// (time to open a window), above that poor (air the room now).
-pub fn co2_note(ppm: f64) -> &'static str {
-    if ppm < 800.0 {
-        "fresh air"
-    } else if ppm <= 1200.0 {
-        "stuffy: open a window"
-    } else {
-        "poor air: air the room now"
+/// (time to open a window), above that poor (air the room now). Every page that shows CO2
+/// words and colours it by this.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Air {
+    /// Under 800 ppm.
+    Fresh,
+    /// 800 to 1,200 ppm.
+    Stuffy,
+    /// Above 1,200 ppm.
+    Poor,
+}
+
+impl Air {
+    /// The air of a room at `ppm` of CO2.
+    pub fn of(ppm: f64) -> Air {
+        if ppm < 800.0 {
+            Air::Fresh
+        } else if ppm <= 1200.0 {
+            Air::Stuffy
+        } else {
+            Air::Poor
+        }
     }
+
+    /// What it means, for a person.
+    pub fn words(self) -> &'static str {
+        match self {
+            Air::Fresh => "fresh air",
+            Air::Stuffy => "stuffy: open a window",
+            Air::Poor => "poor air: air the room now",
+        }
+    }
+
+    /// The class that colours it.
+    pub fn class(self) -> &'static str {
+        match self {
+            Air::Fresh => "co2 fresh",
+            Air::Stuffy => "co2 stuffy",
+            Air::Poor => "co2 poor",
+        }
+    }
+}
+
+/// What a CO2 level means ([`Air`]'s words).
+pub fn co2_note(ppm: f64) -> &'static str {
+    Air::of(ppm).words()
 }
 
 /// "3 min ago", "2 h ago", "5 days ago".
@@ -97,6 +134,9 @@ mod tests {
         assert_eq!(co2_note(650.0), "fresh air");
         assert_eq!(co2_note(1000.0), "stuffy: open a window");
         assert_eq!(co2_note(1500.0), "poor air: air the room now");
+        assert_eq!(Air::of(799.0).class(), "co2 fresh");
+        assert_eq!(Air::of(1200.0).class(), "co2 stuffy");
+        assert_eq!(Air::of(1201.0).class(), "co2 poor");
     }
 
     #[test]

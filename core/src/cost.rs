@@ -239,6 +239,14 @@ pub fn days(tariffs: &[Tariff], zone: &Zone, schedule: &Schedule, uses: &[Use]) 
     out
 }
 
+/// Adds `kwh` bought at `price` to `cost`: unknown from the first energy used without a
+/// price on (using nothing costs nothing, priced or not).
+pub fn add_priced(cost: &mut Option<f64>, kwh: f64, price: Option<f64>) {
+    if kwh != 0.0 {
+        *cost = cost.zip(price).map(|(c, p)| c + kwh * p);
+    }
+}
+
 /// A device's kWh per slot priced at the import price of its slot: `(kWh, cost)`, the cost
 /// `None` where a slot that used energy has no price.
 pub fn priced(schedule: &Schedule, kwh: &[f64]) -> (f64, Option<f64>) {
@@ -246,11 +254,41 @@ pub fn priced(schedule: &Schedule, kwh: &[f64]) -> (f64, Option<f64>) {
     let mut total = 0.0;
     for (slot, k) in schedule.slots.iter().zip(kwh) {
         total += k;
-        if *k != 0.0 {
-            cost = cost.zip(slot.import_price).map(|(c, p)| c + k * p);
-        }
+        add_priced(&mut cost, *k, slot.import_price);
     }
     (total, cost)
+}
+
+/// Today's tariff, for pricing what live readings add to a cost the page loaded: each rise at
+/// the import price of its reading's instant, found by [`schedule`] as for any stored range.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LivePricing {
+    /// The tariff in force when the page loaded; `None` before the first.
+    pub tariff: Option<Tariff>,
+    /// Its price sensor's newest reading, `(at_ms, price)`, for a dynamic tariff.
+    pub price_reading: Option<(i64, f64)>,
+}
+
+impl LivePricing {
+    /// The import price per kWh at `at_ms` (`zone` must cover it).
+    pub fn price_at(&self, zone: &Zone, at_ms: i64) -> Option<f64> {
+        let tariff = self.tariff.as_ref()?;
+        let prices: PriceReadings = tariff.import.price_sensor.zip(self.price_reading).map(|(id, r)| (id, vec![r])).into_iter().collect();
+        schedule(std::slice::from_ref(tariff), zone, &prices, at_ms, at_ms + 1).slots.first()?.import_price
+    }
+
+    /// Takes a live reading of a price sensor: the tariff's own holds from its instant on.
+    pub fn read_price(&mut self, sensor_id: i64, at_ms: i64, price: f64) {
+        let own = self.tariff.as_ref().is_some_and(|t| t.import.price_sensor == Some(sensor_id));
+        if own && self.price_reading.is_none_or(|(t, _)| t <= at_ms) {
+            self.price_reading = Some((at_ms, price));
+        }
+    }
+
+    /// Adds `kwh` used at `at_ms` to `cost`, at the import price then ([`add_priced`]).
+    pub fn charge(&self, cost: &mut Option<f64>, zone: &Zone, at_ms: i64, kwh: f64) {
+        add_priced(cost, kwh, self.price_at(zone, at_ms));
+    }
 }
 
 /// The import price over `[from_ms, to_ms)` weighted by time (what a steady load then paid per

@@ -4,7 +4,7 @@ import { HYDRATION_TIMEOUT, addDevice, minutesAgo, post } from "./hearth";
 
 // Every view, checked by axe-core (the rules Lighthouse's accessibility audit runs) once it is
 // hydrated and live, and for a sideways scroll hidden on a phone.
-const VIEWS = ["/", "/temperature", "/energy", "/appliances", "/water", "/devices", "/alerts"];
+const VIEWS = ["/", "/temperature", "/energy", "/appliances", "/water", "/devices", "/alerts", "/tariffs"];
 
 test.describe("accessibility", () => {
   test.beforeAll(async ({ request }, info) => {

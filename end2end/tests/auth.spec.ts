@@ -73,6 +73,10 @@ test("a share link shows the pages read-only", async ({ page, browser }) => {
   await expect(screen.locator(".account-name")).toHaveText(label);
   await expect(screen.locator(".account .badge")).toHaveText("Read-only");
   await expect(screen.getByRole("link", { name: "Share" })).toHaveCount(0);
+  // Tariffs are shown, not edited.
+  await screen.goto("/tariffs");
+  await expect(screen.getByRole("heading", { name: "Tariffs", level: 1 })).toBeVisible();
+  await expect(screen.locator("form.tariff-form")).toHaveCount(0);
   // The owner's pages refuse it: the share list does not load.
   await screen.goto("/sharing");
   await expect(screen.locator(".sharing .error")).toContainText("read-only");

@@ -1,3 +1,4 @@
+import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type APIRequestContext } from "@playwright/test";
 import { addDevice, minutesAgo, numberIn, openLive, post } from "./hearth";
 
@@ -101,12 +102,90 @@ test.describe("costs and flows", () => {
     await notReloaded();
   });
 
-  test("the Tariffs page shows the tariff and names the field of a refusal", async ({ page }) => {
+  test("a device's cost moves with its live readings, priced by today's tariff", async ({ page, request }) => {
+    const { notReloaded } = await openLive(page, "/energy");
+    const kettleId = ids.get(`kettle_${p}.energy`)!;
+    const before = (await (await request.get("/api/v1/costs")).json()).devices.find((d: { sensor_id: number }) => d.sensor_id === kettleId);
+    const row = page.getByTestId("breakdown").locator("li", { hasText: `Kettle ${p.replace(/_/g, " ")}` });
+    await expect(row).toContainText(`${before.kwh.toFixed(2)} kWh · ${money(before.cost)}`);
+    // One more kWh at 0.25, without a reload.
+    const sensors: { id: number; last_value: number }[] = await (await request.get("/api/v1/sensors")).json();
+    const last = sensors.find((s) => s.id === kettleId)!.last_value;
+    await post(request, token, [{ sensor: `kettle_${p}.energy`, value: last + 1 }]);
+    await expect(row).toContainText(`${(before.kwh + 1).toFixed(2)} kWh · ${money(before.cost + 0.25)}`);
+    await notReloaded();
+  });
+
+  test("the Tariffs form saves what was typed, names the field of a refusal, and costs follow", async ({ page, request }) => {
     await openLive(page, "/tariffs");
     await expect(page.locator("li[data-from='2020-01-01']")).toContainText("flat 0.2500 EUR/kWh");
-    const editor = page.getByLabel("Tariffs as JSON");
-    await editor.fill(JSON.stringify([{ from: "2020-01-01", currency: "EUR", import: { price: 0.25 }, standing_per_day: -1 }]));
+    const tariff = page.locator("fieldset.tariff[data-tariff='0']");
+    await expect(tariff.getByLabel("Valid from")).toHaveValue("2020-01-01");
+    await expect(tariff.getByLabel("Price per kWh", { exact: true })).toHaveValue("0.25");
+    await tariff.getByLabel("Price per kWh", { exact: true }).fill("0.5");
+    await tariff.getByLabel("Gas price per kWh").fill("0.11");
+    await tariff.getByLabel("kWh per m³ of gas").fill("11.2");
+    await tariff.getByLabel("Water price per m³").fill("2.1");
     await page.getByRole("button", { name: "Save tariffs" }).click();
-    await expect(page.locator("p.error[role=alert]")).toContainText("tariffs[0].standing_per_day");
+    await expect(page.locator(".tariff-form [role=status]")).toHaveText("Saved.");
+
+    // Kept: read back after a reload, in the form and in the list.
+    await openLive(page, "/tariffs");
+    await expect(page.locator("li[data-from='2020-01-01']")).toContainText("flat 0.5000 EUR/kWh");
+    await expect(tariff.getByLabel("Price per kWh", { exact: true })).toHaveValue("0.5");
+    await expect(tariff.getByLabel("Gas price per kWh")).toHaveValue("0.11");
+    await expect(tariff.getByLabel("kWh per m³ of gas")).toHaveValue("11.2");
+    await expect(tariff.getByLabel("Water price per m³")).toHaveValue("2.1");
+    await expect(tariff.getByLabel("Standing charge a day", { exact: true })).toHaveValue("0.4");
+    const stored = (await (await request.get("/api/v1/tariffs")).json()).tariffs;
+    expect(stored).toEqual([
+      { from: "2020-01-01", currency: "EUR", import: { price: 0.5 }, standing_per_day: 0.4, export: { price: 0.1 }, gas: { price: 0.11, standing_per_day: 0, kwh_per_m3: 11.2 }, water: { price_per_m3: 2.1, standing_per_day: 0 } },
+    ]);
+
+    // Costs elsewhere follow: the kettle's kWh now at 0.50.
+    const api = await (await request.get("/api/v1/costs")).json();
+    const kettle = api.devices.find((d: { sensor_id: number }) => d.sensor_id === ids.get(`kettle_${p}.energy`));
+    expect(kettle.cost).toBeCloseTo(kettle.kwh * 0.5, 9);
+    await openLive(page, "/energy");
+    await expect(page.getByTestId("breakdown").locator("li", { hasText: `Kettle ${p.replace(/_/g, " ")}` })).toContainText(`${kettle.kwh.toFixed(2)} kWh · ${money(kettle.cost)}`);
+
+    // Time of use with two zones that overlap on Monday morning: refused at the second zone.
+    await openLive(page, "/tariffs");
+    await tariff.getByLabel("Import price").selectOption("zones");
+    await expect(tariff.getByLabel("Price outside the zones, per kWh")).toHaveValue("0.5");
+    for (const [from, to, price] of [["07:00", "10:00", "0.3"], ["09:00", "12:00", "0.4"]]) {
+      await tariff.getByRole("button", { name: "Add a zone" }).click();
+      const zone = tariff.locator(".zone").last();
+      await zone.getByLabel("Mon").check();
+      await zone.getByLabel("From").fill(from);
+      await zone.getByLabel("To").fill(to);
+      await zone.getByLabel("Price per kWh").fill(price);
+    }
+    // Zone rows fit a phone's width, and the form breaks no accessibility rule.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, "the page is no wider than the screen").toBeLessThanOrEqual(0);
+    const axe = await new AxeBuilder({ page }).include(".tariff-form").analyze();
+    expect(axe.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`)).toEqual([]);
+    await page.getByRole("button", { name: "Save tariffs" }).click();
+    const refusal = tariff.locator(".zone[data-zone='1'] p.field-error");
+    await expect(refusal).toContainText("tariffs[0].import.zones[1] overlaps tariffs[0].import.zones[0]");
+    await expect(tariff.locator(".zone[data-zone='1']")).toHaveAttribute("data-invalid", "true");
+    await expect(page.locator(".tariff-form [role=status]")).toHaveCount(0);
+    // Nothing stored changed.
+    expect((await (await request.get("/api/v1/tariffs")).json()).tariffs).toEqual(stored);
+
+    // A negative standing charge is named beside its field.
+    await tariff.locator(".zone[data-zone='1']").getByRole("button", { name: "Remove zone" }).click();
+    await tariff.getByLabel("Standing charge a day", { exact: true }).fill("-1");
+    await page.getByRole("button", { name: "Save tariffs" }).click();
+    await expect(tariff.locator("p.field-error[data-field='tariffs[0].standing_per_day']")).toContainText("must not be negative");
+    await expect(tariff.getByLabel("Standing charge a day", { exact: true })).toHaveAttribute("aria-invalid", "true");
+
+    // The other specs find the tariff this one started with.
+    const put = await request.put("/api/v1/tariffs", {
+      data: { tariffs: [{ from: "2020-01-01", currency: "EUR", import: { price: 0.25 }, standing_per_day: 0.4, export: { price: 0.1 } }] },
+      headers: { "Sec-Fetch-Site": "same-origin" },
+    });
+    expect(put.status()).toBe(200);
   });
 });

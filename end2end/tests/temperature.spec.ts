@@ -53,6 +53,27 @@ test.describe("temperature", () => {
     await notReloaded();
   });
 
+  test("each room's CO2 stands beside its temperature, worded and coloured as on the Overview, and moves live", async ({ page, request }) => {
+    await post(request, token, [{ sensor: "room.co2", kind: "co2", room, value: 950 }]);
+    const { notReloaded } = await openLive(page, "/temperature");
+    const legend = page.locator(".legend li", { hasText: room }).first();
+    const air = legend.locator(".co2");
+    await expect(air).toHaveText("CO2 950 ppm · stuffy: open a window");
+    await expect(air).toHaveClass("co2 stuffy");
+    await expect(air).toHaveCSS("color", "rgb(181, 77, 0)");
+    await post(request, token, [{ sensor: "room.co2", value: 1320 }]);
+    await expect(air).toHaveText("CO2 1320 ppm · poor air: air the room now");
+    await expect(air).toHaveClass("co2 poor");
+    await expect(air).toHaveCSS("color", "rgb(215, 48, 39)");
+    await notReloaded();
+    // The Overview's room card says the same.
+    await openLive(page, "/");
+    await expect(page.locator(`.card.room[data-room="${room}"] .co2`)).toHaveText("CO2 1320 ppm · poor air: air the room now");
+    await expect(page.locator(`.card.room[data-room="${room}"] .co2`)).toHaveClass("sub co2 poor");
+    // The same red as on Temperature, not the card's grey.
+    await expect(page.locator(`.card.room[data-room="${room}"] .co2`)).toHaveCSS("color", "rgb(215, 48, 39)");
+  });
+
   test("the pointer shows the exact value and time; ranges and zoom change the URL", async ({ page }) => {
     await openLive(page, "/temperature?range=1h");
     const chart = page.getByRole("img", { name: "Temperature by room" });

@@ -27,6 +27,27 @@ test.describe("water", () => {
     expect(errors).toEqual([]);
   });
 
+  test("each day's water cost stands beside the litres; a day without a tariff shows none", async ({ page, request }) => {
+    const before = (await (await request.get("/api/v1/tariffs")).json()).tariffs;
+    const days = (await (await request.get("/api/v1/costs")).json()).days;
+    const [yesterday, today] = days.slice(-2).map((d: { date: string }) => d.date);
+    // A tariff from today only: water at 2.00 a m³.
+    const put = (tariffs: unknown[]) => request.put("/api/v1/tariffs", { data: { tariffs }, headers: { "Sec-Fetch-Site": "same-origin" } });
+    expect((await put([{ from: today, currency: "EUR", import: { price: 0.25 }, water: { price_per_m3: 2.0 } }])).status()).toBe(200);
+    try {
+      await openLive(page, "/water");
+      const api = (await (await request.get("/api/v1/costs")).json()).days.find((d: { date: string }) => d.date === today);
+      expect(api.water_cost).toBeCloseTo((api.water_l / 1000) * 2.0, 9);
+      expect(api.water_l).toBeGreaterThanOrEqual(60);
+      const table = page.getByTestId("water-costs");
+      await expect(table.locator(`tr[data-date="${today}"] [data-cost="water"]`)).toHaveText(`€${api.water_cost.toFixed(2)}`);
+      await expect(table.locator(`tr[data-date="${today}"] td`).nth(1)).toHaveText(api.water_l.toFixed(0));
+      await expect(table.locator(`tr[data-date="${yesterday}"] [data-cost="water"]`)).toHaveText("–");
+    } finally {
+      expect((await put(before)).status()).toBe(200);
+    }
+  });
+
   test("today's total and the flow move with posted readings", async ({ page, request }) => {
     const { notReloaded } = await openLive(page, "/water");
     const today = page.getByTestId("water-today").locator(".big");

@@ -128,6 +128,10 @@ pub struct ServeArgs {
     /// The demo account's password with `--simulate`; a random one when not given.
     #[arg(long, env = "HEARTH_DEMO_PASSWORD", hide_env_values = true)]
     pub demo_password: Option<String>,
+    /// With `--simulate`: the house's latitude in degrees (north positive), which the
+    /// simulated roof's sun follows. Default: the time zone's main city's, else 45°.
+    #[arg(long, env = "HEARTH_LATITUDE", value_parser = latitude, allow_hyphen_values = true)]
+    pub latitude: Option<f64>,
     #[command(flatten)]
     pub config: Config,
 }
@@ -315,6 +319,19 @@ pub struct SimulateArgs {
     /// night and the household's routine follow its clocks. Default: the machine's.
     #[arg(long, env = "HEARTH_TIMEZONE", value_parser = HouseZone::named)]
     pub timezone: Option<HouseZone>,
+    /// The house's latitude in degrees (north positive, south negative): the simulated roof's
+    /// sun and seasons follow it. Default: the time zone's main city where Hearth knows it
+    /// (Lisbon 38.7), else 45° (south for southern zones).
+    #[arg(long, env = "HEARTH_LATITUDE", value_parser = latitude, allow_hyphen_values = true)]
+    pub latitude: Option<f64>,
+}
+
+/// A latitude: degrees from −90 to 90.
+pub fn latitude(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if (-90.0..=90.0).contains(&v) => Ok(v),
+        _ => Err(format!("{text:?} is not a latitude: degrees from -90 (south) to 90 (north), such as 38.7")),
+    }
 }
 
 /// The certificates of a PEM file, read when the server starts (printed as its path).
@@ -393,6 +410,19 @@ mod tests {
         let pem = PemFile { path: "/etc/hearth/ca.pem".into(), pem: b"-----BEGIN CERTIFICATE-----".to_vec() };
         assert_eq!(format!("{pem:?}"), "PemFile(/etc/hearth/ca.pem)");
         assert!(PemFile::read("/nonexistent/ca.pem").unwrap_err().contains("/nonexistent/ca.pem"));
+    }
+
+    #[test]
+    fn a_latitude_is_degrees_north_or_south() {
+        assert_eq!(latitude("38.7"), Ok(38.7));
+        assert_eq!(latitude("-33.9"), Ok(-33.9));
+        assert!(latitude("91").is_err() && latitude("north").is_err() && latitude("NaN").is_err());
+        let cli = Cli::try_parse_from(["hearth", "serve", "--simulate", "--latitude", "-34.9"]).unwrap();
+        let Some(Command::Serve(args)) = cli.command else { panic!("serve") };
+        assert_eq!(args.latitude, Some(-34.9));
+        let sim = Cli::try_parse_from(["hearth", "simulate", "--token", "t", "--latitude", "60"]).unwrap();
+        let Some(Command::Simulate(args)) = sim.command else { panic!("simulate") };
+        assert_eq!(args.latitude, Some(60.0));
     }
 }
 

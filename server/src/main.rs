@@ -61,6 +61,7 @@ async fn run_server(database_url: &str, args: ServeArgs) -> Result<(), BoxError>
             interval: 5.0,
             backfill_days: 30,
             timezone: Some(args.config.zone()),
+            latitude: args.latitude,
         };
         tokio::spawn(async move {
             if let Err(e) = simulate::run(sim).await {

@@ -44,7 +44,7 @@ pub async fn run(args: SimulateArgs) -> Result<(), reqwest::Error> {
         endpoint: format!("{}/api/v1/readings", args.url.trim_end_matches('/')),
         token: args.token.clone(),
     };
-    let mut house = House::new(args.timezone.clone().unwrap_or_else(HouseZone::system));
+    let mut house = House::at(args.timezone.clone().unwrap_or_else(HouseZone::system), args.latitude);
 
     let now = now_ms();
     let start = now - now.rem_euclid(BACKFILL_STEP_MS) - i64::from(args.backfill_days) * DAY_MS;
@@ -166,7 +166,7 @@ mod tests {
 
         let step_ms = 200;
         let from = (now_ms() / step_ms + 5) * step_ms;
-        let args = SimulateArgs { url: format!("http://{addr}"), token, interval: 0.2, backfill_days: 0, timezone: HouseZone::named("UTC").ok() };
+        let args = SimulateArgs { url: format!("http://{addr}"), token, interval: 0.2, backfill_days: 0, timezone: HouseZone::named("UTC").ok(), latitude: None };
         let simulator = tokio::spawn(run(args));
         let steps = |from: i64| {
             let sql = format!(

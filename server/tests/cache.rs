@@ -138,6 +138,9 @@ async fn pages_are_revalidated_and_answered_304_until_they_change() {
     assert_eq!(header_of(&again, header::CONTENT_ENCODING), None);
     assert_eq!(header_of(&again, header::ETAG), Some(tag.as_str()));
     assert_eq!(header_of(&again, header::CACHE_CONTROL), Some(PAGE));
+    // The browser's copy keeps the policy it came with: its scripts carry that policy's nonce.
+    assert!(header_of(&first, header::CONTENT_SECURITY_POLICY).is_some_and(|p| p.contains("'nonce-")));
+    assert_eq!(header_of(&again, header::CONTENT_SECURITY_POLICY), None);
 
     hearth_store::account::insert_share_link(&t.db, "Kitchen screen").await.unwrap();
     let (changed, body) = page(Some(tag.clone())).await;

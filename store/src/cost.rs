@@ -6,7 +6,7 @@
 use crate::consumption::per_interval;
 use crate::db::Db;
 use crate::error::Error;
-use hearth_core::cost::{DayCost, Schedule, Use, days, priced, schedule};
+use hearth_core::cost::{DayCost, LivePricing, Schedule, Use, days, priced, schedule};
 use hearth_core::energy::Role;
 use hearth_core::sensor::{Kind, Listed};
 use hearth_core::tariff::Tariff;
@@ -35,8 +35,9 @@ pub struct Costs {
     pub days: Vec<DayCost>,
     /// Each device's energy counter (not a house meter, no energy role), largest first.
     pub devices: Vec<DeviceCost>,
-    /// The import price in force at the range's end (per kWh), for live readings.
-    pub price_now: Option<f64>,
+    /// The tariff in force at the range's end (and its price sensor's newest reading), to
+    /// price what live readings add.
+    pub pricing: LivePricing,
     /// The house's consumption priced at the import price of each moment (as devices are),
     /// `None` where a price is not known.
     pub consumption_cost: Option<f64>,
@@ -57,6 +58,18 @@ pub async fn schedule_of(db: &Db, house: &HouseZone, from_ms: i64, to_ms: i64) -
     Ok((tariffs, schedule))
 }
 
+/// The tariff of `schedule`'s last slot, with its price sensor's newest reading before `to_ms`.
+async fn live_pricing(db: &Db, tariffs: &[Tariff], schedule: &Schedule, to_ms: i64) -> Result<LivePricing, Error> {
+    let Some(tariff) = schedule.slots.last().and_then(|s| s.tariff).map(|i| tariffs[i].clone()) else {
+        return Ok(LivePricing::default());
+    };
+    let price_reading = match tariff.import.price_sensor {
+        Some(id) => crate::tariff::prices(db, &[id], to_ms - 1, to_ms).await?.remove(&id).and_then(|r| r.last().copied()),
+        None => None,
+    };
+    Ok(LivePricing { tariff: Some(tariff), price_reading })
+}
+
 /// The costs of `[from_ms, to_ms)`: its local days (whole in their bounds, measured within
 /// the range) and the devices, from the sensors `sensors` lists.
 pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64, to_ms: i64) -> Result<Costs, Error> {
@@ -64,6 +77,7 @@ pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64,
         return Ok(Costs::default());
     }
     let (tariffs, schedule) = schedule_of(db, house, from_ms, to_ms).await?;
+    let pricing = live_pricing(db, &tariffs, &schedule, to_ms).await?;
     let mut uses = vec![Use::default(); schedule.slots.len()];
     for l in sensors {
         let id = l.sensor.sensor_id;
@@ -98,7 +112,7 @@ pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64,
         currency: tariffs.first().map(|t| t.currency.clone()),
         days,
         devices,
-        price_now: schedule.slots.last().and_then(|s| s.import_price),
+        pricing,
         consumption_cost,
     })
 }

@@ -1,7 +1,8 @@
 //! Tariffs and costs on SQLite and PostgreSQL: tariffs replaced whole, a 23-hour day in
 //! Lisbon priced by time of use from stored counters with energy roles (house meter, solar,
 //! export), gas and a device, the same once raw readings are gone; energy roles checked
-//! against the sensor's kind; price readings accepted up to 48 hours ahead.
+//! against the sensor's kind; price readings accepted up to 48 hours ahead; the tariff and
+//! price that live readings are priced with.
 
 use hearth_core::device::Device;
 use hearth_core::energy::Role;
@@ -136,7 +137,27 @@ async fn prices_may_come_48_hours_ahead(t: TestDb) {
     assert!(matches!(ahead, Error::Invalid { field: "at", .. }), "{ahead:?}");
 }
 
+async fn live_pricing_is_the_tariff_in_force_with_its_price_sensors_newest_reading(t: TestDb) {
+    let device = device(&t.db).await;
+    let house = HouseZone::named("Europe/Lisbon").unwrap();
+    let now = now_ms();
+    let price = |value, at_ms| Incoming { key: "spot.price".into(), value, at_ms, kind: Some(Kind::Price), room: None };
+    let sensor = post(&t.db, &device, vec![price(0.30, now - 3 * HOUR_MS), price(-0.04, now - HOUR_MS), price(0.50, now + HOUR_MS)]).await;
+    let sensors = hearth_store::sensor::list_all(&t.db).await.unwrap();
+    // Without a tariff, nothing prices live readings.
+    let none = hearth_store::cost::costs(&t.db, &house, &sensors, now - 2 * HOUR_MS, now).await.unwrap();
+    assert_eq!(none.pricing, hearth_core::cost::LivePricing::default());
+    let dynamic = Tariff { import: Import { price: None, zones: vec![], price_sensor: Some(sensor) }, ..tariff("2020-01-01", 0.0) };
+    let old = tariff("2019-01-01", 0.2);
+    hearth_store::tariff::replace(&t.db, vec![old, dynamic.clone()]).await.unwrap();
+    let costs = hearth_store::cost::costs(&t.db, &house, &sensors, now - 2 * HOUR_MS, now).await.unwrap();
+    // Today's tariff, and the price in force at the range's end (not the one posted ahead).
+    assert_eq!(costs.pricing.tariff, Some(dynamic));
+    assert_eq!(costs.pricing.price_reading, Some((now - HOUR_MS, -0.04)));
+}
+
 on_both_databases!(
+    live_pricing_is_the_tariff_in_force_with_its_price_sensors_newest_reading,
     tariffs_are_replaced_whole,
     a_23_hour_day_is_priced_from_stored_counters_and_roles,
     roles_fit_their_sensors_kinds,

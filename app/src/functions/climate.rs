@@ -1,5 +1,5 @@
-//! The Temperature view's data: each room's temperature and humidity over the range, and
-//! today's lowest and highest.
+//! The Temperature view's data: each room's temperature and humidity over the range,
+//! today's lowest and highest, and each room's CO2 now.
 
 use crate::error::AppResult;
 use hearth_core::range::{RangeQuery, Window};
@@ -23,6 +23,8 @@ pub struct Climate {
     pub today: Vec<(i64, f64, f64)>,
     /// When today started and ends, Unix ms.
     pub today_ms: (i64, i64),
+    /// Each CO2 sensor with a room: its id, the room, its newest value.
+    pub co2: Vec<(i64, String, Option<f64>)>,
 }
 
 /// The temperature view's data for `range`.
@@ -43,7 +45,10 @@ pub async fn load_climate(#[server(default)] range: RangeQuery) -> AppResult<Cli
             today.push((s.sensor.sensor_id, lo, hi));
         }
     }
+    let sensors = hearth_store::sensor::list_all(&db).await?;
+    let co2 = sensors.into_iter().filter(|l| l.sensor.kind == Kind::Co2 && l.sensor.room.is_some()).map(|l| (l.sensor.sensor_id, l.sensor.label(), l.last_value)).collect();
     Ok(Climate {
+        co2,
         zone: house.zone(window.from_ms.min(day.start_ms), window.to_ms.max(day.end_ms)),
         window,
         temperature,

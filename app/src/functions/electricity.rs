@@ -3,7 +3,7 @@
 
 use crate::error::AppResult;
 use hearth_core::consumption::{CounterToday, Daily, Part};
-use hearth_core::cost::DayCost;
+use hearth_core::cost::{DayCost, LivePricing};
 use hearth_core::energy::{Flows, Role};
 use hearth_core::range::{RangeQuery, Window};
 use hearth_core::reading::Series;
@@ -47,6 +47,8 @@ pub struct Costs {
     pub devices: Vec<(i64, Option<f64>)>,
     /// The house's consumption today at the import price of each moment.
     pub consumption: Option<f64>,
+    /// Today's tariff: what live readings add to the costs above is priced with it.
+    pub pricing: LivePricing,
 }
 
 /// The electricity view's data for `range`.
@@ -84,6 +86,7 @@ pub async fn load_electricity(#[server(default)] range: RangeQuery) -> AppResult
                 days: range.days,
                 devices: today_costs.devices.iter().map(|d| (d.sensor_id, d.cost)).collect(),
                 consumption: today_costs.consumption_cost,
+                pricing: today_costs.pricing,
             })
         }
         None => None,

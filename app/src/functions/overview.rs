@@ -3,6 +3,7 @@
 
 use crate::error::AppResult;
 use hearth_core::consumption::CounterToday;
+use hearth_core::cost::LivePricing;
 use hearth_core::reading::Series;
 use hearth_core::sensor::Sensor;
 use hearth_core::time::Zone;
@@ -45,10 +46,10 @@ pub struct CostNow {
     pub month: Option<f64>,
     /// This month projected from its days so far.
     pub projected: Option<f64>,
-    /// The import price now, per kWh.
-    pub price_now: Option<f64>,
-    /// The import counters today (grid import, else the house meters): their rises cost the
-    /// price now, so the cost moves with live readings.
+    /// Today's tariff, which prices what live readings add to `today`.
+    pub pricing: LivePricing,
+    /// The import counters today (grid import, else the house meters): each rise costs the
+    /// import price of its instant, so the cost moves with live readings.
     pub import: Vec<CounterToday>,
 }
 
@@ -177,5 +178,5 @@ async fn cost_now(
         sensors.iter().filter(|l| l.sensor.kind == Kind::Energy && l.sensor.energy_role() == Some(Role::GridImport)).collect();
     let meters = if grid.is_empty() { hearth_core::consumption::house_meters(sensors, Kind::Energy) } else { grid };
     let import = hearth_store::consumption::today(db, &meters, today.start_ms, now).await?;
-    Ok(Some(CostNow { currency, today: today_cost, month, projected, price_now: costs.price_now, import }))
+    Ok(Some(CostNow { currency, today: today_cost, month, projected, pricing: costs.pricing, import }))
 }

@@ -1,5 +1,5 @@
-//! The Tariffs page's data: the tariffs as they are stored (and as JSON to edit), the price
-//! sensors a dynamic tariff may read, and saving a new list (the owner only).
+//! The Tariffs page's data: the tariffs as they are stored, the price sensors a dynamic
+//! tariff may read, and saving a new list (the owner only).
 
 use crate::error::AppResult;
 use hearth_core::tariff::Tariff;
@@ -11,8 +11,8 @@ use serde::{Deserialize, Serialize};
 pub struct Tariffs {
     /// Every tariff, oldest first.
     pub tariffs: Vec<Tariff>,
-    /// The same, as the JSON the editor holds.
-    pub json: String,
+    /// The house's date today, `YYYY-MM-DD` (a new tariff's first day in the form).
+    pub today: String,
     /// The price sensors: id and title.
     pub price_sensors: Vec<(i64, String)>,
     /// Whether the caller may change them.
@@ -25,14 +25,15 @@ pub async fn load_tariffs() -> AppResult<Tariffs> {
     use hearth_core::sensor::Kind;
     let db = crate::context::db()?;
     let tariffs = hearth_store::tariff::list(&db).await?;
-    let json = serde_json::to_string_pretty(&tariffs).map_err(|e| crate::error::AppError::internal("tariffs", e))?;
+    let today = crate::context::zone().day_of(hearth_core::time::now_ms()).iso();
     let price_sensors = hearth_store::sensor::list_by_kind(&db, Kind::Price).await?.into_iter().map(|s| (s.sensor_id, s.title())).collect();
     let owner = crate::session::viewer().is_some_and(|v| !v.read_only);
-    Ok(Tariffs { tariffs, json, price_sensors, owner })
+    Ok(Tariffs { tariffs, today, price_sensors, owner })
 }
 
-/// Replaces every tariff by the JSON list `json`, checked field by field (a refusal names
-/// the field: `tariffs[0].import.zones[1]`).
+/// Replaces every tariff by the JSON list `json` (what the form sends, as `PUT
+/// /api/v1/tariffs` takes it), checked field by field (a refusal names the field:
+/// `tariffs[0].import.zones[1]`).
 #[server(prefix = "/api/owner", endpoint = "save_tariffs")]
 pub async fn save_tariffs(json: String) -> AppResult<()> {
     use crate::error::AppError;

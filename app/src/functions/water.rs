@@ -1,8 +1,9 @@
-//! The Water view's data: litres per local day with the previous period's, the flow over the
-//! range, and today's total.
+//! The Water view's data: litres per local day with the previous period's (and, with a
+//! tariff, what each day's water cost), the flow over the range, and today's total.
 
 use crate::error::AppResult;
 use hearth_core::consumption::{CounterToday, Daily};
+use hearth_core::cost::DayCost;
 use hearth_core::range::{RangeQuery, Window};
 use hearth_core::reading::Series;
 use hearth_core::time::Zone;
@@ -24,6 +25,9 @@ pub struct Water {
     pub daily: Daily,
     /// The water meters' counters today.
     pub today: Vec<CounterToday>,
+    /// What the days of the bars cost, when a tariff is set: the tariffs' currency and the
+    /// days (`water_cost` `None` where no tariff prices water).
+    pub costs: Option<(String, Vec<DayCost>)>,
 }
 
 /// The water view's data for `range` (7 days by default).
@@ -43,7 +47,11 @@ pub async fn load_water(#[server(default)] range: RangeQuery) -> AppResult<Water
     let daily = consumption::daily(&db, &house, &meters, &bar_days(&house, &window, now)).await?;
     let day = house.day_of(now);
     let today = consumption::today(&db, &meters, day.start_ms, now).await?;
+    let days = bar_days(&house, &window, now);
+    let (from, to) = (days.first().map_or(day.start_ms, |d| d.start_ms), days.last().map_or(now, |d| d.end_ms).min(now + 1));
+    let costs = hearth_store::cost::costs(&db, &house, &sensors, from, to).await?;
     Ok(Water {
+        costs: costs.currency.map(|c| (c, costs.days)),
         zone: house.zone(window.from_ms.min(day.start_ms) - 31 * DAY_MS, window.to_ms.max(day.end_ms)),
         window,
         today_ms: (day.start_ms, day.end_ms),

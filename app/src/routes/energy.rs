@@ -4,6 +4,7 @@
 
 use crate::components::bars::{BarChart, PREVIOUS_COLOR, day_bars};
 use crate::components::chart::{Axis, LineChart};
+use crate::components::cost_days::{CostColumn, CostDays};
 use crate::components::flows::FlowPicture;
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::{series_color, swatch_class};
@@ -55,7 +56,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
     });
     let has_roles = !power_roles.with_untracked(Vec::is_empty) || flows != Default::default();
     let flows_days = Signal::stored(flows);
-    let costs = StoredValue::new(costs);
+    let costs = RwSignal::new(costs);
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
     let power = RwSignal::new(power);
@@ -84,13 +85,43 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                 last.update_value(|l| days.update(|d| add_to_days(d, l, reading.sensor_id, reading.value, at_ms)));
             }
             if at_ms >= today_ms.0 {
-                house.update(|h| h.iter_mut().filter(|c| c.sensor_id == reading.sensor_id).for_each(|c| c.add(reading.value)));
+                let id = reading.sensor_id;
+                // What each counter rose by, for the costs: priced at its instant by today's tariff.
+                let mut house_rise = 0.0;
+                let mut part_rise = 0.0;
+                house.update(|h| {
+                    h.iter_mut().filter(|c| c.sensor_id == id).for_each(|c| {
+                        let before = c.today;
+                        c.add(reading.value);
+                        house_rise += c.today - before;
+                    })
+                });
                 parts.update(|p| {
-                    p.iter_mut().filter(|p| p.counter.sensor_id == reading.sensor_id).for_each(|p| p.counter.add(reading.value));
+                    p.iter_mut().filter(|p| p.counter.sensor_id == id).for_each(|p| {
+                        let before = p.counter.today;
+                        p.counter.add(reading.value);
+                        part_rise += p.counter.today - before;
+                    });
                     p.sort_by(|a, b| b.counter.today.total_cmp(&a.counter.today));
                 });
+                if house_rise != 0.0 || part_rise != 0.0 {
+                    costs.update(|c| {
+                        let Some(c) = c else { return };
+                        zone.with_untracked(|z| {
+                            c.pricing.charge(&mut c.consumption, z, at_ms, house_rise);
+                            for (_, cost) in c.devices.iter_mut().filter(|(d, _)| *d == id) {
+                                c.pricing.charge(cost, z, at_ms, part_rise);
+                            }
+                        });
+                    });
+                }
             }
         }
+        Kind::Price => costs.update(|c| {
+            if let Some(c) = c {
+                c.pricing.read_price(reading.sensor_id, at_ms, reading.value);
+            }
+        }),
         _ => {}
     });
     let bars = Signal::derive(move || zone.with(|z| days.with(|d| day_bars(z, d))));
@@ -106,32 +137,22 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
         let titles: Vec<String> = power.with(|p| p.iter().map(|s| s.sensor.title()).collect());
         parts.get().into_iter().enumerate().map(|(i, p)| (titles.iter().position(|t| *t == p.name).unwrap_or(titles.len() + i), p)).collect::<Vec<_>>()
     };
-    let currency = costs.with_value(|c| c.as_ref().map(|c| c.currency.clone()));
+    let has_currency = costs.with_untracked(Option::is_some);
     let device_cost = move |sensor_id: i64| {
-        costs.with_value(|c| {
+        costs.with(|c| {
             let c = c.as_ref()?;
             let cost = c.devices.iter().find(|(id, _)| *id == sensor_id)?.1?;
             Some(format!(" · {}", money(&c.currency, cost)))
         })
     };
-    let untracked_cost = StoredValue::new(costs.with_value(|c| {
-        let c = c.as_ref()?;
-        let devices: f64 = c.devices.iter().filter_map(|d| d.1).sum();
-        Some(format!(" · {}", money(&c.currency, (c.consumption? - devices).max(0.0))))
-    }));
-    let has_currency = currency.is_some();
-    let cost_rows = costs.with_value(|c| {
-        c.as_ref().map(|c| {
-            let rows: Vec<(String, String, f64, Option<f64>, Option<f64>)> = c
-                .days
-                .iter()
-                .rev()
-                .map(|d| (d.date.clone(), zone.with_untracked(|z| z.format(d.start_ms + 3_600_000, "%a %-d %b")), d.consumption_kwh, d.import_cost, d.total))
-                .collect();
-            let total = c.days.iter().map(|d| d.total).sum::<Option<f64>>();
-            (c.currency.clone(), rows, total)
+    let untracked_cost = move || {
+        costs.with(|c| {
+            let c = c.as_ref()?;
+            let devices: f64 = c.devices.iter().filter_map(|d| d.1).sum();
+            Some(format!(" · {}", money(&c.currency, (c.consumption? - devices).max(0.0))))
         })
-    });
+    };
+    let cost_days = costs.with_untracked(|c| c.as_ref().map(|c| (c.currency.clone(), c.days.clone())));
     let power_key = move || power.with(|p| p.iter().enumerate().map(|(i, s)| (i, s.sensor.title())).collect::<Vec<_>>());
     let now_w = move || power.with(|p| p.first().filter(|s| s.sensor.main).and_then(|s| s.latest).map(|l| l.value));
     view! {
@@ -172,13 +193,13 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                     <ul class="breakdown">
                         <For each=ranked key=|(i, p)| (*i, p.name.clone(), p.counter.today.to_bits()) let:item>
                             <li data-part=item.1.name.clone()>
-                                <div class="row"><span>{item.1.name.clone()}</span><span class="num">{format!("{:.2} kWh", item.1.counter.today)}{device_cost(item.1.counter.sensor_id)}</span></div>
+                                <div class="row"><span>{item.1.name.clone()}</span><span class="num">{format!("{:.2} kWh", item.1.counter.today)}{move || device_cost(item.1.counter.sensor_id)}</span></div>
                                 <div class="track"><div class="fill" style:width=move || format!("{:.1}%", item.1.counter.today / scale() * 100.0) style:background=series_color(item.0)></div></div>
                             </li>
                         </For>
                         <Show when=move || untracked().is_some()>
                             <li data-part="Untracked">
-                                <div class="row"><span>"Untracked"</span><span class="num">{move || format!("{:.2} kWh", untracked().unwrap_or(0.0))}{move || untracked_cost.get_value()}</span></div>
+                                <div class="row"><span>"Untracked"</span><span class="num">{move || format!("{:.2} kWh", untracked().unwrap_or(0.0))}{untracked_cost}</span></div>
                                 <div class="track"><div class="fill" style:width=move || format!("{:.1}%", untracked().unwrap_or(0.0) / scale() * 100.0) style:background=PREVIOUS_COLOR></div></div>
                             </li>
                         </Show>
@@ -188,26 +209,12 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             </section>
         </div>
         <div class="grid-2">
-            {cost_rows.map(|(currency, rows, total)| view! {
-                <section class="panel" data-testid="costs">
-                    <div class="panel-head">
-                        <h2>"Cost per day"</h2>
-                        <span class="muted">{total.map(|t| format!("{} in all", money(&currency, t)))}</span>
-                    </div>
-                    <table class="cost-days">
-                        <thead><tr><th>"Day"</th><th>"kWh"</th><th>"Electricity"</th><th>"All"</th></tr></thead>
-                        <tbody>
-                            {rows.into_iter().map(|(date, shown, kwh, import, all)| view! {
-                                <tr data-date=date.clone()>
-                                    <td>{shown}</td>
-                                    <td>{format!("{kwh:.2}")}</td>
-                                    <td data-cost="import">{import.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
-                                    <td data-cost="total">{all.map_or_else(|| "–".to_owned(), |c| money(&currency, c))}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
+            {cost_days.map(|(currency, days)| view! {
+                <CostDays currency=currency days=days zone=zone.get_untracked() used=|d| d.consumption_kwh unit="kWh" decimals=2 testid="costs"
+                    columns=vec![
+                        CostColumn { title: "Electricity", key: "import", of: |d| d.import_cost },
+                        CostColumn { title: "All", key: "total", of: |d| d.total },
+                    ] />
             })}
             {has_roles.then(|| view! {
                 <section class="panel" data-testid="flows">

@@ -4,7 +4,8 @@
 
 use crate::components::chart::{Axis, LineChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
-use crate::format::{co2_note, money, run_length, watts};
+use crate::components::air::Co2Note;
+use crate::format::{money, run_length, watts};
 use crate::functions::overview::{Latest, Overview, load_overview};
 use hearth_core::range::{Preset, Window};
 use hearth_core::reading::merge_live;
@@ -50,8 +51,7 @@ fn use_clock() -> ReadSignal<i64> {
 #[component]
 fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     let Overview { zone, today_ms, rooms, power, energy, water, appliances, power_history, cost } = overview;
-    // Today's cost moves with the import counters' rises at the price now.
-    let import_at_load: f64 = cost.as_ref().map_or(0.0, |c| c.import.iter().map(|i| i.today).sum());
+    // Today's cost moves with the import counters' rises, each at the price of its instant.
     let cost = RwSignal::new(cost);
     let power_history = RwSignal::new(power_history);
     let day = Window { from_ms: now_ms() - DAY_MS, to_ms: now_ms(), preset: Some(Preset::Day) };
@@ -99,9 +99,14 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
             Kind::Energy | Kind::Water if at_ms >= today_ms.0 => {
                 if reading.kind == Kind::Energy {
                     cost.update(|c| {
-                        if let Some(c) = c {
-                            c.import.iter_mut().filter(|i| i.sensor_id == id).for_each(|i| i.add(value));
-                        }
+                        let Some(c) = c else { return };
+                        let mut rise = 0.0;
+                        c.import.iter_mut().filter(|i| i.sensor_id == id).for_each(|i| {
+                            let before = i.today;
+                            i.add(value);
+                            rise += i.today - before;
+                        });
+                        zone.with_value(|z| c.pricing.charge(&mut c.today, z, at_ms, rise));
                     });
                 }
                 let counters = if reading.kind == Kind::Energy { energy } else { water };
@@ -130,6 +135,11 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                     live.refetch();
                 }
             }
+            Kind::Price => cost.update(|c| {
+                if let Some(c) = c {
+                    c.pricing.read_price(id, at_ms, value);
+                }
+            }),
             _ => {}
         }
     });
@@ -140,8 +150,7 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
     let cost_today = move || {
         cost.with(|c| {
             let c = c.as_ref()?;
-            let rise = c.import.iter().map(|i| i.today).sum::<f64>() - import_at_load;
-            Some(money(&c.currency, c.today? + rise * c.price_now.unwrap_or(0.0)))
+            Some(money(&c.currency, c.today?))
         })
     };
     let cost_month = move || {
@@ -207,9 +216,7 @@ fn LiveOverview(overview: Overview, live: ViewLive) -> impl IntoView {
                             {room.humidity.and_then(|h| h.value).map(|v| format!("{v:.0} % humidity"))}
                             {updated(room.temperature.and_then(|t| t.at_ms)).map(|t| format!(" · {t}"))}
                         </div>
-                        {room.co2.and_then(|c| c.value).map(|ppm| view! {
-                            <div class="sub co2" data-co2=co2_note(ppm)>{format!("CO2 {ppm:.0} ppm · {}", co2_note(ppm))}</div>
-                        })}
+                        {room.co2.and_then(|c| c.value).map(|ppm| view! { <Co2Note ppm=ppm tag="div" /> })}
                     </a>
                 </For>
             </div>

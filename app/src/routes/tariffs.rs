@@ -1,9 +1,9 @@
 //! `/tariffs`: what the house pays, tariff by tariff (each from its local date on), and for
-//! the owner an editor of the list as JSON, the same the API's `PUT /api/v1/tariffs` takes.
+//! the owner a form of the whole list ([`TariffForm`]); shared screens see it read-only.
 
-use crate::functions::tariffs::{SaveTariffs, load_tariffs};
+use crate::components::tariff_form::{Status, TariffForm};
+use crate::functions::tariffs::load_tariffs;
 use hearth_core::tariff::{DAYS, Tariff};
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 /// The days of a zone as a person reads them: `every day`, `mon–fri`, `sat, sun`.
@@ -36,8 +36,9 @@ fn import_text(t: &Tariff, sensors: &[(i64, String)]) -> String {
 /// The Tariffs page.
 #[component]
 pub fn TariffsPage() -> impl IntoView {
-    let save = ServerAction::<SaveTariffs>::new();
-    let tariffs = Resource::new(move || save.version().get(), |_| load_tariffs());
+    let saved = RwSignal::new(0usize);
+    let status = RwSignal::new(None::<Status>);
+    let tariffs = Resource::new(move || saved.get(), |_| load_tariffs());
     view! {
         <section class="panel">
             <h1>"Tariffs"</h1>
@@ -53,7 +54,7 @@ pub fn TariffsPage() -> impl IntoView {
                                 <ul class="tariffs">
                                     {t.tariffs.iter().rev().map(|tariff| view! {
                                         <li data-from=tariff.from.clone()>
-                                            <h3>{format!("From {}", tariff.from)}</h3>
+                                            <h2>{format!("From {}", tariff.from)}</h2>
                                             <p>{format!("Electricity: {}; standing charge {:.2} {} a day", import_text(tariff, &sensors), tariff.standing_per_day, tariff.currency)}</p>
                                             {tariff.export.as_ref().map(|e| view! { <p>{format!("Export earns {:.4} {}/kWh", e.price, tariff.currency)}</p> })}
                                             {tariff.gas.as_ref().map(|g| view! { <p>{format!("Gas: {:.4} {}/kWh ({} kWh a m³), standing charge {:.2} a day", g.price, tariff.currency, g.kwh_per_m3, g.standing_per_day)}</p> })}
@@ -63,23 +64,14 @@ pub fn TariffsPage() -> impl IntoView {
                                 </ul>
                                 {t.owner.then(|| view! {
                                     <h2>"Edit"</h2>
-                                    <p class="muted">"The list as JSON: each tariff has from, currency, import ({\"price\": 0.25}, with \"zones\" of days, from, to and price, or {\"price_sensor\": id}), standing_per_day, and optionally export, gas and water. A zone whose to is earlier than its from runs past midnight."
-                                        {(!sensors.is_empty()).then(|| format!(" Price sensors: {}.", sensors.iter().map(|(id, n)| format!("{n} = {id}")).collect::<Vec<_>>().join(", ")))}
-                                    </p>
-                                    <ActionForm action=save>
-                                        <textarea name="json" class="tariff-json" aria-label="Tariffs as JSON" spellcheck="false">{t.json.clone()}</textarea>
-                                        <button type="submit">"Save tariffs"</button>
-                                    </ActionForm>
+                                    <p class="muted">"Saving replaces every tariff by the ones below. A zone's days are those it starts on; a zone whose end is earlier than its start runs past midnight. Leave gas or water empty if they are not billed by use."</p>
+                                    <TariffForm tariffs=t.tariffs.clone() sensors=sensors today=t.today.clone() status=status saved=saved />
                                 })}
                             }.into_any()
                         }
                     }
                 })}
             </Transition>
-            {move || save.value().get().map(|result| match result {
-                Ok(()) => view! { <p class="ok" role="status">"Saved."</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert" data-field=e.field.clone()>{e.to_string()}</p> }.into_any(),
-            })}
         </section>
     }
 }

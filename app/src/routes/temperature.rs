@@ -1,7 +1,8 @@
 //! `/temperature`: a line per room over the chosen range (a min–max band where a point stands
-//! for many readings), each room's current value and today's minimum and maximum, and the
-//! rooms' humidity below; all of it live.
+//! for many readings), each room's current value, today's minimum and maximum and its CO2 now
+//! (worded as the Overview words it), and the rooms' humidity below; all of it live.
 
+use crate::components::air::Co2Note;
 use crate::components::chart::{Axis, LineChart};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::swatch_class;
@@ -43,7 +44,8 @@ fn ClimatePlaceholder() -> impl IntoView {
 /// The charts and numbers, kept current by the live stream.
 #[component]
 fn LiveClimate(climate: Climate, live: ViewLive) -> impl IntoView {
-    let Climate { zone, window, temperature, humidity, today, today_ms } = climate;
+    let Climate { zone, window, temperature, humidity, today, today_ms, co2 } = climate;
+    let co2 = RwSignal::new(co2);
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
     let temperature = RwSignal::new(temperature);
@@ -54,6 +56,13 @@ fn LiveClimate(climate: Climate, live: ViewLive) -> impl IntoView {
         let target = match reading.kind {
             Kind::Temperature => temperature,
             Kind::Humidity => humidity,
+            Kind::Co2 => {
+                let known = co2.try_update(|c| c.iter_mut().find(|(id, _, _)| *id == reading.sensor_id).map(|c| c.2 = Some(reading.value)).is_some());
+                if known == Some(false) && reading.sensor().room.is_some() {
+                    live.refetch();
+                }
+                return;
+            }
             _ => return,
         };
         let w = window.get_untracked();
@@ -87,7 +96,7 @@ fn LiveClimate(climate: Climate, live: ViewLive) -> impl IntoView {
                     on_zoom=Some(zoom)
                 />
             </Show>
-            <Legend series=temperature today=today unit="°C" decimals=1 />
+            <Legend series=temperature today=today unit="°C" decimals=1 co2=co2 />
         </section>
         <section class="panel">
             <h2>"Humidity by room"</h2>
@@ -111,7 +120,15 @@ fn LiveClimate(climate: Climate, live: ViewLive) -> impl IntoView {
 
 /// Each line's colour, room, current value and today's range.
 #[component]
-fn Legend(series: RwSignal<Vec<Series>>, today: RwSignal<Vec<(i64, f64, f64)>>, unit: &'static str, decimals: usize) -> impl IntoView {
+fn Legend(
+    series: RwSignal<Vec<Series>>,
+    today: RwSignal<Vec<(i64, f64, f64)>>,
+    unit: &'static str,
+    decimals: usize,
+    /// Each room's CO2 (sensor id, room, value), shown beside its temperature.
+    #[prop(optional)]
+    co2: Option<RwSignal<Vec<(i64, String, Option<f64>)>>>,
+) -> impl IntoView {
     let rows = move || {
         series.with(|all| all.iter().enumerate().map(|(i, s)| (i, s.sensor.sensor_id, s.sensor.label(), s.latest.map(|p| p.value))).collect::<Vec<_>>())
     };
@@ -123,12 +140,18 @@ fn Legend(series: RwSignal<Vec<Series>>, today: RwSignal<Vec<(i64, f64, f64)>>, 
                     let range = move || {
                         today.with(|t| t.iter().find(|(s, _, _)| *s == id).map(|(_, lo, hi)| format!("today {lo:.decimals$}–{hi:.decimals$} {unit}")))
                     };
+                    let room = label.clone();
+                    let air = move || {
+                        let ppm = co2?.with(|c| c.iter().find(|(_, r, _)| *r == room).and_then(|c| c.2))?;
+                        Some(view! { <Co2Note ppm=ppm /> })
+                    };
                     view! {
                         <li data-sensor-id=id>
                             <span class=swatch_class(i)></span>
                             <span class="name">{label}</span>
                             <span class="value">{latest.map_or_else(|| "–".to_owned(), |v| format!("{v:.decimals$} {unit}"))}</span>
                             <span class="muted">{range}</span>
+                            {air}
                         </li>
                     }
                 }

@@ -1,8 +1,10 @@
 //! `/water`: litres per local day over the chosen range (with the previous period beside
-//! it on request), the flow over time, and today's total; all of it live.
+//! it on request) and, with a tariff, each day's cost; the flow over time, and today's total;
+//! all of it live but the costs.
 
 use crate::components::bars::{BarChart, day_bars};
 use crate::components::chart::{Axis, LineChart};
+use crate::components::cost_days::{CostColumn, CostDays};
 use crate::components::live_page::{LivePage, ViewData, ViewLive};
 use crate::components::plot::swatch_class;
 use crate::components::range_picker::use_zoom;
@@ -36,7 +38,8 @@ pub fn WaterPage() -> impl IntoView {
 
 #[component]
 fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
-    let Water { zone, window, today_ms, flow, daily, today } = data;
+    let Water { zone, window, today_ms, flow, daily, today, costs } = data;
+    let cost_zone = zone.clone();
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
     let flow = RwSignal::new(flow);
@@ -99,6 +102,11 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
                 </Show>
             </div>
         </section>
+        {costs.map(|(currency, days)| view! {
+            <CostDays currency=currency days=days zone=cost_zone used=|d| d.water_l unit="L" decimals=0 testid="water-costs"
+                columns=vec![CostColumn { title: "Water", key: "water", of: |d| d.water_cost }]
+                note="Water by the cubic metre; its standing charge is in each day's total on Electricity." />
+        })}
         <section class="panel">
             <h2>"Flow"</h2>
             <Show when=move || flow.with(|f| !f.is_empty()) fallback=|| view! { <p class="empty">"No flow sensor has reported yet."</p> }>

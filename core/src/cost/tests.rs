@@ -293,3 +293,45 @@ fn a_run_pays_the_mean_price_of_its_time() {
     assert!(close(price, 0.20), "{price}");
     assert_eq!(mean_price(&s, to, to + HOUR_MS), None);
 }
+
+#[test]
+fn live_rises_are_priced_at_their_instant_as_a_stored_range_is() {
+    // Off-peak 0.10 from 22:00 to 07:00 across midnight, 0.30 otherwise; Lisbon in summer (UTC+1).
+    let t = Tariff { import: Import { price: Some(0.30), zones: vec![zone(&ALL_DAYS, "22:00", "07:00", 0.10)], price_sensor: None }, ..tariff("2026-01-01", 0.0) };
+    let live = LivePricing { tariff: Some(t.clone()), price_reading: None };
+    let z = lisbon();
+    assert_eq!(live.price_at(&z, utc("2026-06-10T20:59:00Z")), Some(0.30));
+    assert_eq!(live.price_at(&z, utc("2026-06-10T21:00:00Z")), Some(0.10));
+    assert_eq!(live.price_at(&z, utc("2026-06-11T05:59:00Z")), Some(0.10));
+    // The same as the schedule of a stored range gives.
+    let at = utc("2026-06-10T21:30:00Z");
+    let stored = schedule(std::slice::from_ref(&t), &z, &PriceReadings::new(), at - HOUR_MS, at + HOUR_MS);
+    let k = stored.edges.partition_point(|e| *e <= at) - 1;
+    assert_eq!(live.price_at(&z, at), stored.slots[k].import_price);
+
+    // A cost moves by each rise at its price; unknown once energy was used without one.
+    let mut cost = Some(1.0);
+    live.charge(&mut cost, &z, utc("2026-06-10T12:00:00Z"), 2.0);
+    live.charge(&mut cost, &z, utc("2026-06-10T23:00:00Z"), 1.0);
+    assert!((cost.unwrap() - 1.7).abs() < 1e-12);
+    let none = LivePricing::default();
+    none.charge(&mut cost, &z, utc("2026-06-10T23:00:00Z"), 0.0);
+    assert!(cost.is_some());
+    none.charge(&mut cost, &z, utc("2026-06-10T23:00:00Z"), 0.5);
+    assert_eq!(cost, None);
+}
+
+#[test]
+fn live_rises_under_a_dynamic_tariff_take_the_newest_price() {
+    let t = Tariff { import: Import { price: None, zones: vec![], price_sensor: Some(7) }, ..tariff("2026-01-01", 0.0) };
+    let mut live = LivePricing { tariff: Some(t), price_reading: None };
+    let z = lisbon();
+    let at = utc("2026-06-10T12:00:00Z");
+    assert_eq!(live.price_at(&z, at), None);
+    live.read_price(7, at - HOUR_MS, -0.02);
+    live.read_price(8, at, 9.0);
+    assert_eq!(live.price_at(&z, at), Some(-0.02));
+    // An older reading posted late does not replace the newest.
+    live.read_price(7, at - 2 * HOUR_MS, 0.5);
+    assert_eq!(live.price_at(&z, at), Some(-0.02));
+}

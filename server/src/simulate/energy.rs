@@ -66,6 +66,11 @@ impl Place {
         Place { latitude: if south { -45.0 } else { 45.0 }, longitude: standard_offset_hours * 15.0 }
     }
 
+    /// The same place moved to `latitude` (degrees, north positive) when one is given.
+    pub fn at_latitude(self, latitude: Option<f64>) -> Place {
+        Place { latitude: latitude.unwrap_or(self.latitude), ..self }
+    }
+
     /// How high the sun stands at `t`, as the sine of its elevation (negative at night).
     pub fn sun(&self, t: i64) -> f64 {
         let days = (t - EPOCH_MS) as f64 / 86_400_000.0;
@@ -291,6 +296,23 @@ mod tests {
         let adelaide = Place::of_zone("Australia/Adelaide", 9.5);
         assert!(adelaide.sun(at("2026-12-19T02:46:00Z")) > 0.95);
         assert!(lisbon.winter(december_noon) > 0.9 && adelaide.winter(december_noon) < 0.1);
+    }
+
+    #[test]
+    fn a_latitude_set_by_the_owner_moves_the_sun_and_the_seasons() {
+        let at = |text: &str| text.parse::<Timestamp>().unwrap().as_millisecond();
+        let lisbon = Place::of_zone("Europe/Lisbon", 0.0);
+        assert_eq!(lisbon.at_latitude(None), lisbon);
+        // Tromsø's latitude on Lisbon's meridian: no sun at midwinter noon, a lower sun at midsummer.
+        let north = lisbon.at_latitude(Some(69.6));
+        assert_eq!(north.longitude, lisbon.longitude);
+        assert!(north.sun(at("2026-12-19T12:36:00Z")) < 0.0);
+        assert!(north.sun(at("2026-06-19T12:36:00Z")) < lisbon.sun(at("2026-06-19T12:36:00Z")));
+        // Southern latitudes have their summer in December.
+        let south = lisbon.at_latitude(Some(-38.7));
+        assert!(south.winter(at("2026-06-19T12:36:00Z")) > 0.9);
+        // A zone Hearth has no city for falls back to 45° on its meridian.
+        assert_eq!(Place::of_zone("Europe/Vilnius", 2.0), Place { latitude: 45.0, longitude: 30.0 });
     }
 
     #[test]

@@ -109,8 +109,14 @@ pub struct House {
 }
 
 impl House {
-    /// The house in `zone`.
+    /// The house in `zone`, its sun seen from the zone's place ([`Place::of_zone`]).
     pub fn new(zone: HouseZone) -> House {
+        House::at(zone, None)
+    }
+
+    /// The house in `zone`, its sun seen from `latitude` (degrees north; the zone's own when
+    /// `None`) on the zone's meridian.
+    pub fn at(zone: HouseZone, latitude: Option<f64>) -> House {
         let mut sensors = Vec::new();
         for (i, room) in ROOMS.iter().enumerate() {
             let room_sensor = |kind: Kind, source| Sensor { key: format!("{}.{kind}", room.key), kind, room: Some(room.name), source };
@@ -150,7 +156,7 @@ impl House {
         assert!(sensors.len() <= 64, "sensor sets are 64-bit masks");
         let first = zone.day_of(EPOCH_MS);
         let standard = jiff::Timestamp::from_millisecond(EPOCH_MS).map_or(0, |t| zone.0.to_offset(t).seconds());
-        let place = Place::of_zone(&zone.name(), f64::from(standard) / 3600.0);
+        let place = Place::of_zone(&zone.name(), f64::from(standard) / 3600.0).at_latitude(latitude);
         let mut house = House { zone, place, sensors, plans: Vec::new(), before: Vec::new(), energy: Vec::new() };
         house.plan(first);
         house
