@@ -5,7 +5,6 @@
 //! ([`Balance::flows`]), per interval, so that a sunny noon and a dark evening are never
 //! averaged into one another.
 
-use crate::sensor::Kind;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::ops::AddAssign;
@@ -59,15 +58,6 @@ impl Role {
             Role::BatteryCharge => "Battery charge",
             Role::BatteryDischarge => "Battery discharge",
             Role::BatterySoc => "Battery state of charge",
-        }
-    }
-
-    /// Whether a sensor of `kind` can play this role: a counter (`energy`) or power for the
-    /// flows, a `battery` sensor for the state of charge.
-    pub fn fits(self, kind: Kind) -> bool {
-        match self {
-            Role::BatterySoc => kind == Kind::Battery,
-            _ => matches!(kind, Kind::Energy | Kind::Power),
         }
     }
 }
@@ -243,14 +233,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn roles_round_trip_and_fit_their_kinds() {
+    fn roles_round_trip() {
         for role in Role::ALL {
             assert_eq!(role.as_str().parse::<Role>().unwrap(), role);
         }
         assert!("grid".parse::<Role>().is_err());
-        assert!(Role::Solar.fits(Kind::Energy) && Role::Solar.fits(Kind::Power));
-        assert!(!Role::Solar.fits(Kind::Battery));
-        assert!(Role::BatterySoc.fits(Kind::Battery) && !Role::BatterySoc.fits(Kind::Energy));
     }
 
     #[test]

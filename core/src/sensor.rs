@@ -35,6 +35,15 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Whether a sensor of this kind can play `role`: a counter (`energy`) or power for the
+    /// flows, a `battery` sensor for the state of charge.
+    pub fn plays(self, role: Role) -> bool {
+        match role {
+            Role::BatterySoc => self == Kind::Battery,
+            _ => matches!(self, Kind::Energy | Kind::Power),
+        }
+    }
+
     /// Every kind, in the order the API documents them.
     pub const ALL: [Kind; 11] = [
         Kind::Temperature,
@@ -283,6 +292,13 @@ impl SensorUpdate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_and_power_play_the_flows_and_a_battery_its_charge() {
+        assert!(Kind::Energy.plays(Role::Solar) && Kind::Power.plays(Role::Solar));
+        assert!(!Kind::Battery.plays(Role::Solar));
+        assert!(Kind::Battery.plays(Role::BatterySoc) && !Kind::Energy.plays(Role::BatterySoc));
+    }
 
     #[test]
     fn keys_follow_the_documented_pattern() {

@@ -78,8 +78,8 @@ impl SensorInfo {
 /// `GET /api/v1/sensors`
 #[utoipa::path(get, path = "/api/v1/sensors", tag = "read", security(("session" = [])),
     responses((status = 200, description = "Every sensor with its newest reading", body = Vec<SensorInfo>),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn sensors(State(db): State<Db>) -> Result<Json<Vec<SensorInfo>>> {
     let listed = hearth_store::sensor::list_all(&db).await?;
     Ok(Json(
@@ -178,10 +178,10 @@ pub(crate) fn range(
         ("to" = Option<String>, Query, description = "RFC 3339 time or local date (included); default now"),
         ("points" = Option<String>, Query, description = "Most buckets, 1-1000 (default 500)")),
     responses((status = 200, description = "The sensor's history as buckets", body = SeriesResponse),
-        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 404, description = "No such sensor", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn series(
     State(db): State<Db>,
     State(zone): State<HouseZone>,
@@ -299,10 +299,10 @@ pub enum DayFigures {
         ("from" = Option<String>, Query, description = "RFC 3339 time or local date; default 6 days before today"),
         ("to" = Option<String>, Query, description = "RFC 3339 time or local date (included); default now")),
     responses((status = 200, description = "The sensor's figures per local day", body = DailyResponse),
-        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 404, description = "No such sensor", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn daily(
     State(db): State<Db>,
     State(zone): State<HouseZone>,

@@ -249,10 +249,10 @@ pub async fn write_to(db: Db, zone: HouseZone, query: CsvQuery, sensor: Option<i
         ("to" = Option<String>, Query, description = "End (a date is included); default everything"),
         ("tier" = Option<String>, Query, description = "`1m`, `10m` or `1h` for rollups (`start,local_start,count,mean,min,max`); raw readings without it")),
     responses((status = 200, description = "`time,local_time,value`, streamed", content_type = "text/csv", body = String),
-        (status = 404, description = "No such sensor", body = crate::openapi::ErrorBody),
-        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
+        (status = 404, description = "No such sensor", body = crate::schema::ErrorBody),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn sensor_csv(
     State(db): State<Db>,
     State(zone): State<HouseZone>,
@@ -274,9 +274,9 @@ pub async fn sensor_csv(
         ("to" = Option<String>, Query, description = "End (a date is included); default everything"),
         ("kind" = Option<String>, Query, description = "Kinds, comma-separated")),
     responses((status = 200, description = "`time,local_time,device,sensor,kind,unit,room,value`, streamed", content_type = "text/csv", body = String),
-        (status = 400, description = "A bad parameter, named in `field`", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn export_csv(State(db): State<Db>, State(zone): State<HouseZone>, Query(query): Query<CsvQuery>) -> Result<Response> {
     let (from, to) = query.range(&zone)?;
     let kinds = query.kinds()?;

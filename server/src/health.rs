@@ -16,8 +16,8 @@ pub const DEADLINE: Duration = Duration::from_secs(3);
 
 /// `GET /healthz`
 #[utoipa::path(get, path = "/healthz", tag = "operations",
-    responses((status = 200, description = "The database answers and the writer takes its queue", body = crate::openapi::Healthy),
-        (status = 503, description = "The part failing, named", body = crate::openapi::Unhealthy)))]
+    responses((status = 200, description = "The database answers and the writer takes its queue", body = crate::schema::Healthy),
+        (status = 503, description = "The part failing, named", body = crate::schema::Unhealthy)))]
 pub async fn healthz(State(state): State<AppState>) -> Response {
     let headers = [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))];
     match check(&state.db, DEADLINE).await {

@@ -70,15 +70,15 @@ enum At {
 
 /// Stores the readings of the request's body for the device whose token it carries.
 #[utoipa::path(post, path = "/api/v1/readings", tag = "ingest", security(("device_token" = [])),
-    request_body(content = crate::openapi::PostedBody, description = "One reading, or `{\"readings\": [...]}` (at most 10,000)"),
+    request_body(content = crate::schema::PostedBody, description = "One reading, or `{\"readings\": [...]}` (at most 10,000)"),
     responses((status = 200, description = "Every reading committed", body = Receipt),
-        (status = 400, description = "Not JSON, or not an object", body = crate::openapi::ErrorBody),
-        (status = 401, description = "Missing, unknown or revoked token", body = crate::openapi::ErrorBody),
+        (status = 400, description = "Not JSON, or not an object", body = crate::schema::ErrorBody),
+        (status = 401, description = "Missing, unknown or revoked token", body = crate::schema::ErrorBody),
         (status = 408, description = "The request took too long"),
-        (status = 413, description = "Body or batch too large", body = crate::openapi::ErrorBody),
-        (status = 422, description = "A reading breaks a rule; nothing stored", body = crate::openapi::ErrorBody),
-        (status = 429, description = "Too many requests from this device", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The database is unavailable; nothing stored", body = crate::openapi::ErrorBody)))]
+        (status = 413, description = "Body or batch too large", body = crate::schema::ErrorBody),
+        (status = 422, description = "A reading breaks a rule; nothing stored", body = crate::schema::ErrorBody),
+        (status = 429, description = "Too many requests from this device", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable; nothing stored", body = crate::schema::ErrorBody)))]
 #[tracing::instrument(skip_all, fields(device))]
 pub async fn post_readings(
     State(state): State<AppState>,

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod limit;
 pub mod metrics;
 pub mod openapi;
+pub mod schema;
 pub mod serve;
 pub mod simulate;
 pub mod stream;
@@ -78,7 +79,7 @@ pub struct AppState {
     /// skipped inputs.
     pub activity: Arc<Activity>,
     /// How alerts reach people (time zone, trusted roots, retries).
-    pub reach: jobs::outbox::Reach,
+    pub reach: jobs::reach::Reach,
 }
 
 impl AppState {
@@ -89,11 +90,11 @@ impl AppState {
         let auth = auth::settings(&config);
         let hub = Arc::new(Hub::new(config.stream_buffer, config.replay_events));
         let limits = Arc::new(Limits::new(&config));
-        let reach = jobs::outbox::Reach {
+        let reach = jobs::reach::Reach {
             zone: zone.clone(),
             extra_roots: Arc::new(config.alert_ca_file.iter().map(|f| f.pem.clone()).collect()),
             public_url: config.public_url.clone(),
-            retry: jobs::outbox::Retry::default(),
+            retry: jobs::reach::Retry::default(),
         };
         AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits, reach }
     }

@@ -66,8 +66,8 @@ fn describe() {
 /// `GET /metrics`
 #[utoipa::path(get, path = "/metrics", tag = "operations", security((), ("metrics_token" = [])),
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain", body = String),
-        (status = 401, description = "A token is set and was not sent", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Not loopback, and no token is set", body = crate::openapi::ErrorBody)))]
+        (status = 401, description = "A token is set and was not sent", body = crate::schema::ErrorBody),
+        (status = 403, description = "Not loopback, and no token is set", body = crate::schema::ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>, request: Request) -> Response {
     if let Err(refusal) = allowed(&state, &request) {
         return refusal;

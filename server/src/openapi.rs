@@ -4,9 +4,8 @@
 
 use axum::Json;
 use axum::response::Html;
-use serde::Serialize;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
 /// Hearth's API.
 #[derive(OpenApi)]
@@ -24,6 +23,9 @@ use utoipa::{Modify, OpenApi, ToSchema};
         crate::api::sensors,
         crate::api::series,
         crate::api::daily,
+        crate::api::costs::list,
+        crate::api::costs::replace,
+        crate::api::costs::costs,
         crate::stream::stream,
         crate::export::sensor_csv,
         crate::export::export_csv,
@@ -66,116 +68,6 @@ impl Modify for Security {
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description("hearth_session", "The session of a login or a share link"))),
         );
     }
-}
-
-/// Hearth's error answer.
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    /// What is wrong, for a person.
-    pub error: String,
-    /// The reading at fault, by its position in the batch.
-    pub index: Option<usize>,
-    /// The field or parameter at fault.
-    pub field: Option<String>,
-}
-
-/// A refused import: every refused row (the first 100), by line.
-#[derive(Serialize, ToSchema)]
-pub struct Refusal {
-    /// A summary.
-    pub error: String,
-    /// `file`.
-    pub field: String,
-    /// The refused rows.
-    pub refused: Vec<crate::import::Refused>,
-    /// How many rows were refused.
-    pub count: u64,
-}
-
-/// One reading as a device posts it.
-#[derive(Serialize, ToSchema)]
-pub struct PostedReading {
-    /// The device's key for the sensor, `[a-z0-9_.-]{1,64}`.
-    #[schema(pattern = "^[a-z0-9_.-]{1,64}$")]
-    pub sensor: String,
-    /// A finite number, at most 1e15 in magnitude (a switch: 0 or 1).
-    #[schema(minimum = -1e15, maximum = 1e15)]
-    pub value: f64,
-    /// Required for a new sensor; it fixes the unit.
-    pub kind: Option<KindName>,
-    /// The room of a new sensor.
-    #[schema(max_length = 64)]
-    pub room: Option<String>,
-    /// When it was measured (from 2000 to 5 minutes ahead); the server's time without it.
-    pub at: Option<PostedAt>,
-}
-
-/// What a sensor measures.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum KindName {
-    /// °C
-    Temperature,
-    /// %
-    Humidity,
-    /// W
-    Power,
-    /// kWh, a cumulative counter
-    Energy,
-    /// 0 or 1
-    Switch,
-    /// L, a cumulative counter
-    Water,
-    /// L/min
-    Flow,
-}
-
-/// A reading's time.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum PostedAt {
-    /// RFC 3339 text with an offset.
-    #[schema(format = DateTime)]
-    Text(String),
-    /// Unix seconds, fractions allowed.
-    Seconds(f64),
-}
-
-/// Several readings in one request.
-#[derive(Serialize, ToSchema)]
-pub struct PostedBatch {
-    /// At most 10,000 readings.
-    pub readings: Vec<PostedReading>,
-}
-
-/// The body of `POST /api/v1/readings`.
-#[derive(Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum PostedBody {
-    /// One reading.
-    One(PostedReading),
-    /// A batch.
-    Batch(PostedBatch),
-}
-
-/// `/healthz` while healthy.
-#[derive(Serialize, ToSchema)]
-pub struct Healthy {
-    /// `ok`.
-    pub status: String,
-    /// `sqlite` or `postgres`.
-    pub database: String,
-}
-
-/// `/healthz` while not.
-#[derive(Serialize, ToSchema)]
-pub struct Unhealthy {
-    /// `unavailable`.
-    pub status: String,
-    /// `database` or `writer`.
-    pub failing: String,
-    /// What is wrong.
-    pub error: String,
 }
 
 /// `GET /api/openapi.json`

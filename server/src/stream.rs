@@ -30,9 +30,9 @@ pub struct StreamQuery {
 #[utoipa::path(get, path = "/api/v1/stream", tag = "read", security(("session" = [])),
     params(("last_event_id" = Option<String>, Query, description = "Where to resume (the Last-Event-ID header wins)")),
     responses((status = 200, description = "Server-sent events: hello, reading, alert, resync", content_type = "text/event-stream", body = String),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 429, description = "Too many streams for this session", body = crate::openapi::ErrorBody),
-        (status = 503, description = "The server is shutting down", body = crate::openapi::ErrorBody)))]
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 429, description = "Too many streams for this session", body = crate::schema::ErrorBody),
+        (status = 503, description = "The server is shutting down", body = crate::schema::ErrorBody)))]
 /// Opens a live stream of stored readings, one of the few a session may hold at once,
 /// resuming after `Last-Event-ID` when the hub still holds what came after it.
 pub async fn stream(

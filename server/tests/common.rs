@@ -111,6 +111,17 @@ pub struct Proxy {
 }
 
 impl Proxy {
+    /// A proxy to the database server of `database_url`, and the URL that reaches the same
+    /// database through it.
+    pub async fn to_database(database_url: &str) -> (Proxy, String) {
+        let mut url = reqwest::Url::parse(database_url).expect("a database URL");
+        let upstream = format!("{}:{}", url.host_str().expect("a host"), url.port().unwrap_or(5432));
+        let proxy = Proxy::start(upstream).await;
+        url.set_host(Some("127.0.0.1")).expect("a host");
+        url.set_port(Some(proxy.port)).expect("a port");
+        (proxy, url.into())
+    }
+
     pub async fn start(upstream: String) -> Proxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();

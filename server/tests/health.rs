@@ -45,12 +45,8 @@ async fn healthy_without_a_session_and_503_naming_the_writer_once_it_stopped() {
 #[tokio::test]
 async fn postgres_cut_off_is_503_naming_the_database_then_healthy_again() {
     let t = common::postgres().await;
-    let mut url = reqwest::Url::parse(&t.url).unwrap();
-    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let proxy = common::Proxy::start(upstream).await;
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
-    let db = Db::connect_with(url.as_str(), StoreOptions { wait: Duration::from_millis(300) }).await.unwrap();
+    let (proxy, url) = common::Proxy::to_database(&t.url).await;
+    let db = Db::connect_with(&url, StoreOptions { wait: Duration::from_millis(300) }).await.unwrap();
     assert_eq!(health(&db).await.0, StatusCode::OK);
 
     proxy.cut();

@@ -7,7 +7,7 @@ mod common;
 use serde_json::Value;
 
 /// Every route of the REST API, as the description must name it.
-const ROUTES: [(&str, &str); 18] = [
+const ROUTES: [(&str, &str); 21] = [
     ("/api/v1/readings", "post"),
     ("/api/v2/write", "post"),
     ("/write", "post"),
@@ -19,6 +19,9 @@ const ROUTES: [(&str, &str); 18] = [
     ("/api/v1/sensors", "get"),
     ("/api/v1/sensors/{id}/series", "get"),
     ("/api/v1/sensors/{id}/daily", "get"),
+    ("/api/v1/tariffs", "get"),
+    ("/api/v1/tariffs", "put"),
+    ("/api/v1/costs", "get"),
     ("/api/v1/stream", "get"),
     ("/api/v1/sensors/{id}/readings.csv", "get"),
     ("/api/v1/export.csv", "get"),

@@ -61,12 +61,8 @@ async fn a_locked_sqlite_database_answers_503_then_recovers() {
 #[tokio::test]
 async fn postgres_down_answers_503_then_recovers() {
     let t = common::postgres().await;
-    let mut url = reqwest::Url::parse(&t.url).unwrap();
-    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let proxy = common::Proxy::start(upstream).await;
-    url.set_host(Some("127.0.0.1")).unwrap();
-    url.set_port(Some(proxy.port)).unwrap();
-    let db = Db::connect_with(url.as_str(), StoreOptions { wait: WAIT }).await.unwrap();
+    let (proxy, url) = common::Proxy::to_database(&t.url).await;
+    let db = Db::connect_with(&url, StoreOptions { wait: WAIT }).await.unwrap();
     let token = common::device_token(&db, "cellar").await;
     assert_eq!(post(&db, &token, 1.0).await.0, StatusCode::OK);
 

@@ -141,7 +141,7 @@ pub async fn update(db: &Db, sensor_id: i64, update: SensorUpdate) -> Result<Sen
     let update = update.cleaned().map_err(|(field, message)| Error::invalid(field, message))?;
     if let Some(Some(role)) = update.role {
         let sensor = find(db, sensor_id).await?.ok_or(Error::NotFound("sensor"))?;
-        if !role.fits(sensor.kind) {
+        if !sensor.kind.plays(role) {
             return Err(Error::invalid("role", format!("role {role} needs an energy or power sensor (battery_soc: a battery sensor), not a {} sensor", sensor.kind)));
         }
     }

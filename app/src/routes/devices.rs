@@ -139,7 +139,7 @@ fn SensorRow(listed: Listed, zone: StoredValue<Zone>, now_ms: i64, owner: Signal
     let (title, name, room, main) = (sensor.title(), sensor.name.clone().unwrap_or_default(), sensor.room.clone().unwrap_or_default(), sensor.main);
     let shown = (title.clone(), room.clone());
     let (kind_of, role) = (sensor.kind, sensor.role);
-    let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| r.fits(kind_of)).collect();
+    let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| kind_of.plays(*r)).collect();
     let role_shown = role.map_or("", Role::label);
     let edit = {
         let form_id = form_id.clone();

@@ -15,21 +15,38 @@ use hearth_store::Db;
 use hearth_store::account::Session;
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The body of the tariff routes.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Tariffs {
-    /// Every tariff, oldest first.
+    /// Every tariff, oldest first: `{"from": "2026-01-01", "currency": "EUR", "import": {"price":
+    /// 0.25} | {"price": 0.20, "zones": [{"days": ["mon"], "from": "07:00", "to": "22:00", "price":
+    /// 0.32}]} | {"price_sensor": 12}, "standing_per_day", "export": {"price"}, "gas": {"price",
+    /// "standing_per_day", "kwh_per_m3"}, "water": {"price_per_m3", "standing_per_day"}}` (README).
+    #[schema(value_type = Vec<Object>)]
     pub tariffs: Vec<Tariff>,
 }
 
 /// `GET /api/v1/tariffs`
+#[utoipa::path(get, path = "/api/v1/tariffs", tag = "read", security(("session" = [])),
+    responses((status = 200, description = "Every tariff, oldest first", body = Tariffs),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn list(State(db): State<Db>) -> Result<Json<Tariffs>> {
     Ok(Json(Tariffs { tariffs: hearth_store::tariff::list(&db).await? }))
 }
 
 /// `PUT /api/v1/tariffs`: replaces every tariff (the owner only). A body that is not the
 /// shape of a tariff list, or a tariff that breaks a rule, is a 400 naming the field.
+#[utoipa::path(put, path = "/api/v1/tariffs", tag = "read", security(("session" = [])),
+    request_body(content = Tariffs, description = "Every tariff; the stored list is replaced"),
+    responses((status = 200, description = "The tariffs stored", body = Tariffs),
+        (status = 400, description = "Not a tariff list, or a tariff that breaks a rule, named in `field`", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read-only session, or a request from another site", body = crate::schema::ErrorBody),
+        (status = 413, description = "Body too large", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn replace(State(db): State<Db>, session: Option<Extension<Session>>, body: Bytes) -> Result<Json<Tariffs>> {
     if session.is_none_or(|Extension(s)| s.viewer.read_only) {
         return Err(Error::ReadOnly);
@@ -54,7 +71,7 @@ pub struct CostsQuery {
 }
 
 /// What `GET /api/v1/costs` answers.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CostsResponse {
     /// The tariffs' currency (`null` without tariffs).
     pub currency: Option<String>,
@@ -67,7 +84,7 @@ pub struct CostsResponse {
 }
 
 /// One day of a [`CostsResponse`]. Money is in the currency, not rounded.
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 #[allow(missing_docs)]
 pub struct CostDay {
     pub date: String,
@@ -90,7 +107,7 @@ pub struct CostDay {
 }
 
 /// One device of a [`CostsResponse`].
-#[derive(Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Serialize, Deserialize, PartialEq, ToSchema)]
 pub struct DeviceOut {
     /// Its energy counter.
     pub sensor_id: i64,
@@ -102,6 +119,13 @@ pub struct DeviceOut {
 
 /// `GET /api/v1/costs?from=&to=`: `from` and `to` as for the daily route; the days
 /// overlapping `[from, to)`, by default the last 7 including today, at most [`MAX_DAYS`].
+#[utoipa::path(get, path = "/api/v1/costs", tag = "read", security(("session" = [])),
+    params(("from" = Option<String>, Query, description = "A local date (2026-12-01) or an RFC 3339 time; by default 7 days before `to`"),
+        ("to" = Option<String>, Query, description = "A local date (the day is included) or an RFC 3339 time; by default now")),
+    responses((status = 200, description = "Each local day's energy and costs, and each device's", body = CostsResponse),
+        (status = 400, description = "A bad parameter, named in `field`", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn costs(State(db): State<Db>, State(zone): State<HouseZone>, Query(query): Query<CostsQuery>) -> Result<Json<CostsResponse>> {
     let before = |to: Timestamp| {
         let last = zone.day_of(to.as_millisecond() - 1);

@@ -28,12 +28,12 @@ pub const MAX_BYTES: u64 = 1 << 30;
         ("room" = Option<String>, Query, description = "For a time,value file of a new sensor: its room")),
     request_body(content = String, content_type = "text/csv", description = "Hearth's export, or time,value"),
     responses((status = 200, description = "What was stored (with `Accept: application/x-ndjson`, progress lines then the result)", body = crate::import::Summary),
-        (status = 400, description = "Not CSV Hearth reads, or a bad parameter", body = crate::openapi::ErrorBody),
-        (status = 401, description = "No session", body = crate::openapi::ErrorBody),
-        (status = 403, description = "A read-only session", body = crate::openapi::ErrorBody),
-        (status = 413, description = "Over 1 GiB", body = crate::openapi::ErrorBody),
-        (status = 422, description = "Rows refused, by line; nothing stored", body = crate::openapi::Refusal),
-        (status = 503, description = "The database is unavailable", body = crate::openapi::ErrorBody)))]
+        (status = 400, description = "Not CSV Hearth reads, or a bad parameter", body = crate::schema::ErrorBody),
+        (status = 401, description = "No session", body = crate::schema::ErrorBody),
+        (status = 403, description = "A read-only session", body = crate::schema::ErrorBody),
+        (status = 413, description = "Over 1 GiB", body = crate::schema::ErrorBody),
+        (status = 422, description = "Rows refused, by line; nothing stored", body = Refusal),
+        (status = 503, description = "The database is unavailable", body = crate::schema::ErrorBody)))]
 pub async fn upload(State(state): State<AppState>, Query(query): Query<ImportQuery>, headers: HeaderMap, body: Body) -> Result<Response> {
     let target = query.target()?;
     let file = spool(body).await?;
@@ -109,4 +109,17 @@ async fn spool(body: Body) -> Result<tempfile::NamedTempFile> {
         out.write_all(&chunk).map_err(internal)?;
     }
     out.into_inner().map_err(|e| internal(e.into_error()))
+}
+
+/// A refused import: every refused row (the first 100), by line.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Refusal {
+    /// A summary.
+    pub error: String,
+    /// `file`.
+    pub field: String,
+    /// The refused rows.
+    pub refused: Vec<super::Refused>,
+    /// How many rows were refused.
+    pub count: u64,
 }

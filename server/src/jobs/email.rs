@@ -1,8 +1,8 @@
 //! Alerts by email: each alert this server records is sent through the SMTP server set on
 //! the Alerts page (STARTTLS or TLS, with lettre over rustls), to every recipient set there,
-//! in order and with the [`Retry`](crate::jobs::outbox::Retry) of every channel.
+//! in order and with the [`Retry`](crate::jobs::reach::Retry) of every channel.
 
-use crate::jobs::outbox::{Note, Reach, note};
+use crate::jobs::reach::{Note, Reach, note};
 use hearth_core::alert::AlertEvent;
 use hearth_core::alert::channel::{Email, Security};
 use hearth_store::Db;

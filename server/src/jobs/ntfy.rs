@@ -1,9 +1,9 @@
 //! Alerts to ntfy: each alert this server records is published to the topic set on the
 //! Alerts page, as ntfy documents publishing as JSON (`topic`, `title`, `message`,
 //! `priority`, `tags`, `click`) to the server's root, with the access token if one is set; in
-//! order and with the [`Retry`](crate::jobs::outbox::Retry) of every channel.
+//! order and with the [`Retry`](crate::jobs::reach::Retry) of every channel.
 
-use crate::jobs::outbox::{Note, Reach, note};
+use crate::jobs::reach::{Note, Reach, note};
 use hearth_core::alert::AlertEvent;
 use hearth_core::alert::channel::Ntfy;
 use hearth_store::Db;
@@ -69,7 +69,7 @@ pub async fn run(db: Db, reach: Reach, mut queue: mpsc::Receiver<AlertEvent>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::jobs::outbox::test_note;
+    use crate::jobs::reach::test_note;
     use hearth_core::alert::channel::Secret;
 
     #[test]

@@ -1,8 +1,8 @@
 //! The alert webhook: every alert this server opens or resolves is POSTed as JSON to
 //! `HEARTH_ALERT_WEBHOOK_URL`, in order, each retried with growing pauses until the webhook
-//! takes it or the attempts run out (see [`Outbox`](crate::jobs::outbox::Outbox)).
+//! takes it or the attempts run out (see [`Outbox`](crate::jobs::reach::Outbox)).
 
-use crate::jobs::outbox::Reach;
+use crate::jobs::reach::Reach;
 use hearth_core::alert::{AlertEvent, AlertState};
 use hearth_core::time::house::rfc3339;
 use serde_json::{Value, json};
