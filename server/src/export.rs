@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use hearth_core::sensor::{Kind, Sensor};
 use hearth_core::time::house::{HouseZone, rfc3339};
 use hearth_store::Db;
-use hearth_store::export::{buckets_after, readings_after};
+use hearth_store::export::Pages;
 use jiff::Timestamp;
 use serde::Deserialize;
 use std::collections::VecDeque;
@@ -42,7 +42,7 @@ pub enum Shape {
 
 /// An export in progress: the sensors still to write and where the current one is.
 pub struct Export {
-    db: Db,
+    pages: Pages,
     zone: HouseZone,
     shape: Shape,
     sensors: VecDeque<Sensor>,
@@ -56,7 +56,7 @@ impl Export {
     /// An export of `sensors` (in this order) between `from_ms` (included) and `to_ms`
     /// (excluded), local times in `zone`.
     pub fn new(db: Db, zone: HouseZone, shape: Shape, sensors: Vec<Sensor>, from_ms: i64, to_ms: i64) -> Export {
-        Export { db, zone, shape, sensors: sensors.into(), after_ms: from_ms.saturating_sub(1), from_ms, to_ms, header: false }
+        Export { pages: Pages::new(db), zone, shape, sensors: sensors.into(), after_ms: from_ms.saturating_sub(1), from_ms, to_ms, header: false }
     }
 
     /// Every sensor, ordered by device and key (so that an export of the same readings is
@@ -87,7 +87,7 @@ impl Export {
         while let Some(sensor) = self.sensors.front() {
             let rows = match self.shape {
                 Shape::Rollup(tier_ms) => {
-                    let page = buckets_after(&self.db, sensor.sensor_id, tier_ms, self.after_ms, self.to_ms, PAGE_ROWS).await?;
+                    let page = self.pages.buckets_after(sensor.sensor_id, tier_ms, self.after_ms, self.to_ms, PAGE_ROWS).await?;
                     for b in &page {
                         let mean = b.sum / b.count as f64;
                         let record = [rfc3339(b.bucket_ms), self.local(b.bucket_ms), b.count.to_string(), mean.to_string(), b.min.to_string(), b.max.to_string()];
@@ -96,7 +96,7 @@ impl Export {
                     page.last().map(|b| b.bucket_ms).map(|last| (page.len(), last))
                 }
                 _ => {
-                    let page = readings_after(&self.db, sensor.sensor_id, self.after_ms, self.to_ms, PAGE_ROWS).await?;
+                    let page = self.pages.readings_after(sensor.sensor_id, self.after_ms, self.to_ms, PAGE_ROWS).await?;
                     for &(at_ms, value) in &page {
                         if self.shape == Shape::All {
                             let room = sensor.room.as_deref().unwrap_or("");

@@ -1,10 +1,11 @@
 //! Reading stored history back a page at a time for export, by keyset (after the last time
 //! read, never by offset), so that an export of any size holds one page in memory and each
-//! page is found through the primary key.
+//! page is found through the primary key; all pages of one export through one connection.
 
 use crate::db::Db;
 use crate::error::Error;
-use crate::pool::with_db;
+use crate::pool::Backend;
+use sqlx::pool::PoolConnection;
 
 /// One rollup bucket as exported: start, count, mean, min and max.
 #[derive(Debug, Clone, Copy, PartialEq, sqlx::FromRow)]
@@ -21,28 +22,80 @@ pub struct BucketRow {
     pub max: f64,
 }
 
-/// At most `limit` raw readings `(at_ms, value)` of `sensor_id` with `after_ms < at_ms <
-/// to_ms`, oldest first.
-pub async fn readings_after(db: &Db, sensor_id: i64, after_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<(i64, f64)>, Error> {
-    const SQL: &str = "select at_ms, value from reading where sensor_id = $1 and at_ms > $2 and at_ms < $3 \
-         order by at_ms limit $4";
-    Ok(with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).bind(after_ms).bind(to_ms).bind(limit).fetch_all(pool).await)?)
+/// The pages of one export, all read through one connection of the read pool, taken at the
+/// first page and kept until the export is dropped: an export of any size then warms that
+/// connection's page cache alone, not each pooled connection's in turn.
+pub struct Pages {
+    db: Db,
+    held: Option<Held>,
 }
 
-/// At most `limit` buckets of `sensor_id`'s `tier_ms` rollup with `after_ms < bucket_ms <
-/// to_ms`, oldest first.
-pub async fn buckets_after(
-    db: &Db,
-    sensor_id: i64,
-    tier_ms: i64,
-    after_ms: i64,
-    to_ms: i64,
-    limit: i64,
-) -> Result<Vec<BucketRow>, Error> {
-    const SQL: &str = "select bucket_ms, value_count as count, value_sum as sum, value_min as min, value_max as max \
-         from rollup where sensor_id = $1 and tier_ms = $2 and bucket_ms > $3 and bucket_ms < $4 \
-         order by bucket_ms limit $5";
-    Ok(with_db!(db, read, |pool| {
-        sqlx::query_as(SQL).bind(sensor_id).bind(tier_ms).bind(after_ms).bind(to_ms).bind(limit).fetch_all(pool).await
-    })?)
+enum Held {
+    Sqlite(PoolConnection<sqlx::Sqlite>),
+    Postgres(PoolConnection<sqlx::Postgres>),
+}
+
+/// Runs `$query` (a built query) on the held connection, whichever database it is.
+macro_rules! on_held {
+    ($held:expr, $query:expr) => {
+        match $held {
+            Held::Sqlite(conn) => $query.fetch_all(&mut **conn).await,
+            Held::Postgres(conn) => $query.fetch_all(&mut **conn).await,
+        }
+    };
+}
+
+impl Pages {
+    /// The pages of an export from `db`; no connection is taken yet.
+    pub fn new(db: Db) -> Pages {
+        Pages { db, held: None }
+    }
+
+    async fn held(&mut self) -> Result<&mut Held, Error> {
+        let held = match self.held.take() {
+            Some(held) => held,
+            None => match &self.db.backend {
+                Backend::Sqlite { read, .. } => Held::Sqlite(read.acquire().await?),
+                Backend::Postgres { pool } => Held::Postgres(pool.acquire().await?),
+            },
+        };
+        Ok(self.held.insert(held))
+    }
+
+    /// At most `limit` raw readings `(at_ms, value)` of `sensor_id` with `after_ms < at_ms <
+    /// to_ms`, oldest first.
+    pub async fn readings_after(&mut self, sensor_id: i64, after_ms: i64, to_ms: i64, limit: i64) -> Result<Vec<(i64, f64)>, Error> {
+        const SQL: &str = "select at_ms, value from reading where sensor_id = $1 and at_ms > $2 and at_ms < $3 \
+             order by at_ms limit $4";
+        let held = self.held().await?;
+        let rows = on_held!(held, sqlx::query_as(SQL).bind(sensor_id).bind(after_ms).bind(to_ms).bind(limit));
+        self.keep_if_ok(rows)
+    }
+
+    /// At most `limit` buckets of `sensor_id`'s `tier_ms` rollup with `after_ms < bucket_ms <
+    /// to_ms`, oldest first.
+    pub async fn buckets_after(
+        &mut self,
+        sensor_id: i64,
+        tier_ms: i64,
+        after_ms: i64,
+        to_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<BucketRow>, Error> {
+        const SQL: &str = "select bucket_ms, value_count as count, value_sum as sum, value_min as min, value_max as max \
+             from rollup where sensor_id = $1 and tier_ms = $2 and bucket_ms > $3 and bucket_ms < $4 \
+             order by bucket_ms limit $5";
+        let held = self.held().await?;
+        let rows = on_held!(held, sqlx::query_as(SQL).bind(sensor_id).bind(tier_ms).bind(after_ms).bind(to_ms).bind(limit));
+        self.keep_if_ok(rows)
+    }
+
+    /// The rows read, or the error; after an error the connection is given back, so that a
+    /// later page takes a sound one.
+    fn keep_if_ok<T>(&mut self, rows: Result<T, sqlx::Error>) -> Result<T, Error> {
+        if rows.is_err() {
+            self.held = None;
+        }
+        Ok(rows?)
+    }
 }
