@@ -22,9 +22,11 @@ pub struct BucketRow {
     pub max: f64,
 }
 
-/// The pages of one export, all read through one connection of the read pool, taken at the
-/// first page and kept until the export is dropped: an export of any size then warms that
-/// connection's page cache alone, not each pooled connection's in turn.
+/// The pages of one export. On SQLite all are read through one connection of the read pool,
+/// taken at the first page and kept until the export is dropped: an export of any size then
+/// warms that connection's page cache alone, not each pooled connection's in turn. On
+/// PostgreSQL, whose cache is the server's and whose pool the group writer shares, each page
+/// takes a connection and gives it back, so that slow downloads never hold the writer's.
 pub struct Pages {
     db: Db,
     held: Option<Held>,
@@ -69,7 +71,7 @@ impl Pages {
              order by at_ms limit $4";
         let held = self.held().await?;
         let rows = on_held!(held, sqlx::query_as(SQL).bind(sensor_id).bind(after_ms).bind(to_ms).bind(limit));
-        self.keep_if_ok(rows)
+        self.after_page(rows)
     }
 
     /// At most `limit` buckets of `sensor_id`'s `tier_ms` rollup with `after_ms < bucket_ms <
@@ -87,13 +89,13 @@ impl Pages {
              order by bucket_ms limit $5";
         let held = self.held().await?;
         let rows = on_held!(held, sqlx::query_as(SQL).bind(sensor_id).bind(tier_ms).bind(after_ms).bind(to_ms).bind(limit));
-        self.keep_if_ok(rows)
+        self.after_page(rows)
     }
 
-    /// The rows read, or the error; after an error the connection is given back, so that a
-    /// later page takes a sound one.
-    fn keep_if_ok<T>(&mut self, rows: Result<T, sqlx::Error>) -> Result<T, Error> {
-        if rows.is_err() {
+    /// The rows read, or the error. The connection is kept for the next page only on SQLite,
+    /// and only after a page read without error (a later page then takes a sound one).
+    fn after_page<T>(&mut self, rows: Result<T, sqlx::Error>) -> Result<T, Error> {
+        if rows.is_err() || matches!(self.held, Some(Held::Postgres(_))) {
             self.held = None;
         }
         Ok(rows?)
