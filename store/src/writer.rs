@@ -37,6 +37,17 @@ struct SensorRow {
 /// Rows per INSERT statement: 3 bind parameters each stays far below both databases'
 /// parameter limits.
 const ROWS_PER_INSERT: usize = 1000;
+/// Rows up to which every size of a multi-row statement stays prepared.
+const SMALL_STATEMENT_ROWS: usize = 64;
+
+/// Whether a statement of `rows` rows, of at most `full` each, is kept prepared on its
+/// connection. A statement's compiled form grows with its rows and each count of rows is
+/// another statement: kept, the odd-sized remainders of a month of posted history held 60 MB
+/// in the SQLite writer's statement cache (a heap profile, BENCHMARKS.md). Full and small
+/// ones repeat, so they are kept; the rest are prepared for their one use.
+fn keep_prepared(rows: usize, full: usize) -> bool {
+    rows <= SMALL_STATEMENT_ROWS || rows == full
+}
 /// Sensors already resolved, by (device id, key). Sensors are never deleted, but their room,
 /// name and main flag may change: a writer clears its cache when told of a change on this
 /// server, at least every [`SENSOR_CACHE_TTL`] (for changes made through another server),
@@ -189,10 +200,12 @@ macro_rules! insert_rows {
                 insert.push(" on conflict (sensor_id, at_ms) do nothing");
                 if exact {
                     insert.push(" returning sensor_id, at_ms");
-                    let returned: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *$tx).await?;
+                    let returned: Vec<(i64, i64)> =
+                        insert.build_query_as().persistent(keep_prepared(chunk.len(), ROWS_PER_INSERT)).fetch_all(&mut *$tx).await?;
                     inserted.extend(returned);
                 } else {
-                    count += insert.build().execute(&mut *$tx).await?.rows_affected();
+                    let insert = insert.build().persistent(keep_prepared(chunk.len(), ROWS_PER_INSERT));
+                    count += insert.execute(&mut *$tx).await?.rows_affected();
                 }
             }
             let result = if !exact {
@@ -221,7 +234,8 @@ macro_rules! insert_rows {
                     .collect(),
             };
             for chunk in hearth_core::rollup::buckets(&new).chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
-                crate::rollup::merge::upsert(chunk).build().execute(&mut *$tx).await?;
+                let mut upsert = crate::rollup::merge::upsert(chunk);
+                upsert.build().persistent(keep_prepared(chunk.len(), crate::rollup::merge::BUCKETS_PER_UPSERT)).execute(&mut *$tx).await?;
             }
             Ok::<Inserted, sqlx::Error>(result)
         }

@@ -98,11 +98,15 @@ struct Draw {
 }
 
 /// The simulated house. It plans local days from the epoch on as instants need them and
-/// keeps each day's runs and the running totals of the days before it.
+/// keeps, for the days around the instants last asked for, each day's runs and the running
+/// totals of the days before it: the days before those are forgotten, so a house that runs
+/// for years holds a few days, and planned again from the epoch if asked for.
 pub struct House {
     zone: HouseZone,
     place: Place,
     sensors: Vec<Sensor>,
+    /// Days planned and forgotten before `plans[0]`.
+    forgotten: usize,
     plans: Vec<Plan>,
     before: Vec<Totals>,
     energy: Vec<EnergyDay>,
@@ -154,11 +158,10 @@ impl House {
             }
         }
         assert!(sensors.len() <= 64, "sensor sets are 64-bit masks");
-        let first = zone.day_of(EPOCH_MS);
         let standard = jiff::Timestamp::from_millisecond(EPOCH_MS).map_or(0, |t| zone.0.to_offset(t).seconds());
         let place = Place::of_zone(&zone.name(), f64::from(standard) / 3600.0).at_latitude(latitude);
-        let mut house = House { zone, place, sensors, plans: Vec::new(), before: Vec::new(), energy: Vec::new() };
-        house.plan(first);
+        let mut house = House { zone, place, sensors, forgotten: 0, plans: Vec::new(), before: Vec::new(), energy: Vec::new() };
+        house.restart();
         house
     }
 
@@ -167,8 +170,17 @@ impl House {
         self.sensors.iter().map(|s| (s.key.as_str(), s.kind, s.room))
     }
 
+    /// Forgets every planned day and plans the epoch's.
+    fn restart(&mut self) {
+        self.forgotten = 0;
+        self.plans.clear();
+        self.before.clear();
+        self.energy.clear();
+        self.plan(self.zone.day_of(EPOCH_MS));
+    }
+
     fn plan(&mut self, day: Day) {
-        let number = self.plans.len() as i64;
+        let number = (self.forgotten + self.plans.len()) as i64;
         let local = Local { day, tz: &self.zone.0 };
         let runs: Vec<Vec<Run>> = LOADS
             .iter()
@@ -219,17 +231,35 @@ impl House {
         used
     }
 
-    /// Plans the days up to the one holding `t`.
-    fn plan_until(&mut self, t: i64) {
+    /// Holds the days `[from, to)` needs: from the one before the day of `from` or of the last
+    /// counter reset before it, whichever is earlier (the runs of the day before may still be
+    /// under way), to the one holding `to`. Older days are forgotten as the days after them
+    /// are planned.
+    fn hold(&mut self, from: i64, to: i64) {
+        let oldest = loads::last_reset(from).map_or(from, |reset| reset.min(from));
+        if self.forgotten > 0 && self.plans.get(1).is_none_or(|day| oldest < day.day.start_ms) {
+            self.restart();
+        }
+        self.forget_before(oldest);
         while let Some(last) = self.plans.last()
-            && last.day.end_ms <= t
+            && last.day.end_ms <= to
         {
             let next = last.day.date.tomorrow().map(|date| self.zone.day(date));
             match next {
                 Ok(day) => self.plan(day),
                 Err(_) => break,
             }
+            self.forget_before(oldest);
         }
+    }
+
+    /// Forgets the days before the one before the day holding `t`.
+    fn forget_before(&mut self, t: i64) {
+        let old = self.day_number(t).saturating_sub(1);
+        self.plans.drain(..old);
+        self.before.drain(..old);
+        self.energy.drain(..old);
+        self.forgotten += old;
     }
 
     /// The number of the planned day holding `t`.
@@ -246,7 +276,7 @@ impl House {
 
     /// The runs of load `l` that start on the local days overlapping `[from, to)`.
     pub fn runs(&mut self, l: usize, from: i64, to: i64) -> Vec<Run> {
-        self.plan_until(to);
+        self.hold(from, to);
         let (first, last) = (self.day_number(from), self.day_number(to - 1));
         self.plans[first..=last].iter().flat_map(|p| p.runs[l].iter().cloned()).collect()
     }
@@ -300,7 +330,7 @@ impl House {
         if to <= from {
             return Vec::new();
         }
-        self.plan_until(to);
+        self.hold(from, to);
         let bit = |source: Source| self.sensors.iter().position(|s| s.source == source).map_or(0, |i| 1u64 << i);
         let switches = (0..LOADS.len()).fold(0, |mask, l| mask | bit(Source::Switch(l)));
         let mut due: BTreeMap<i64, u64> = BTreeMap::new();
@@ -695,6 +725,17 @@ mod tests {
         let (a, b) = (pieces.readings(END, END + 7 * MINUTE, 5_000), pieces.readings(END + 7 * MINUTE, END + 20 * MINUTE, 5_000));
         let whole = House::new(lisbon()).readings(END, END + 20 * MINUTE, 5_000);
         assert_eq!([a, b].concat(), whole, "live ticks add up to one range");
+    }
+
+    #[test]
+    fn a_house_holds_a_few_days_and_plans_again_those_it_forgot() {
+        let part = |from: i64, to: i64| BACKFILL.iter().filter(|r| (from..to).contains(&r.at_ms)).collect::<Vec<_>>();
+        let mut house = House::new(lisbon());
+        let last_day = house.readings(END - DAY, END, 5 * MINUTE);
+        assert!(house.plans.len() <= 10, "{} days held for one", house.plans.len());
+        assert!(last_day.iter().collect::<Vec<_>>() == part(END - DAY, END));
+        let first_day = house.readings(START, START + DAY, 5 * MINUTE);
+        assert!(first_day.iter().collect::<Vec<_>>() == part(START, START + DAY), "a forgotten day is the same again");
     }
 
     #[test]
