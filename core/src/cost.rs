@@ -162,6 +162,21 @@ pub struct DayCost {
     pub flows: Flows,
 }
 
+impl DayCost {
+    /// Adds `litres` of water that live readings counted to the day, priced at `pricing`'s
+    /// water price: the day's cost of water and its total move with it, and stay unknown
+    /// where they were.
+    pub fn add_water(&mut self, litres: f64, pricing: &LivePricing) {
+        self.water_l += litres;
+        let price = pricing.tariff.as_ref().and_then(|t| t.water.as_ref()).map(|w| w.price_per_m3 / 1000.0);
+        let before = self.water_cost;
+        add_priced(&mut self.water_cost, litres, price);
+        if let (Some(before), Some(after)) = (before, self.water_cost) {
+            self.total = self.total.map(|total| total + after - before);
+        }
+    }
+}
+
 /// A sum of money that is unknown as soon as one of its parts is.
 #[derive(Clone, Copy)]
 struct Money(Option<f64>);

@@ -188,4 +188,43 @@ test.describe("costs and flows", () => {
     });
     expect(put.status()).toBe(200);
   });
+
+  test("the untracked share's cost moves with the house meter, priced by today's tariff", async ({ page, request }) => {
+    // A house meter on this run's device that counted 5 kWh more today than every device's
+    // counter, so something is untracked. It is the house's only while this test runs.
+    const days: { date: string }[] = (await (await request.get("/api/v1/costs")).json()).days;
+    const devices: { kwh: number }[] = (await (await request.get(`/api/v1/costs?from=${days[days.length - 1].date}`)).json()).devices;
+    const end = 40 + Math.ceil(devices.reduce((sum, d) => sum + d.kwh, 0)) + 5;
+    const key = `meter_${p}.energy`;
+    await post(request, token, [
+      { sensor: key, kind: "energy", value: 40, at: minutesAgo(50) },
+      { sensor: key, value: end, at: minutesAgo(10) },
+    ]);
+    const sensors: { id: number; key: string }[] = await (await request.get("/api/v1/sensors")).json();
+    const id = sensors.find((s) => s.key === key)!.id;
+    const setMain = async (main: boolean) => {
+      const form: Record<string, string> = { sensor_id: String(id), name: "", room: "", role: "none", ...(main ? { main: "on" } : {}) };
+      const response = await request.post("/api/owner/update_sensor", { form, headers: { "Sec-Fetch-Site": "same-origin" } });
+      expect(response.status(), await response.text()).toBe(200);
+    };
+    await setMain(true);
+    try {
+      const { notReloaded } = await openLive(page, "/energy");
+      const untracked = page.getByTestId("breakdown").locator('li[data-part="Untracked"] .num');
+      const shown = async () => {
+        const [kwh, cost] = (await untracked.textContent())!.split("·").map((part) => Number(part.replace(/[^0-9.]/g, "")));
+        return { kwh, cost };
+      };
+      await expect(untracked).toContainText("€");
+      await expect.poll(async () => (await shown()).kwh).toBeGreaterThan(0);
+      const before = await shown();
+      // One kWh more on the house meter, none on the devices: all of it untracked, at 0.25.
+      await post(request, token, [{ sensor: key, value: end + 1 }]);
+      await expect.poll(async () => (await shown()).kwh).toBeCloseTo(before.kwh + 1, 2);
+      await expect.poll(async () => (await shown()).cost).toBeCloseTo(before.cost + 0.25, 2);
+      await notReloaded();
+    } finally {
+      await setMain(false);
+    }
+  });
 });

@@ -3,12 +3,14 @@ import { addDevice, canvasImage, minutesAgo, numberIn, openLive, pixelsOfColor, 
 
 test.describe("water", () => {
   let token: string;
+  /** The device's water counter: what this file posted last. */
+  let counter = 20_060;
 
   test.beforeAll(async ({ request }, info) => {
     token = addDevice(`e2e-water-${info.project.name}`);
     await post(request, token, [
       { sensor: "house.water", kind: "water", value: 20_000, at: minutesAgo(50) },
-      { sensor: "house.water", value: 20_060, at: minutesAgo(20) },
+      { sensor: "house.water", value: counter, at: minutesAgo(20) },
       { sensor: "house.flow", kind: "flow", value: 0, at: minutesAgo(50) },
       { sensor: "house.flow", value: 8.5, at: minutesAgo(30) },
       { sensor: "house.flow", value: 0, at: minutesAgo(20) },
@@ -27,7 +29,7 @@ test.describe("water", () => {
     expect(errors).toEqual([]);
   });
 
-  test("each day's water cost stands beside the litres; a day without a tariff shows none", async ({ page, request }) => {
+  test("each day's water cost stands beside the litres and moves with them; a day without a tariff shows none", async ({ page, request }) => {
     const before = (await (await request.get("/api/v1/tariffs")).json()).tariffs;
     const days = (await (await request.get("/api/v1/costs")).json()).days;
     const [yesterday, today] = days.slice(-2).map((d: { date: string }) => d.date);
@@ -35,7 +37,7 @@ test.describe("water", () => {
     const put = (tariffs: unknown[]) => request.put("/api/v1/tariffs", { data: { tariffs }, headers: { "Sec-Fetch-Site": "same-origin" } });
     expect((await put([{ from: today, currency: "EUR", import: { price: 0.25 }, water: { price_per_m3: 2.0 } }])).status()).toBe(200);
     try {
-      await openLive(page, "/water");
+      const { notReloaded } = await openLive(page, "/water");
       const api = (await (await request.get("/api/v1/costs")).json()).days.find((d: { date: string }) => d.date === today);
       expect(api.water_cost).toBeCloseTo((api.water_l / 1000) * 2.0, 9);
       expect(api.water_l).toBeGreaterThanOrEqual(60);
@@ -43,6 +45,16 @@ test.describe("water", () => {
       await expect(table.locator(`tr[data-date="${today}"] [data-cost="water"]`)).toHaveText(`€${api.water_cost.toFixed(2)}`);
       await expect(table.locator(`tr[data-date="${today}"] td`).nth(1)).toHaveText(api.water_l.toFixed(0));
       await expect(table.locator(`tr[data-date="${yesterday}"] [data-cost="water"]`)).toHaveText("–");
+
+      // 40 L more on this device's meter: today's row moves without a reload, priced by today's tariff.
+      counter += 40;
+      await post(request, token, [{ sensor: "house.water", value: counter }]);
+      const litres = api.water_l + 40;
+      await expect(table.locator(`tr[data-date="${today}"] td`).nth(1)).toHaveText(litres.toFixed(0));
+      await expect(table.locator(`tr[data-date="${today}"] [data-cost="water"]`)).toHaveText(`€${((litres / 1000) * 2.0).toFixed(2)}`);
+      const moved = (await (await request.get("/api/v1/costs")).json()).days.find((d: { date: string }) => d.date === today);
+      expect(moved.water_l).toBeCloseTo(litres, 6);
+      await notReloaded();
     } finally {
       expect((await put(before)).status()).toBe(200);
     }
@@ -56,8 +68,9 @@ test.describe("water", () => {
     const flow = page.getByRole("img", { name: "Water flow" });
     const picture = await canvasImage(flow);
 
+    counter += 25;
     await post(request, token, [
-      { sensor: "house.water", value: 20_085 },
+      { sensor: "house.water", value: counter },
       { sensor: "house.flow", value: 12 },
     ]);
     await expect.poll(() => numberIn(today)).toBe(before + 25);

@@ -23,8 +23,9 @@ pub struct CostColumn {
 pub fn CostDays(
     /// The tariffs' currency.
     currency: String,
-    /// The days.
-    days: Vec<DayCost>,
+    /// The days (today's moving with live readings).
+    #[prop(into)]
+    days: Signal<Vec<DayCost>>,
     /// The house's zone (to name the days).
     zone: Zone,
     /// What a day used.
@@ -41,33 +42,46 @@ pub fn CostDays(
     #[prop(optional)]
     note: Option<&'static str>,
 ) -> impl IntoView {
-    let total = columns.last().and_then(|c| days.iter().map(c.of).sum::<Option<f64>>());
-    let cell = {
+    let last = columns.last().map(|c| c.of);
+    let total = {
         let currency = currency.clone();
-        move |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |c| money(&currency, c))
+        move || {
+            let total = days.with(|days| last.and_then(|of| days.iter().map(of).sum::<Option<f64>>()));
+            total.map(|t| format!("{} in all", money(&currency, t)))
+        }
     };
     let header = columns.iter().map(|c| view! { <th>{c.title}</th> }).collect_view();
-    let rows = days
-        .iter()
-        .rev()
-        .map(|d| {
-            // An hour in, so the date is the day's even on its first instant after a clock change.
-            let shown = zone.format(d.start_ms + 3_600_000, "%a %-d %b");
-            let cells = columns.iter().map(|c| view! { <td data-cost=c.key>{cell((c.of)(d))}</td> }).collect_view();
-            view! {
-                <tr data-date=d.date.clone()>
-                    <td>{shown}</td>
-                    <td>{format!("{:.decimals$}", used(d))}</td>
-                    {cells}
-                </tr>
-            }
+    let columns: Vec<(&'static str, fn(&DayCost) -> Option<f64>)> = columns.iter().map(|c| (c.key, c.of)).collect();
+    let rows = move || {
+        days.with(|days| {
+            days.iter()
+                .rev()
+                .map(|d| {
+                    // An hour in, so the date is the day's even on its first instant after a clock change.
+                    let shown = zone.format(d.start_ms + 3_600_000, "%a %-d %b");
+                    let cells = columns
+                        .iter()
+                        .map(|&(key, of)| {
+                            let cell = of(d).map_or_else(|| "–".to_owned(), |c| money(&currency, c));
+                            view! { <td data-cost=key>{cell}</td> }
+                        })
+                        .collect_view();
+                    view! {
+                        <tr data-date=d.date.clone()>
+                            <td>{shown}</td>
+                            <td>{format!("{:.decimals$}", used(d))}</td>
+                            {cells}
+                        </tr>
+                    }
+                })
+                .collect_view()
         })
-        .collect_view();
+    };
     view! {
         <section class="panel" data-testid=testid>
             <div class="panel-head">
                 <h2>"Cost per day"</h2>
-                <span class="muted">{total.map(|t| format!("{} in all", money(&currency, t)))}</span>
+                <span class="muted">{total}</span>
             </div>
             <table class="cost-days">
                 <thead><tr><th>"Day"</th><th>{unit}</th>{header}</tr></thead>

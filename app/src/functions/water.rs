@@ -1,9 +1,10 @@
 //! The Water view's data: litres per local day with the previous period's (and, with a
-//! tariff, what each day's water cost), the flow over the range, and today's total.
+//! tariff, what each day's water cost and today's tariff), the flow over the range, and
+//! today's total.
 
 use crate::error::AppResult;
 use hearth_core::consumption::{CounterToday, Daily};
-use hearth_core::cost::DayCost;
+use hearth_core::cost::{DayCost, LivePricing};
 use hearth_core::range::{RangeQuery, Window};
 use hearth_core::reading::Series;
 use hearth_core::time::Zone;
@@ -28,6 +29,8 @@ pub struct Water {
     /// What the days of the bars cost, when a tariff is set: the tariffs' currency and the
     /// days (`water_cost` `None` where no tariff prices water).
     pub costs: Option<(String, Vec<DayCost>)>,
+    /// Today's tariff: what live readings add to today's cost is priced with it.
+    pub pricing: LivePricing,
 }
 
 /// The water view's data for `range` (7 days by default).
@@ -52,6 +55,7 @@ pub async fn load_water(#[server(default)] range: RangeQuery) -> AppResult<Water
     let costs = hearth_store::cost::costs(&db, &house, &sensors, from, to).await?;
     Ok(Water {
         costs: costs.currency.map(|c| (c, costs.days)),
+        pricing: costs.pricing,
         zone: house.zone(window.from_ms.min(day.start_ms) - 31 * DAY_MS, window.to_ms.max(day.end_ms)),
         window,
         today_ms: (day.start_ms, day.end_ms),

@@ -38,7 +38,7 @@ pub fn WaterPage() -> impl IntoView {
 
 #[component]
 fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
-    let Water { zone, window, today_ms, flow, daily, today, costs } = data;
+    let Water { zone, window, today_ms, flow, daily, today, costs, pricing } = data;
     let cost_zone = zone.clone();
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
@@ -46,6 +46,8 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
     let meters = daily.meters.clone();
     let days = RwSignal::new(daily.days);
     let today = RwSignal::new(today);
+    let (currency, cost_days) = costs.map_or((None, Vec::new()), |(currency, days)| (Some(currency), days));
+    let cost_days = RwSignal::new(cost_days);
     let compare = RwSignal::new(false);
     let last: StoredValue<Vec<(i64, f64)>> = StoredValue::new(today.get_untracked().iter().filter_map(|c| c.last.map(|v| (c.sensor_id, v))).collect());
     let zoom = use_zoom();
@@ -60,7 +62,17 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
         Kind::Water if meters.contains(&reading.sensor_id) => {
             last.update_value(|l| days.update(|d| add_to_days(d, l, reading.sensor_id, reading.value, at_ms)));
             if at_ms >= today_ms.0 {
-                today.update(|t| t.iter_mut().filter(|c| c.sensor_id == reading.sensor_id).for_each(|c| c.add(reading.value)));
+                let mut rise = 0.0;
+                today.update(|t| {
+                    t.iter_mut().filter(|c| c.sensor_id == reading.sensor_id).for_each(|c| {
+                        let before = c.today;
+                        c.add(reading.value);
+                        rise += c.today - before;
+                    })
+                });
+                if rise != 0.0 {
+                    cost_days.update(|d| d.iter_mut().filter(|d| d.start_ms <= at_ms && at_ms < d.end_ms).for_each(|d| d.add_water(rise, &pricing)));
+                }
             }
         }
         _ => {}
@@ -102,8 +114,8 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
                 </Show>
             </div>
         </section>
-        {costs.map(|(currency, days)| view! {
-            <CostDays currency=currency days=days zone=cost_zone used=|d| d.water_l unit="L" decimals=0 testid="water-costs"
+        {currency.map(|currency| view! {
+            <CostDays currency=currency days=cost_days zone=cost_zone used=|d| d.water_l unit="L" decimals=0 testid="water-costs"
                 columns=vec![CostColumn { title: "Water", key: "water", of: |d| d.water_cost }]
                 note="Water by the cubic metre; its standing charge is in each day's total on Electricity." />
         })}

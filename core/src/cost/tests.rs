@@ -257,6 +257,29 @@ fn gas_is_priced_in_kwh_from_its_cubic_metres_and_water_per_cubic_metre() {
 }
 
 #[test]
+fn live_litres_move_the_days_water_cost_and_total() {
+    let zone = Zone::utc();
+    let mut t = tariff("2026-01-01", 0.20);
+    t.water = Some(Water { price_per_m3: 2.10, standing_per_day: 0.10 });
+    let (from, to) = (utc("2026-01-02T00:00:00Z"), utc("2026-01-03T00:00:00Z"));
+    let s = schedule(&[t.clone()], &zone, &PriceReadings::new(), from, to);
+    let water = per_slot(&s, &counter(from, to, 10 * MINUTE_MS, |_| 150.0 / 24.0));
+    let uses: Vec<Use> = (0..s.slots.len()).map(|i| Use { water_l: Some(water[i]), ..Use::default() }).collect();
+    let mut day = days(&[t.clone()], &zone, &s, &uses)[0].clone();
+    let total = day.total.unwrap();
+    day.add_water(50.0, &LivePricing { tariff: Some(t), price_reading: None });
+    assert!(close(day.water_l, 200.0));
+    assert_money(day.water_cost, 0.200 * 2.10, "water");
+    assert_money(day.total, total + 0.050 * 2.10, "total");
+    // Without a water price, the litres count and the money stays as it was.
+    let mut unpriced = days(&[tariff("2026-01-01", 0.20)], &zone, &s, &uses)[0].clone();
+    unpriced.add_water(50.0, &LivePricing { tariff: Some(tariff("2026-01-01", 0.20)), price_reading: None });
+    assert!(close(unpriced.water_l, 200.0));
+    assert_eq!(unpriced.water_cost, None);
+    assert_money(unpriced.total, 0.30, "electricity's standing charge only");
+}
+
+#[test]
 fn money_is_never_rounded_in_sums() {
     // 0.2537 a kWh for 24 single kWh: 6.0888, not 24 × 0.25.
     let days = steady_days(&[tariff("2026-01-01", 0.2537)], &Zone::utc(), "2026-01-02", "2026-01-02");
