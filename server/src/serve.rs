@@ -68,6 +68,7 @@ pub async fn serve(
         }
         None => None,
     };
+    let upkeep = tokio::spawn(crate::metrics::upkeep(crate::metrics::UPKEEP_EVERY));
     let pruning = tokio::spawn(retention::run(
         state.db.clone(),
         retention::from_config(&state.config),
@@ -139,6 +140,7 @@ pub async fn serve(
         tracing::warn!("some connections were still open 10 s after shutdown began");
     }
     pruning.abort();
+    upkeep.abort();
     judging.abort();
     if let Some(backups) = backups {
         backups.abort();
