@@ -7,7 +7,7 @@
 //! inside a zone counts nothing), multiplied by its price and summed per local day
 //! ([`days`]). Money is never rounded here: only pages round, to show it.
 
-use crate::energy::{Flows, Metered};
+use crate::energy::{Flows, Metered, Role};
 use crate::tariff::{Tariff, Window};
 use crate::time::{HOUR_MS, Zone};
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime};
@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 pub type PriceReadings = BTreeMap<i64, Vec<(i64, f64)>>;
 
 /// A range cut where prices may change: `slots[i]` is `[edges[i], edges[i + 1])`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Schedule {
     /// The slots' boundaries, strictly increasing; the first is the range's start, the last
     /// its end.
@@ -29,7 +29,7 @@ pub struct Schedule {
 }
 
 /// One slot of a [`Schedule`].
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Slot {
     /// The index of the tariff in force, `None` before the first.
     pub tariff: Option<usize>,
@@ -106,7 +106,7 @@ pub fn schedule(tariffs: &[Tariff], zone: &Zone, prices: &PriceReadings, from_ms
 
 /// What one slot of a schedule used: electricity by role (kWh), gas (m³) and water (L),
 /// `None` where nothing meters it.
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Use {
     /// Electricity by role.
     pub energy: Metered,
@@ -160,6 +160,34 @@ pub struct DayCost {
     pub total: Option<f64>,
     /// How the energy flowed.
     pub flows: Flows,
+}
+
+/// One local day's use slot by slot with the tariffs that price it, so that what live readings
+/// add is priced as the stored days are ([`days`]): each counter's rise lands in the slot of its
+/// instant, under its energy role.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LiveDay {
+    /// The tariffs the schedule indexes.
+    pub tariffs: Vec<Tariff>,
+    /// The whole day, cut where prices change.
+    pub schedule: Schedule,
+    /// What each slot used so far.
+    pub uses: Vec<Use>,
+}
+
+impl LiveDay {
+    /// Adds `kwh` that a counter playing `role` counted at `at_ms` (nothing outside the day).
+    pub fn add(&mut self, role: Role, at_ms: i64, kwh: f64) {
+        let i = self.schedule.edges.partition_point(|&edge| edge <= at_ms);
+        if i >= 1 && i < self.schedule.edges.len() {
+            self.uses[i - 1].energy.add(role, kwh);
+        }
+    }
+
+    /// The day as priced now; `zone` must cover it.
+    pub fn cost(&self, zone: &Zone) -> Option<DayCost> {
+        days(&self.tariffs, zone, &self.schedule, &self.uses).into_iter().next()
+    }
 }
 
 impl DayCost {

@@ -6,11 +6,11 @@
 use crate::consumption::per_interval;
 use crate::db::Db;
 use crate::error::Error;
-use hearth_core::cost::{DayCost, LivePricing, Schedule, Use, days, priced, schedule};
+use hearth_core::cost::{DayCost, LiveDay, LivePricing, Schedule, Use, days, priced, schedule};
 use hearth_core::energy::Role;
 use hearth_core::sensor::{Kind, Listed};
 use hearth_core::tariff::Tariff;
-use hearth_core::time::house::HouseZone;
+use hearth_core::time::house::{Day, HouseZone};
 use serde::{Deserialize, Serialize};
 
 /// A device's electricity over a range and what it cost at the import price of each moment.
@@ -70,14 +70,9 @@ async fn live_pricing(db: &Db, tariffs: &[Tariff], schedule: &Schedule, to_ms: i
     Ok(LivePricing { tariff: Some(tariff), price_reading })
 }
 
-/// The costs of `[from_ms, to_ms)`: its local days (whole in their bounds, measured within
-/// the range) and the devices, from the sensors `sensors` lists.
-pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64, to_ms: i64) -> Result<Costs, Error> {
-    if from_ms >= to_ms {
-        return Ok(Costs::default());
-    }
-    let (tariffs, schedule) = schedule_of(db, house, from_ms, to_ms).await?;
-    let pricing = live_pricing(db, &tariffs, &schedule, to_ms).await?;
+/// What each slot of `schedule` used: electricity by energy role, gas and water from the
+/// house's meters.
+async fn uses_of(db: &Db, sensors: &[Listed], schedule: &Schedule) -> Result<Vec<Use>, Error> {
     let mut uses = vec![Use::default(); schedule.slots.len()];
     for l in sensors {
         let id = l.sensor.sensor_id;
@@ -98,6 +93,26 @@ pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64,
             }
         }
     }
+    Ok(uses)
+}
+
+/// The local day `day` as used so far, slot by slot with its tariffs, for live readings to add
+/// to ([`LiveDay`]).
+pub async fn live_day(db: &Db, house: &HouseZone, sensors: &[Listed], day: &Day) -> Result<LiveDay, Error> {
+    let (tariffs, schedule) = schedule_of(db, house, day.start_ms, day.end_ms).await?;
+    let uses = uses_of(db, sensors, &schedule).await?;
+    Ok(LiveDay { tariffs, schedule, uses })
+}
+
+/// The costs of `[from_ms, to_ms)`: its local days (whole in their bounds, measured within
+/// the range) and the devices, from the sensors `sensors` lists.
+pub async fn costs(db: &Db, house: &HouseZone, sensors: &[Listed], from_ms: i64, to_ms: i64) -> Result<Costs, Error> {
+    if from_ms >= to_ms {
+        return Ok(Costs::default());
+    }
+    let (tariffs, schedule) = schedule_of(db, house, from_ms, to_ms).await?;
+    let pricing = live_pricing(db, &tariffs, &schedule, to_ms).await?;
+    let uses = uses_of(db, sensors, &schedule).await?;
     let zone = house.zone(from_ms, to_ms);
     let days = days(&tariffs, &zone, &schedule, &uses);
     let mut devices = Vec::new();

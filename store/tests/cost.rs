@@ -2,7 +2,7 @@
 //! Lisbon priced by time of use from stored counters with energy roles (house meter, solar,
 //! export), gas and a device, the same once raw readings are gone; energy roles checked
 //! against the sensor's kind; price readings accepted up to 48 hours ahead; the tariff and
-//! price that live readings are priced with.
+//! price that live readings are priced with, and a day that live readings extend.
 
 use hearth_core::device::Device;
 use hearth_core::energy::Role;
@@ -104,6 +104,14 @@ async fn a_23_hour_day_is_priced_from_stored_counters_and_roles(t: TestDb) {
         let fridge_cost = costs.devices.iter().find(|x| x.sensor_id == fridge).unwrap();
         assert!(close(Some(fridge_cost.kwh), 2.3) && close(fridge_cost.cost, 0.6 * 0.10 + 1.7 * 0.30), "{pass} {fridge_cost:?}");
         assert_eq!(costs.devices.len(), 1, "the house meter, solar and export are not devices");
+        // The day as live readings extend it: the same day, until a rise lands in a slot.
+        let mut live = hearth_store::cost::live_day(&t.db, &house, &sensors, &day).await.unwrap();
+        let zone = house.zone(from, to);
+        assert_eq!(live.cost(&zone).as_ref(), Some(d), "{pass}");
+        live.add(Role::House, from + 3 * HOUR_MS, 1.0);
+        let moved = live.cost(&zone).unwrap();
+        assert!(close(Some(moved.import_kwh), 22.8) && close(moved.import_cost, 6.0 * 0.10 + 15.8 * 0.30 + 0.10), "{pass} {moved:?}");
+        assert!(close(moved.total, 0.58 + 0.6 + 4.74 - 0.064 + 1.232 + 0.10), "{pass} {moved:?}");
         testing::execute(&t.db, "delete from reading").await;
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::error::AppResult;
 use hearth_core::consumption::{CounterToday, Daily, Part};
-use hearth_core::cost::{DayCost, LivePricing};
+use hearth_core::cost::{DayCost, LiveDay, LivePricing};
 use hearth_core::energy::{Flows, Role};
 use hearth_core::range::{RangeQuery, Window};
 use hearth_core::reading::Series;
@@ -49,6 +49,10 @@ pub struct Costs {
     pub consumption: Option<f64>,
     /// Today's tariff: what live readings add to the costs above is priced with it.
     pub pricing: LivePricing,
+    /// Today slot by slot, for today's row of `days` to move with live readings.
+    pub today: LiveDay,
+    /// The counters playing an energy role, with their newest value.
+    pub counters: Vec<(i64, Role, Option<f64>)>,
 }
 
 /// The electricity view's data for `range`.
@@ -81,7 +85,14 @@ pub async fn load_electricity(#[server(default)] range: RangeQuery) -> AppResult
     let costs = match range.currency {
         Some(currency) => {
             let today_costs = hearth_store::cost::costs(&db, &house, &sensors, today.start_ms, now + 1).await?;
+            let counters = sensors
+                .iter()
+                .filter(|l| l.sensor.kind == Kind::Energy)
+                .filter_map(|l| l.sensor.energy_role().map(|r| (l.sensor.sensor_id, r, l.last_value)))
+                .collect();
             Some(Costs {
+                today: hearth_store::cost::live_day(&db, &house, &sensors, &today).await?,
+                counters,
                 currency,
                 days: range.days,
                 devices: today_costs.devices.iter().map(|d| (d.sensor_id, d.cost)).collect(),

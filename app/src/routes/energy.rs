@@ -104,6 +104,21 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                     });
                     p.sort_by(|a, b| b.counter.today.total_cmp(&a.counter.today));
                 });
+                // A counter with an energy role moves today's row of the cost table.
+                costs.update(|c| {
+                    let Some(c) = c else { return };
+                    let Some((_, role, last)) = c.counters.iter_mut().find(|(counter, _, _)| *counter == id) else { return };
+                    let rise = last.map_or(0.0, |before| (reading.value - before).max(0.0));
+                    *last = Some(reading.value);
+                    if rise == 0.0 {
+                        return;
+                    }
+                    c.today.add(*role, at_ms, rise);
+                    let live = zone.with_untracked(|z| c.today.cost(z));
+                    if let (Some(live), Some(day)) = (live, c.days.iter_mut().find(|d| d.start_ms == today_ms.0)) {
+                        *day = live;
+                    }
+                });
                 if house_rise != 0.0 || part_rise != 0.0 {
                     costs.update(|c| {
                         let Some(c) = c else { return };
@@ -152,7 +167,8 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             Some(format!(" · {}", money(&c.currency, (c.consumption? - devices).max(0.0))))
         })
     };
-    let cost_days = costs.with_untracked(|c| c.as_ref().map(|c| (c.currency.clone(), c.days.clone())));
+    let currency = costs.with_untracked(|c| c.as_ref().map(|c| c.currency.clone()));
+    let cost_days = Signal::derive(move || costs.with(|c| c.as_ref().map(|c| c.days.clone()).unwrap_or_default()));
     let power_key = move || power.with(|p| p.iter().enumerate().map(|(i, s)| (i, s.sensor.title())).collect::<Vec<_>>());
     let now_w = move || power.with(|p| p.first().filter(|s| s.sensor.main).and_then(|s| s.latest).map(|l| l.value));
     view! {
@@ -209,8 +225,8 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
             </section>
         </div>
         <div class="grid-2">
-            {cost_days.map(|(currency, days)| view! {
-                <CostDays currency=currency days=days zone=zone.get_untracked() used=|d| d.consumption_kwh unit="kWh" decimals=2 testid="costs"
+            {currency.map(|currency| view! {
+                <CostDays currency=currency days=cost_days zone=zone.get_untracked() used=|d| d.consumption_kwh unit="kWh" decimals=2 testid="costs"
                     columns=vec![
                         CostColumn { title: "Electricity", key: "import", of: |d| d.import_cost },
                         CostColumn { title: "All", key: "total", of: |d| d.total },

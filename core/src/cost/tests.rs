@@ -280,6 +280,24 @@ fn live_litres_move_the_days_water_cost_and_total() {
 }
 
 #[test]
+fn live_rises_land_in_the_slot_of_their_instant_and_price_the_day_as_stored_days_are() {
+    let zone = Zone::utc();
+    let mut t = tariff("2026-01-01", 0.20);
+    t.import.zones = vec![self::zone(&ALL_DAYS, "07:00", "22:00", 0.32)];
+    let (from, to) = (utc("2026-01-02T00:00:00Z"), utc("2026-01-03T00:00:00Z"));
+    let schedule = schedule(&[t.clone()], &zone, &PriceReadings::new(), from, to);
+    let mut day = LiveDay { tariffs: vec![t], uses: vec![Use::default(); schedule.slots.len()], schedule };
+    assert_money(day.cost(&zone).unwrap().total, 0.30, "the standing charge alone");
+    day.add(crate::energy::Role::GridImport, utc("2026-01-02T08:00:00Z"), 1.0);
+    day.add(crate::energy::Role::GridImport, utc("2026-01-02T23:00:00Z"), 1.0);
+    day.add(crate::energy::Role::GridImport, to, 5.0);
+    let cost = day.cost(&zone).unwrap();
+    assert!(close(cost.import_kwh, 2.0), "the next day's rise is not this day's: {}", cost.import_kwh);
+    assert_money(cost.import_cost, 0.32 + 0.20, "a kWh in the zone and one after it");
+    assert_money(cost.total, 0.30 + 0.52, "total");
+}
+
+#[test]
 fn money_is_never_rounded_in_sums() {
     // 0.2537 a kWh for 24 single kWh: 6.0888, not 24 × 0.25.
     let days = steady_days(&[tariff("2026-01-01", 0.2537)], &Zone::utc(), "2026-01-02", "2026-01-02");
