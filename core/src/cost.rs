@@ -308,23 +308,28 @@ pub fn priced(schedule: &Schedule, kwh: &[f64]) -> (f64, Option<f64>) {
 pub struct LivePricing {
     /// The tariff in force when the page loaded; `None` before the first.
     pub tariff: Option<Tariff>,
-    /// Its price sensor's newest reading, `(at_ms, price)`, for a dynamic tariff.
-    pub price_reading: Option<(i64, f64)>,
+    /// Its price sensor's readings, `(at_ms, price)` in time order, for a dynamic tariff: the
+    /// one in force when the page loaded, those posted ahead, and those that arrive live.
+    pub price_readings: Vec<(i64, f64)>,
 }
 
 impl LivePricing {
     /// The import price per kWh at `at_ms` (`zone` must cover it).
     pub fn price_at(&self, zone: &Zone, at_ms: i64) -> Option<f64> {
         let tariff = self.tariff.as_ref()?;
-        let prices: PriceReadings = tariff.import.price_sensor.zip(self.price_reading).map(|(id, r)| (id, vec![r])).into_iter().collect();
+        let prices: PriceReadings = tariff.import.price_sensor.map(|id| (id, self.price_readings.clone())).into_iter().collect();
         schedule(std::slice::from_ref(tariff), zone, &prices, at_ms, at_ms + 1).slots.first()?.import_price
     }
 
-    /// Takes a live reading of a price sensor: the tariff's own holds from its instant on.
+    /// Takes a live reading of a price sensor: the tariff's own holds from its instant until
+    /// the next reading's, whether it came before it or after (a day-ahead price).
     pub fn read_price(&mut self, sensor_id: i64, at_ms: i64, price: f64) {
-        let own = self.tariff.as_ref().is_some_and(|t| t.import.price_sensor == Some(sensor_id));
-        if own && self.price_reading.is_none_or(|(t, _)| t <= at_ms) {
-            self.price_reading = Some((at_ms, price));
+        if self.tariff.as_ref().is_some_and(|t| t.import.price_sensor == Some(sensor_id)) {
+            let i = self.price_readings.partition_point(|&(t, _)| t < at_ms);
+            match self.price_readings.get_mut(i) {
+                Some(same) if same.0 == at_ms => same.1 = price,
+                _ => self.price_readings.insert(i, (at_ms, price)),
+            }
         }
     }
 

@@ -58,16 +58,17 @@ pub async fn schedule_of(db: &Db, house: &HouseZone, from_ms: i64, to_ms: i64) -
     Ok((tariffs, schedule))
 }
 
-/// The tariff of `schedule`'s last slot, with its price sensor's newest reading before `to_ms`.
+/// The tariff of `schedule`'s last slot, with its price sensor's reading in force at `to_ms`
+/// and those posted ahead of it.
 async fn live_pricing(db: &Db, tariffs: &[Tariff], schedule: &Schedule, to_ms: i64) -> Result<LivePricing, Error> {
     let Some(tariff) = schedule.slots.last().and_then(|s| s.tariff).map(|i| tariffs[i].clone()) else {
         return Ok(LivePricing::default());
     };
-    let price_reading = match tariff.import.price_sensor {
-        Some(id) => crate::tariff::prices(db, &[id], to_ms - 1, to_ms).await?.remove(&id).and_then(|r| r.last().copied()),
-        None => None,
+    let price_readings = match tariff.import.price_sensor {
+        Some(id) => crate::tariff::prices(db, &[id], to_ms - 1, to_ms + Kind::Price.max_ahead_ms()).await?.remove(&id).unwrap_or_default(),
+        None => Vec::new(),
     };
-    Ok(LivePricing { tariff: Some(tariff), price_reading })
+    Ok(LivePricing { tariff: Some(tariff), price_readings })
 }
 
 /// What each slot of `schedule` used: electricity by energy role, gas and water from the

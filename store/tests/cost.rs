@@ -145,7 +145,7 @@ async fn prices_may_come_48_hours_ahead(t: TestDb) {
     assert!(matches!(ahead, Error::Invalid { field: "at", .. }), "{ahead:?}");
 }
 
-async fn live_pricing_is_the_tariff_in_force_with_its_price_sensors_newest_reading(t: TestDb) {
+async fn live_pricing_is_the_tariff_in_force_with_its_prices_in_force_and_posted_ahead(t: TestDb) {
     let device = device(&t.db).await;
     let house = HouseZone::named("Europe/Lisbon").unwrap();
     let now = now_ms();
@@ -159,13 +159,14 @@ async fn live_pricing_is_the_tariff_in_force_with_its_price_sensors_newest_readi
     let old = tariff("2019-01-01", 0.2);
     hearth_store::tariff::replace(&t.db, vec![old, dynamic.clone()]).await.unwrap();
     let costs = hearth_store::cost::costs(&t.db, &house, &sensors, now - 2 * HOUR_MS, now).await.unwrap();
-    // Today's tariff, and the price in force at the range's end (not the one posted ahead).
+    // Today's tariff, the price in force at the range's end and the one posted ahead (each
+    // prices its own time).
     assert_eq!(costs.pricing.tariff, Some(dynamic));
-    assert_eq!(costs.pricing.price_reading, Some((now - HOUR_MS, -0.04)));
+    assert_eq!(costs.pricing.price_readings, [(now - HOUR_MS, -0.04), (now + HOUR_MS, 0.50)]);
 }
 
 on_both_databases!(
-    live_pricing_is_the_tariff_in_force_with_its_price_sensors_newest_reading,
+    live_pricing_is_the_tariff_in_force_with_its_prices_in_force_and_posted_ahead,
     tariffs_are_replaced_whole,
     a_23_hour_day_is_priced_from_stored_counters_and_roles,
     roles_fit_their_sensors_kinds,

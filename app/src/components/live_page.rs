@@ -8,6 +8,7 @@ use crate::error::AppResult;
 use crate::live::{LiveEvent, use_live};
 use hearth_core::range::{Preset, RangeQuery, Window};
 use hearth_core::reading::LiveReading;
+use hearth_core::sensor::Kind;
 use hearth_core::time::Zone;
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -104,8 +105,10 @@ impl ViewLive {
     /// Calls `on_reading` with every live reading (and its time, Unix ms) of the day the data
     /// was read on or earlier, for as long as the calling component lives. A reading of a
     /// later day, or a resync, reads the data again instead: the view is then out of date.
+    /// A price posted for a later day (day-ahead prices) changes nothing shown today.
     pub fn on_readings(self, on_reading: impl Fn(&LiveReading, i64) + Send + Sync + 'static) {
         use_live(move |event| match event {
+            LiveEvent::Reading(reading, at_ms) if *at_ms >= self.day_end_ms && reading.kind == Kind::Price => {}
             LiveEvent::Reading(_, at_ms) if *at_ms >= self.day_end_ms => self.refetch(),
             LiveEvent::Reading(reading, at_ms) => on_reading(reading, *at_ms),
             LiveEvent::Resync => self.refetch(),

@@ -267,13 +267,13 @@ fn live_litres_move_the_days_water_cost_and_total() {
     let uses: Vec<Use> = (0..s.slots.len()).map(|i| Use { water_l: Some(water[i]), ..Use::default() }).collect();
     let mut day = days(&[t.clone()], &zone, &s, &uses)[0].clone();
     let total = day.total.unwrap();
-    day.add_water(50.0, &LivePricing { tariff: Some(t), price_reading: None });
+    day.add_water(50.0, &LivePricing { tariff: Some(t), price_readings: Vec::new() });
     assert!(close(day.water_l, 200.0));
     assert_money(day.water_cost, 0.200 * 2.10, "water");
     assert_money(day.total, total + 0.050 * 2.10, "total");
     // Without a water price, the litres count and the money stays as it was.
     let mut unpriced = days(&[tariff("2026-01-01", 0.20)], &zone, &s, &uses)[0].clone();
-    unpriced.add_water(50.0, &LivePricing { tariff: Some(tariff("2026-01-01", 0.20)), price_reading: None });
+    unpriced.add_water(50.0, &LivePricing { tariff: Some(tariff("2026-01-01", 0.20)), price_readings: Vec::new() });
     assert!(close(unpriced.water_l, 200.0));
     assert_eq!(unpriced.water_cost, None);
     assert_money(unpriced.total, 0.30, "electricity's standing charge only");
@@ -339,7 +339,7 @@ fn a_run_pays_the_mean_price_of_its_time() {
 fn live_rises_are_priced_at_their_instant_as_a_stored_range_is() {
     // Off-peak 0.10 from 22:00 to 07:00 across midnight, 0.30 otherwise; Lisbon in summer (UTC+1).
     let t = Tariff { import: Import { price: Some(0.30), zones: vec![zone(&ALL_DAYS, "22:00", "07:00", 0.10)], price_sensor: None }, ..tariff("2026-01-01", 0.0) };
-    let live = LivePricing { tariff: Some(t.clone()), price_reading: None };
+    let live = LivePricing { tariff: Some(t.clone()), price_readings: Vec::new() };
     let z = lisbon();
     assert_eq!(live.price_at(&z, utc("2026-06-10T20:59:00Z")), Some(0.30));
     assert_eq!(live.price_at(&z, utc("2026-06-10T21:00:00Z")), Some(0.10));
@@ -363,16 +363,24 @@ fn live_rises_are_priced_at_their_instant_as_a_stored_range_is() {
 }
 
 #[test]
-fn live_rises_under_a_dynamic_tariff_take_the_newest_price() {
+fn live_rises_under_a_dynamic_tariff_take_the_price_of_their_instant() {
     let t = Tariff { import: Import { price: None, zones: vec![], price_sensor: Some(7) }, ..tariff("2026-01-01", 0.0) };
-    let mut live = LivePricing { tariff: Some(t), price_reading: None };
+    let mut live = LivePricing { tariff: Some(t), price_readings: Vec::new() };
     let z = lisbon();
     let at = utc("2026-06-10T12:00:00Z");
     assert_eq!(live.price_at(&z, at), None);
     live.read_price(7, at - HOUR_MS, -0.02);
     live.read_price(8, at, 9.0);
     assert_eq!(live.price_at(&z, at), Some(-0.02));
-    // An older reading posted late does not replace the newest.
+    // A day-ahead price posted before its hour prices that hour, not the present.
+    live.read_price(7, at + HOUR_MS, 0.40);
+    assert_eq!(live.price_at(&z, at), Some(-0.02));
+    assert_eq!(live.price_at(&z, at + 90 * MINUTE_MS), Some(0.40));
+    // An older reading posted late prices only its own time.
     live.read_price(7, at - 2 * HOUR_MS, 0.5);
     assert_eq!(live.price_at(&z, at), Some(-0.02));
+    assert_eq!(live.price_at(&z, at - 90 * MINUTE_MS), Some(0.5));
+    // A price posted again for the same instant replaces it.
+    live.read_price(7, at - HOUR_MS, 0.10);
+    assert_eq!(live.price_at(&z, at), Some(0.10));
 }
