@@ -250,4 +250,33 @@ test.describe("costs and flows", () => {
     await shows("total", after.total);
     await notReloaded();
   });
+
+  test("under a dynamic tariff a live rise takes the price of its instant, not a day-ahead one", async ({ page, request }) => {
+    const key = `spot_${p}.price`;
+    await post(request, token, [{ sensor: key, kind: "price", value: 0.3, at: minutesAgo(120) }]);
+    const sensors: { id: number; key: string; last_value: number }[] = await (await request.get("/api/v1/sensors")).json();
+    const priceId = sensors.find((s) => s.key === key)!.id;
+    const importLast = sensors.find((s) => s.id === ids.get(`grid_${p}.import`))!.last_value;
+    const put = (tariffs: unknown[]) => request.put("/api/v1/tariffs", { data: { tariffs }, headers: { "Sec-Fetch-Site": "same-origin" } });
+    const kept = (await (await request.get("/api/v1/tariffs")).json()).tariffs;
+    const days = (await (await request.get("/api/v1/costs")).json()).days;
+    const today = days[days.length - 1].date;
+    // From today on, the import price is the spot price sensor's.
+    const dynamic = { from: today, currency: "EUR", import: { price_sensor: priceId }, standing_per_day: 0.4, export: { price: 0.1 } };
+    const response = await put([...kept.filter((t: { from: string }) => t.from < today), dynamic]);
+    expect(response.status(), await response.text()).toBe(200);
+    try {
+      const { notReloaded } = await openLive(page, "/");
+      const card = page.getByTestId("cost-today").locator(".big");
+      await expect(card).toContainText("€");
+      const before = await numberIn(card);
+      // Tonight's price, posted ahead, then one more kWh from the grid now: priced at 0.30.
+      await post(request, token, [{ sensor: key, value: 0.9, at: minutesAgo(-120) }]);
+      await post(request, token, [{ sensor: `grid_${p}.import`, value: importLast + 1 }]);
+      await expect.poll(async () => Math.abs((await numberIn(card)) - (before + 0.3))).toBeLessThanOrEqual(0.0101);
+      await notReloaded();
+    } finally {
+      expect((await put(kept)).status()).toBe(200);
+    }
+  });
 });
