@@ -2,7 +2,7 @@
 //! answer, what devices post, health), for the OpenAPI description to name.
 //! Nothing here is used at run time.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// Hearth's error answer.
@@ -34,8 +34,9 @@ pub struct PostedReading {
     pub at: Option<PostedAt>,
 }
 
-/// What a sensor measures.
-#[derive(Serialize, ToSchema)]
+/// What a sensor measures: `core::sensor::Kind` as the description names it (core does not
+/// depend on utoipa).
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum KindName {
     /// °C
@@ -52,6 +53,14 @@ pub enum KindName {
     Water,
     /// L/min
     Flow,
+    /// m³, a cumulative counter
+    Gas,
+    /// ppm of carbon dioxide
+    Co2,
+    /// a battery's state of charge, %
+    Battery,
+    /// the price of electricity per kWh, in the tariff's currency (may be negative; up to 48 h ahead)
+    Price,
 }
 
 /// A reading's time.
@@ -100,4 +109,17 @@ pub struct Unhealthy {
     pub failing: String,
     /// What is wrong.
     pub error: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KindName;
+    use hearth_core::sensor::Kind;
+
+    #[test]
+    fn the_description_names_every_kind_a_device_may_post() {
+        for kind in Kind::ALL {
+            assert!(serde_json::from_value::<KindName>(serde_json::json!(kind.as_str())).is_ok(), "{kind} is missing");
+        }
+    }
 }
