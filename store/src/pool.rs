@@ -112,13 +112,18 @@ async fn open_sqlite(url: &str, store: StoreOptions) -> Result<Backend, sqlx::Er
     {
         std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
     }
+    // No ping before handing out a connection: it is a file on this machine, and the ping is
+    // a hand-over to the connection's thread that costs the writer a tenth of a millisecond
+    // per group (BENCHMARKS.md, ingest profile).
     let write = SqlitePoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .acquire_time_level(ACQUIRE_EVENTS)
         .connect_with(options.clone())
         .await?;
     let read = SqlitePoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .acquire_time_level(ACQUIRE_EVENTS)
         .connect_with(options.read_only(true))
         .await?;

@@ -16,7 +16,8 @@ use hearth_core::device::Device;
 use hearth_core::reading::{Incoming, Stored};
 use hearth_core::sensor::Sensor;
 use hearth_core::time::now_ms;
-use sqlx::{Connection, QueryBuilder};
+use sqlx::pool::PoolConnection;
+use sqlx::{Connection, Pool, QueryBuilder};
 use sqlx::postgres::PgPool;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -349,6 +350,8 @@ fn take(message: Option<Message>) -> Option<Option<Job>> {
 async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_changed: Arc<AtomicBool>) {
     let mut cache = SensorCache::new();
     let mut cached_since = Instant::now();
+    let mut sqlite = Kept::default();
+    let mut postgres = Kept::default();
     while let Some(first) = take(rx.recv().await) {
         let Some(first) = first else { continue };
         if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
@@ -377,33 +380,29 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
         // open, and a PostgreSQL connection may have been cut. That connection is closed, and
         // the next group gets a fresh one.
         let group = (jobs.len() as f64, readings as f64);
-        let waited = Instant::now();
         let committed = match &backend {
-            Backend::Sqlite { write, .. } => match write.acquire().await {
-                Ok(mut conn) => {
-                    let started = acquired(waited);
+            Backend::Sqlite { write, .. } => match sqlite.get(write).await {
+                Ok(conn) => {
+                    let started = Instant::now();
                     let committed = commit_group!(conn.begin_with("begin immediate"), jobs, &mut cache, false).await;
                     committed_group(committed, group, started);
-                    if !committed {
-                        conn.close_on_drop();
-                    }
                     committed
                 }
                 Err(e) => refuse(jobs, &e),
             },
-            Backend::Postgres { pool } => match pool.acquire().await {
-                Ok(mut conn) => {
-                    let started = acquired(waited);
+            Backend::Postgres { pool } => match postgres.get(pool).await {
+                Ok(conn) => {
+                    let started = Instant::now();
                     let committed = commit_group!(conn.begin(), jobs, &mut cache, true).await;
                     committed_group(committed, group, started);
-                    if !committed {
-                        conn.close_on_drop();
-                    }
                     committed
                 }
                 Err(e) => refuse(jobs, &e),
             },
         };
+        let idle = rx.is_empty();
+        sqlite.after_group(committed, idle);
+        postgres.after_group(committed, idle);
         if !committed {
             // Sensors the failed transaction created are not in the database.
             cache.clear();
@@ -414,10 +413,47 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
     }
 }
 
-/// Records how long the writer waited for its connection since `waited`; returns now.
-fn acquired(waited: Instant) -> Instant {
-    metrics::histogram!("hearth_db_pool_wait_seconds", "pool" => "writer").record(waited.elapsed().as_secs_f64());
-    Instant::now()
+/// The longest the writer keeps its connection while batches keep coming: other writes of
+/// this server (settings, devices, alerts) wait for it at most this long, plus one group.
+const KEEP_AT_MOST: Duration = Duration::from_millis(10);
+
+/// The writer's connection, kept from one group to the next while more batches wait: taking
+/// one from the pool and giving it back costs hand-overs to the connection's thread (sqlx
+/// tests it on release) that took a third of the writer's time under single-reading load
+/// (BENCHMARKS.md, ingest profile).
+struct Kept<DB: sqlx::Database> {
+    conn: Option<(PoolConnection<DB>, Instant)>,
+}
+
+impl<DB: sqlx::Database> Default for Kept<DB> {
+    fn default() -> Self {
+        Kept { conn: None }
+    }
+}
+
+impl<DB: sqlx::Database> Kept<DB> {
+    /// The kept connection, or one from `pool` (recording how long it waited).
+    async fn get(&mut self, pool: &Pool<DB>) -> Result<&mut PoolConnection<DB>, sqlx::Error> {
+        if self.conn.is_none() {
+            let waited = Instant::now();
+            let conn = pool.acquire().await?;
+            metrics::histogram!("hearth_db_pool_wait_seconds", "pool" => "writer").record(waited.elapsed().as_secs_f64());
+            self.conn = Some((conn, Instant::now()));
+        }
+        Ok(&mut self.conn.as_mut().expect("a connection was just taken").0)
+    }
+
+    /// Closes the connection after a group that failed; gives it back to the pool when no
+    /// batch waits or it was kept [`KEEP_AT_MOST`].
+    fn after_group(&mut self, committed: bool, idle: bool) {
+        let Some((conn, since)) = &mut self.conn else { return };
+        if !committed {
+            conn.close_on_drop();
+            self.conn = None;
+        } else if idle || since.elapsed() >= KEEP_AT_MOST {
+            self.conn = None;
+        }
+    }
 }
 
 /// Records a group's size (batches, readings) and how long its transaction took since
