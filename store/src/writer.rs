@@ -303,7 +303,23 @@ impl GroupCommit {
     pub(crate) fn spawn(backend: &Backend) -> GroupCommit {
         let (jobs, rx) = mpsc::channel(1024);
         let sensors_changed = Arc::new(AtomicBool::new(false));
-        tokio::spawn(run_groups(backend.clone(), rx, sensors_changed.clone()));
+        let run = run_groups(backend.clone(), rx, sensors_changed.clone());
+        match backend {
+            // A thread of its own: on the server's runtime each of the writer's round trips to
+            // SQLite's connection thread waited behind the requests' tasks (BENCHMARKS.md).
+            Backend::Sqlite { .. } => {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                let thread = runtime.and_then(|runtime| {
+                    std::thread::Builder::new().name("hearth-writer".into()).spawn(move || runtime.block_on(run))
+                });
+                if let Err(e) = thread {
+                    panic!("no thread for the writer: {e}");
+                }
+            }
+            Backend::Postgres { .. } => {
+                tokio::spawn(run);
+            }
+        }
         GroupCommit { jobs, sensors_changed }
     }
 
