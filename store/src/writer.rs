@@ -184,13 +184,35 @@ enum Inserted {
 /// the rollups; evaluates to a future of which were inserted (duplicates are not).
 ///
 /// With `$exact` false the insert only counts the rows it stored: when that is every row (the
-/// usual case) nothing more is needed, else it evaluates to [`Inserted::Unknown`] without
-/// merging anything. With `$exact` the database returns each stored row, which on SQLite costs
+/// usual case) nothing more is needed, else it evaluates to [`Inserted::Unknown`] and the
+/// transaction, whose rollups may then be wrong, must be rolled back. With `$exact` the database returns each stored row, which on SQLite costs
 /// one hand-over between threads per row. See [`take_stored`] to split it back by batch.
 macro_rules! insert_rows {
     ($tx:ident, $rows:expr, $exact:expr) => {
         async {
             let (rows, exact): (&[(Arc<Sensor>, &Incoming)], bool) = ($rows, $exact);
+            if !exact && !rows.is_empty() && rows.len() <= SMALL_STATEMENT_ROWS {
+                // Small groups (single readings): the insert and the rollups' upsert in one
+                // round trip to SQLite's connection thread, merging every reading as if new.
+                let new: Vec<Stored> = rows
+                    .iter()
+                    .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
+                    .collect();
+                let buckets = hearth_core::rollup::buckets(&new);
+                let mut query = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
+                query.push_values(rows, |mut row, (sensor, reading)| {
+                    row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
+                });
+                query.push(" on conflict (sensor_id, at_ms) do nothing");
+                if !buckets.is_empty() {
+                    query.push("; ");
+                    crate::rollup::merge::push_upsert(&mut query, &buckets);
+                }
+                let query = query.build().persistent(buckets.len() <= SMALL_STATEMENT_ROWS);
+                let changed = query.execute(&mut *$tx).await?.rows_affected();
+                // Each bucket changed one row; the rest are the readings inserted.
+                return Ok(if changed == (rows.len() + buckets.len()) as u64 { Inserted::All } else { Inserted::Unknown });
+            }
             let mut inserted: HashSet<(i64, i64)> = HashSet::new();
             let mut count = 0u64;
             for chunk in rows.chunks(ROWS_PER_INSERT) {

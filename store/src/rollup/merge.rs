@@ -21,7 +21,21 @@ where
     for<'t> i64: Encode<'t, DB> + Type<DB>,
     for<'t> f64: Encode<'t, DB> + Type<DB>,
 {
-    let mut upsert = QueryBuilder::new(
+    let mut upsert = QueryBuilder::new("");
+    push_upsert(&mut upsert, buckets);
+    upsert
+}
+
+/// Appends [`upsert`]'s statement to `upsert`, after what it holds already (on SQLite, a
+/// statement before it, so that both go to the database at once). Every bucket changes one
+/// row, inserted or updated.
+pub fn push_upsert<DB>(upsert: &mut QueryBuilder<DB>, buckets: &[Bucket])
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> f64: Encode<'t, DB> + Type<DB>,
+{
+    upsert.push(
         "insert into rollup (sensor_id, tier_ms, bucket_ms, value_count, value_sum, value_min, \
          value_max, first_at_ms, first_value, last_at_ms, last_value, value_increase) ",
     );
@@ -62,5 +76,4 @@ where
                        and r.at_ms < rollup.bucket_ms + rollup.tier_ms) steps) \
          end",
     );
-    upsert
 }
