@@ -185,8 +185,9 @@ enum Inserted {
 ///
 /// With `$exact` false the insert only counts the rows it stored: when that is every row (the
 /// usual case) nothing more is needed, else it evaluates to [`Inserted::Unknown`] and the
-/// transaction, whose rollups may then be wrong, must be rolled back. With `$exact` the database returns each stored row, which on SQLite costs
-/// one hand-over between threads per row. See [`take_stored`] to split it back by batch.
+/// transaction, whose rollups may then be wrong, must be rolled back. With `$exact` the
+/// database returns each stored row, which on SQLite costs one hand-over between threads per
+/// row. See [`take_stored`] to split it back by batch.
 macro_rules! insert_rows {
     ($tx:ident, $rows:expr, $exact:expr) => {
         async {
