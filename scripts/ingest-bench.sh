@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 FORMAT=$1 CONNS=$2 BATCH=$3 DUR=$4
 PEERS=${PEERS:-../shared/bench/peers}; WORK=${WORK:-/tmp/ingest-bench}; PORT=${PORT:-3191}
 BIN=$PWD/target/release/hearth
+command -v wrk >/dev/null || { apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+[ -x "$BIN" ] || { echo "build it first: cargo build --release -p hearth-server --bins" >&2; exit 1; }
 rm -rf "$WORK"; mkdir -p "$WORK"
 if [ -n "${DATABASE_URL:-}" ]; then
   psql "${DATABASE_URL%/*}/postgres" -qc "drop database if exists ${DATABASE_URL##*/}" -c "create database ${DATABASE_URL##*/}" >/dev/null
