@@ -104,32 +104,26 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                     });
                     p.sort_by(|a, b| b.counter.today.total_cmp(&a.counter.today));
                 });
-                // A counter with an energy role moves today's row of the cost table.
                 costs.update(|c| {
                     let Some(c) = c else { return };
-                    let Some((_, role, last)) = c.counters.iter_mut().find(|(counter, _, _)| *counter == id) else { return };
-                    let rise = last.map_or(0.0, |before| (reading.value - before).max(0.0));
-                    *last = Some(reading.value);
-                    if rise == 0.0 {
-                        return;
-                    }
-                    c.today.add(*role, at_ms, rise);
-                    let live = zone.with_untracked(|z| c.today.cost(z));
-                    if let (Some(live), Some(day)) = (live, c.days.iter_mut().find(|d| d.start_ms == today_ms.0)) {
-                        *day = live;
-                    }
-                });
-                if house_rise != 0.0 || part_rise != 0.0 {
-                    costs.update(|c| {
-                        let Some(c) = c else { return };
-                        zone.with_untracked(|z| {
-                            c.pricing.charge(&mut c.consumption, z, at_ms, house_rise);
-                            for (_, cost) in c.devices.iter_mut().filter(|(d, _)| *d == id) {
-                                c.pricing.charge(cost, z, at_ms, part_rise);
+                    zone.with_untracked(|z| {
+                        // A counter with an energy role moves today's row of the cost table.
+                        if let Some((_, role, last)) = c.counters.iter_mut().find(|(counter, _, _)| *counter == id) {
+                            let rise = last.map_or(0.0, |before| (reading.value - before).max(0.0));
+                            *last = Some(reading.value);
+                            if rise != 0.0 {
+                                c.today.add(*role, at_ms, rise);
+                                if let (Some(live), Some(day)) = (c.today.cost(z), c.days.iter_mut().find(|d| d.start_ms == today_ms.0)) {
+                                    *day = live;
+                                }
                             }
-                        });
+                        }
+                        c.pricing.charge(&mut c.consumption, z, at_ms, house_rise);
+                        for (_, cost) in c.devices.iter_mut().filter(|(d, _)| *d == id) {
+                            c.pricing.charge(cost, z, at_ms, part_rise);
+                        }
                     });
-                }
+                });
             }
         }
         Kind::Price => costs.update(|c| {
@@ -168,7 +162,8 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
         })
     };
     let currency = costs.with_untracked(|c| c.as_ref().map(|c| c.currency.clone()));
-    let cost_days = Signal::derive(move || costs.with(|c| c.as_ref().map(|c| c.days.clone()).unwrap_or_default()));
+    // A memo: a reading that changes only the devices' costs leaves the table as it is.
+    let cost_days = Memo::new(move |_| costs.with(|c| c.as_ref().map(|c| c.days.clone()).unwrap_or_default()));
     let power_key = move || power.with(|p| p.iter().enumerate().map(|(i, s)| (i, s.sensor.title())).collect::<Vec<_>>());
     let now_w = move || power.with(|p| p.first().filter(|s| s.sensor.main).and_then(|s| s.latest).map(|l| l.value));
     view! {
@@ -226,7 +221,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
         </div>
         <div class="grid-2">
             {currency.map(|currency| view! {
-                <CostDays currency=currency days=cost_days zone=zone.get_untracked() used=|d| d.consumption_kwh unit="kWh" decimals=2 testid="costs"
+                <CostDays currency=currency days=Signal::from(cost_days) zone=zone.get_untracked() used=|d| d.consumption_kwh unit="kWh" decimals=2 testid="costs"
                     columns=vec![
                         CostColumn { title: "Electricity", key: "import", of: |d| d.import_cost },
                         CostColumn { title: "All", key: "total", of: |d| d.total },
