@@ -195,16 +195,8 @@ macro_rules! insert_rows {
             if !exact && !rows.is_empty() && rows.len() <= SMALL_STATEMENT_ROWS {
                 // Small groups (single readings): the insert and the rollups' upsert in one
                 // round trip to SQLite's connection thread, merging every reading as if new.
-                let new: Vec<Stored> = rows
-                    .iter()
-                    .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
-                    .collect();
-                let buckets = hearth_core::rollup::buckets(&new);
-                let mut query = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
-                query.push_values(rows, |mut row, (sensor, reading)| {
-                    row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
-                });
-                query.push(" on conflict (sensor_id, at_ms) do nothing");
+                let buckets = hearth_core::rollup::buckets(&rows.iter().map(stored).collect::<Vec<_>>());
+                let mut query = insert_readings(rows);
                 if !buckets.is_empty() {
                     query.push("; ");
                     crate::rollup::merge::push_upsert(&mut query, &buckets);
@@ -217,11 +209,7 @@ macro_rules! insert_rows {
             let mut inserted: HashSet<(i64, i64)> = HashSet::new();
             let mut count = 0u64;
             for chunk in rows.chunks(ROWS_PER_INSERT) {
-                let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
-                insert.push_values(chunk, |mut row, (sensor, reading)| {
-                    row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
-                });
-                insert.push(" on conflict (sensor_id, at_ms) do nothing");
+                let mut insert = insert_readings(chunk);
                 if exact {
                     insert.push(" returning sensor_id, at_ms");
                     let returned: Vec<(i64, i64)> =
@@ -249,13 +237,10 @@ macro_rules! insert_rows {
                             let key = (sensor.sensor_id, reading.at_ms);
                             inserted.contains(&key) && first.insert(key)
                         })
-                        .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
+                        .map(stored)
                         .collect()
                 }
-                _ => rows
-                    .iter()
-                    .map(|(sensor, reading)| Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value })
-                    .collect(),
+                _ => rows.iter().map(stored).collect(),
             };
             for chunk in hearth_core::rollup::buckets(&new).chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
                 let mut upsert = crate::rollup::merge::upsert(chunk);
@@ -266,15 +251,36 @@ macro_rules! insert_rows {
     };
 }
 
+/// An insert of `rows` into the reading table that skips a (sensor, time) stored already.
+fn insert_readings<DB>(rows: &[(Arc<Sensor>, &Incoming)]) -> QueryBuilder<DB>
+where
+    DB: sqlx::Database,
+    DB::Arguments: Default,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    let mut insert = QueryBuilder::new("insert into reading (sensor_id, at_ms, value) ");
+    insert.push_values(rows, |mut row, (sensor, reading)| {
+        row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
+    });
+    insert.push(" on conflict (sensor_id, at_ms) do nothing");
+    insert
+}
+
+/// A resolved reading as stored.
+fn stored((sensor, reading): &(Arc<Sensor>, &Incoming)) -> Stored {
+    Stored { sensor: sensor.clone(), at_ms: reading.at_ms, value: reading.value }
+}
+
 /// The readings of `rows` that `inserted` holds, removing them from it so that a later
 /// batch (or a later copy in the same batch) sees them as duplicates.
 fn take_stored(rows: Vec<(Arc<Sensor>, &Incoming)>, inserted: &mut Inserted) -> Vec<Stored> {
-    let stored = |(sensor, reading): (Arc<Sensor>, &Incoming)| Stored { sensor, at_ms: reading.at_ms, value: reading.value };
+    let into_stored = |(sensor, reading): (Arc<Sensor>, &Incoming)| Stored { sensor, at_ms: reading.at_ms, value: reading.value };
     match inserted {
         Inserted::These(set) => {
-            rows.into_iter().filter(|(sensor, reading)| set.remove(&(sensor.sensor_id, reading.at_ms))).map(stored).collect()
+            rows.into_iter().filter(|(sensor, reading)| set.remove(&(sensor.sensor_id, reading.at_ms))).map(into_stored).collect()
         }
-        _ => rows.into_iter().map(stored).collect(),
+        _ => rows.into_iter().map(into_stored).collect(),
     }
 }
 
@@ -425,6 +431,7 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
                     let started = Instant::now();
                     let committed = commit_group!(conn.begin_with("begin immediate"), jobs, &mut cache, false).await;
                     committed_group(committed, group, started);
+                    sqlite.after_group(committed, rx.is_empty());
                     committed
                 }
                 Err(e) => refuse(jobs, &e),
@@ -434,14 +441,12 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
                     let started = Instant::now();
                     let committed = commit_group!(conn.begin(), jobs, &mut cache, true).await;
                     committed_group(committed, group, started);
+                    postgres.after_group(committed, rx.is_empty());
                     committed
                 }
                 Err(e) => refuse(jobs, &e),
             },
         };
-        let idle = rx.is_empty();
-        sqlite.after_group(committed, idle);
-        postgres.after_group(committed, idle);
         if !committed {
             // Sensors the failed transaction created are not in the database.
             cache.clear();
