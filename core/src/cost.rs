@@ -178,30 +178,27 @@ pub struct LiveDay {
 impl LiveDay {
     /// Adds `kwh` that a counter playing `role` counted at `at_ms` (nothing outside the day).
     pub fn add(&mut self, role: Role, at_ms: i64, kwh: f64) {
-        let i = self.schedule.edges.partition_point(|&edge| edge <= at_ms);
-        if i >= 1 && i < self.schedule.edges.len() {
-            self.uses[i - 1].energy.add(role, kwh);
+        if let Some(slot) = self.slot(at_ms) {
+            slot.energy.add(role, kwh);
         }
+    }
+
+    /// Adds `litres` that a house water meter counted at `at_ms` (nothing outside the day).
+    pub fn add_water(&mut self, at_ms: i64, litres: f64) {
+        if let Some(slot) = self.slot(at_ms) {
+            *slot.water_l.get_or_insert(0.0) += litres;
+        }
+    }
+
+    /// The use of the slot holding `at_ms`.
+    fn slot(&mut self, at_ms: i64) -> Option<&mut Use> {
+        let i = self.schedule.edges.partition_point(|&edge| edge <= at_ms);
+        if i >= 1 && i < self.schedule.edges.len() { self.uses.get_mut(i - 1) } else { None }
     }
 
     /// The day as priced now; `zone` must cover it.
     pub fn cost(&self, zone: &Zone) -> Option<DayCost> {
         days(&self.tariffs, zone, &self.schedule, &self.uses).into_iter().next()
-    }
-}
-
-impl DayCost {
-    /// Adds `litres` of water that live readings counted to the day, priced at `pricing`'s
-    /// water price: the day's cost of water and its total move with it, and stay unknown
-    /// where they were.
-    pub fn add_water(&mut self, litres: f64, pricing: &LivePricing) {
-        self.water_l += litres;
-        let price = pricing.tariff.as_ref().and_then(|t| t.water.as_ref()).map(|w| w.price_per_m3 / 1000.0);
-        let before = self.water_cost;
-        add_priced(&mut self.water_cost, litres, price);
-        if let (Some(before), Some(after)) = (before, self.water_cost) {
-            self.total = self.total.map(|total| total + after - before);
-        }
     }
 }
 

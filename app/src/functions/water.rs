@@ -4,7 +4,7 @@
 
 use crate::error::AppResult;
 use hearth_core::consumption::{CounterToday, Daily};
-use hearth_core::cost::{DayCost, LivePricing};
+use hearth_core::cost::{DayCost, LiveDay};
 use hearth_core::range::{RangeQuery, Window};
 use hearth_core::reading::Series;
 use hearth_core::time::Zone;
@@ -26,11 +26,20 @@ pub struct Water {
     pub daily: Daily,
     /// The water meters' counters today.
     pub today: Vec<CounterToday>,
-    /// What the days of the bars cost, when a tariff is set: the tariffs' currency and the
-    /// days (`water_cost` `None` where no tariff prices water).
-    pub costs: Option<(String, Vec<DayCost>)>,
-    /// Today's tariff: what live readings add to today's cost is priced with it.
-    pub pricing: LivePricing,
+    /// What the days of the bars cost, when a tariff is set.
+    pub costs: Option<WaterCosts>,
+}
+
+/// What the water view's days cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WaterCosts {
+    /// The tariffs' currency.
+    pub currency: String,
+    /// The days of the bars (`water_cost` `None` where no tariff prices water).
+    pub days: Vec<DayCost>,
+    /// Today slot by slot with its tariffs: what live readings add moves today's row of
+    /// `days`, priced as the stored days are.
+    pub today: LiveDay,
 }
 
 /// The water view's data for `range` (7 days by default).
@@ -53,9 +62,12 @@ pub async fn load_water(#[server(default)] range: RangeQuery) -> AppResult<Water
     let days = bar_days(&house, &window, now);
     let (from, to) = (days.first().map_or(day.start_ms, |d| d.start_ms), days.last().map_or(now, |d| d.end_ms).min(now + 1));
     let costs = hearth_store::cost::costs(&db, &house, &sensors, from, to).await?;
+    let costs = match costs.currency {
+        Some(currency) => Some(WaterCosts { currency, days: costs.days, today: hearth_store::cost::live_day(&db, &house, &sensors, &day).await? }),
+        None => None,
+    };
     Ok(Water {
-        costs: costs.currency.map(|c| (c, costs.days)),
-        pricing: costs.pricing,
+        costs,
         zone: house.zone(window.from_ms.min(day.start_ms) - 31 * DAY_MS, window.to_ms.max(day.end_ms)),
         window,
         today_ms: (day.start_ms, day.end_ms),

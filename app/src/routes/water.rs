@@ -38,7 +38,7 @@ pub fn WaterPage() -> impl IntoView {
 
 #[component]
 fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
-    let Water { zone, window, today_ms, flow, daily, today, costs, pricing } = data;
+    let Water { zone, window, today_ms, flow, daily, today, costs } = data;
     let cost_zone = zone.clone();
     let zone = RwSignal::new(zone);
     let window = RwSignal::new(window);
@@ -46,8 +46,9 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
     let meters = daily.meters.clone();
     let days = RwSignal::new(daily.days);
     let today = RwSignal::new(today);
-    let (currency, cost_days) = costs.map_or((None, Vec::new()), |(currency, days)| (Some(currency), days));
+    let (currency, cost_days, today_costs) = costs.map_or((None, Vec::new(), None), |c| (Some(c.currency), c.days, Some(c.today)));
     let cost_days = RwSignal::new(cost_days);
+    let today_costs = StoredValue::new(today_costs);
     let compare = RwSignal::new(false);
     let last: StoredValue<Vec<(i64, f64)>> = StoredValue::new(today.get_untracked().iter().filter_map(|c| c.last.map(|v| (c.sensor_id, v))).collect());
     let zoom = use_zoom();
@@ -71,7 +72,11 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
                     })
                 });
                 if rise != 0.0 {
-                    cost_days.update(|d| d.iter_mut().filter(|d| d.start_ms <= at_ms && at_ms < d.end_ms).for_each(|d| d.add_water(rise, &pricing)));
+                    today_costs.update_value(|t| t.iter_mut().for_each(|t| t.add_water(at_ms, rise)));
+                    let live = zone.with_untracked(|z| today_costs.with_value(|t| t.as_ref().and_then(|t| t.cost(z))));
+                    if let Some(live) = live {
+                        cost_days.update(|d| d.iter_mut().filter(|d| d.start_ms == live.start_ms).for_each(|d| *d = live.clone()));
+                    }
                 }
             }
         }

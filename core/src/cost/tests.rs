@@ -265,18 +265,21 @@ fn live_litres_move_the_days_water_cost_and_total() {
     let s = schedule(&[t.clone()], &zone, &PriceReadings::new(), from, to);
     let water = per_slot(&s, &counter(from, to, 10 * MINUTE_MS, |_| 150.0 / 24.0));
     let uses: Vec<Use> = (0..s.slots.len()).map(|i| Use { water_l: Some(water[i]), ..Use::default() }).collect();
-    let mut day = days(&[t.clone()], &zone, &s, &uses)[0].clone();
-    let total = day.total.unwrap();
-    day.add_water(50.0, &LivePricing { tariff: Some(t), price_readings: Vec::new() });
-    assert!(close(day.water_l, 200.0));
-    assert_money(day.water_cost, 0.200 * 2.10, "water");
-    assert_money(day.total, total + 0.050 * 2.10, "total");
+    let mut day = LiveDay { tariffs: vec![t], schedule: s.clone(), uses: uses.clone() };
+    let total = day.cost(&zone).unwrap().total.unwrap();
+    day.add_water(utc("2026-01-02T08:00:00Z"), 50.0);
+    day.add_water(to, 70.0);
+    let cost = day.cost(&zone).unwrap();
+    assert!(close(cost.water_l, 200.0), "the next day's litres are not this day's: {}", cost.water_l);
+    assert_money(cost.water_cost, 0.200 * 2.10, "water");
+    assert_money(cost.total, total + 0.050 * 2.10, "total");
     // Without a water price, the litres count and the money stays as it was.
-    let mut unpriced = days(&[tariff("2026-01-01", 0.20)], &zone, &s, &uses)[0].clone();
-    unpriced.add_water(50.0, &LivePricing { tariff: Some(tariff("2026-01-01", 0.20)), price_readings: Vec::new() });
-    assert!(close(unpriced.water_l, 200.0));
-    assert_eq!(unpriced.water_cost, None);
-    assert_money(unpriced.total, 0.30, "electricity's standing charge only");
+    let mut unpriced = LiveDay { tariffs: vec![tariff("2026-01-01", 0.20)], schedule: s, uses };
+    unpriced.add_water(utc("2026-01-02T08:00:00Z"), 50.0);
+    let cost = unpriced.cost(&zone).unwrap();
+    assert!(close(cost.water_l, 200.0));
+    assert_eq!(cost.water_cost, None);
+    assert_money(cost.total, 0.30, "electricity's standing charge only");
 }
 
 #[test]
