@@ -49,6 +49,7 @@ use hearth_store::Db;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use limit::Limits;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate};
@@ -58,9 +59,14 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-/// Everything handlers share.
-#[derive(Clone, FromRef)]
-pub struct AppState {
+/// Everything handlers share, behind one pointer: axum clones the state for every request
+/// (and every middleware that takes it), and cloning each part was 3 % of the server's CPU
+/// under single-reading ingest (BENCHMARKS.md). Its parts are reached through [`Deref`].
+#[derive(Clone)]
+pub struct AppState(Arc<AppParts>);
+
+/// The parts of [`AppState`].
+pub struct AppParts {
     /// Where the site's files are and how to render pages.
     pub leptos_options: LeptosOptions,
     /// The database.
@@ -96,7 +102,7 @@ impl AppState {
             public_url: config.public_url.clone(),
             retry: jobs::reach::Retry::default(),
         };
-        AppState { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits, reach }
+        AppState(Arc::new(AppParts { leptos_options, db, hub, config: Arc::new(config), zone, auth, activity: Arc::default(), limits, reach }))
     }
 
     /// What server functions and server-rendered pages get as context.
@@ -109,6 +115,26 @@ impl AppState {
         Shared { db: self.db.clone(), zone: self.zone.clone(), auth: self.auth.clone(), activity: self.activity.clone(), channel_test }
     }
 }
+
+impl Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// The parts handlers and layers extract on their own (`State<Db>`, …).
+macro_rules! from_state {
+    ($($part:ident: $type:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $type {
+            fn from_ref(state: &AppState) -> $type {
+                state.$part.clone()
+            }
+        })*
+    };
+}
+from_state!(leptos_options: LeptosOptions, db: Db, hub: Arc<Hub>, config: Arc<Config>, zone: HouseZone, auth: Auth, limits: Arc<Limits>, activity: Arc<Activity>, reach: jobs::reach::Reach);
 
 /// The whole HTTP surface: ingest (device tokens), and behind the session middleware
 /// ([`auth::require_session`]) the read API, the stream, server functions, pages and files.
