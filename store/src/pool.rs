@@ -115,11 +115,14 @@ async fn open_sqlite(url: &str, store: StoreOptions) -> Result<Backend, sqlx::Er
     // No ping before handing out a connection: it is a file on this machine, and the ping is
     // a hand-over to the connection's thread that costs the writer a tenth of a millisecond
     // per group (BENCHMARKS.md, ingest profile).
+    // Temporary tables in memory: the rollups' upsert recomputes the increase of a bucket that
+    // a reading lands inside of with a window function, whose table SQLite otherwise keeps in
+    // a file it creates and deletes each time (most commits of single readings, BENCHMARKS.md).
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
         .acquire_time_level(ACQUIRE_EVENTS)
-        .connect_with(options.clone())
+        .connect_with(options.clone().pragma("temp_store", "memory"))
         .await?;
     let read = SqlitePoolOptions::new()
         .max_connections(8)

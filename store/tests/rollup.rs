@@ -44,6 +44,23 @@ async fn rollups_stay_exact_with_late_and_repeated_readings(t: TestDb) {
     assert_eq!(bucket(&t.db, HOUR_MS, HOUR).await, (4, 470.0, 20.0, 300.0, 20.0, 50.0));
 }
 
+async fn a_small_batch_with_a_stored_reading_or_one_given_twice_stores_only_the_new_ones(t: TestDb) {
+    let device = device(&t.db).await;
+    store(&t.db, &device, vec![reading(HOUR + 10_000, 100.0)]).await.unwrap();
+    // The sensor is known now: one stored reading beside a new one, then a new one given twice.
+    let mixed = store(&t.db, &device, vec![reading(HOUR + 10_000, 100.0), reading(HOUR + 20_000, 40.0)]).await.unwrap();
+    assert_eq!((mixed.stored.len(), mixed.duplicates), (1, 1));
+    assert_eq!(mixed.stored[0].at_ms, HOUR + 20_000);
+    let twice = store(&t.db, &device, vec![reading(HOUR + 30_000, 60.0), reading(HOUR + 30_000, 61.0)]).await.unwrap();
+    assert_eq!((twice.stored.len(), twice.duplicates), (1, 1));
+    assert_eq!(twice.stored[0].value, 60.0);
+    let fresh = store(&t.db, &device, vec![reading(HOUR + 40_000, 0.0)]).await.unwrap();
+    assert_eq!((fresh.stored.len(), fresh.duplicates), (1, 0));
+
+    assert_eq!(bucket(&t.db, MINUTE_MS, HOUR).await, (4, 200.0, 0.0, 100.0, 100.0, 0.0));
+    assert_eq!(bucket(&t.db, HOUR_MS, HOUR).await, (4, 200.0, 0.0, 100.0, 100.0, 0.0));
+}
+
 async fn long_ranges_are_read_from_rollups_even_without_raw_readings(t: TestDb) {
     let device = device(&t.db).await;
     // Three days at one reading per 10 minutes; each hour's values are its hour index and
@@ -194,6 +211,7 @@ async fn late_readings_in_a_bucket_whose_raw_readings_are_gone_add_their_own_inc
 on_both_databases!(
     retention_drops_old_raw_readings_but_charts_keep_them,
     rollups_stay_exact_with_late_and_repeated_readings,
+    a_small_batch_with_a_stored_reading_or_one_given_twice_stores_only_the_new_ones,
     long_ranges_are_read_from_rollups_even_without_raw_readings,
     increases_stay_exact_however_readings_arrive,
     late_readings_in_a_bucket_whose_raw_readings_are_gone_add_their_own_increase,
