@@ -119,14 +119,11 @@ async fn open_sqlite(url: &str, store: StoreOptions) -> Result<Backend, sqlx::Er
     // No ping before handing out a connection: it is a file on this machine, and the ping is
     // a hand-over to the connection's thread that costs the writer a tenth of a millisecond
     // per group (BENCHMARKS.md, ingest profile).
-    // Temporary tables in memory: the rollups' upsert recomputes the increase of a bucket that
-    // a reading lands inside of with a window function, whose table SQLite otherwise keeps in
-    // a file it creates and deletes each time (most commits of single readings, BENCHMARKS.md).
     let write = SqlitePoolOptions::new()
         .max_connections(1)
         .test_before_acquire(false)
         .acquire_time_level(ACQUIRE_EVENTS)
-        .connect_with(options.clone().pragma("temp_store", "memory"))
+        .connect_with(options.clone())
         .await?;
     // A range query's thousand rows cross from the connection's thread to the request's task
     // without the thread stopping every fifty (sqlx's default buffer) for the task to catch up.
