@@ -200,6 +200,16 @@ impl LiveDay {
     pub fn cost(&self, zone: &Zone) -> Option<DayCost> {
         days(&self.tariffs, zone, &self.schedule, &self.uses).into_iter().next()
     }
+
+    /// Puts the day as priced now in place of its row of `days`, when it is among them;
+    /// `zone` must cover it.
+    pub fn reprice(&self, zone: &Zone, days: &mut [DayCost]) {
+        if let Some(live) = self.cost(zone)
+            && let Some(day) = days.iter_mut().find(|d| d.start_ms == live.start_ms)
+        {
+            *day = live;
+        }
+    }
 }
 
 /// A sum of money that is unknown as soon as one of its parts is.

@@ -113,9 +113,7 @@ fn LiveElectricity(data: Electricity, live: ViewLive) -> impl IntoView {
                             *last = Some(reading.value);
                             if rise != 0.0 {
                                 c.today.add(*role, at_ms, rise);
-                                if let (Some(live), Some(day)) = (c.today.cost(z), c.days.iter_mut().find(|d| d.start_ms == today_ms.0)) {
-                                    *day = live;
-                                }
+                                c.today.reprice(z, &mut c.days);
                             }
                         }
                         c.pricing.charge(&mut c.consumption, z, at_ms, house_rise);

@@ -72,11 +72,12 @@ fn LiveWater(data: Water, live: ViewLive) -> impl IntoView {
                     })
                 });
                 if rise != 0.0 {
-                    today_costs.update_value(|t| t.iter_mut().for_each(|t| t.add_water(at_ms, rise)));
-                    let live = zone.with_untracked(|z| today_costs.with_value(|t| t.as_ref().and_then(|t| t.cost(z))));
-                    if let Some(live) = live {
-                        cost_days.update(|d| d.iter_mut().filter(|d| d.start_ms == live.start_ms).for_each(|d| *d = live.clone()));
-                    }
+                    today_costs.update_value(|t| {
+                        if let Some(t) = t {
+                            t.add_water(at_ms, rise);
+                            zone.with_untracked(|z| cost_days.update(|d| t.reprice(z, d)));
+                        }
+                    });
                 }
             }
         }

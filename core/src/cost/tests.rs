@@ -298,6 +298,14 @@ fn live_rises_land_in_the_slot_of_their_instant_and_price_the_day_as_stored_days
     assert!(close(cost.import_kwh, 2.0), "the next day's rise is not this day's: {}", cost.import_kwh);
     assert_money(cost.import_cost, 0.32 + 0.20, "a kWh in the zone and one after it");
     assert_money(cost.total, 0.30 + 0.52, "total");
+    // Repricing replaces the day's row, and only that row.
+    let yesterday = DayCost { date: "2026-01-01".into(), start_ms: from - crate::time::DAY_MS, ..DayCost::default() };
+    let mut rows = vec![yesterday.clone(), DayCost { date: "2026-01-02".into(), start_ms: from, ..DayCost::default() }];
+    day.reprice(&zone, &mut rows);
+    assert_eq!(rows, vec![yesterday.clone(), cost]);
+    let mut without = vec![yesterday.clone()];
+    day.reprice(&zone, &mut without);
+    assert_eq!(without, vec![yesterday]);
 }
 
 #[test]
