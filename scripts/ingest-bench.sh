@@ -4,12 +4,14 @@
 # usage: scripts/ingest-bench.sh FORMAT CONNECTIONS BATCH SECONDS
 #   FORMAT: lpk (line protocol on /write), hj (Hearth's JSON), emoncms (one input per request)
 #   Bodies come from the shared bench's ingest.lua (PEERS=../shared/bench/peers by default).
-# env: PERF=1 records `perf record -g` of the server into $WORK/perf.data; WORK=/tmp/ingest-bench
+# env: PERF=1 records `perf record -g` of the server into $WORK/perf.data; WORK=/tmp/ingest-bench;
+#      BIN=another hearth binary (default target/release/hearth); SENSORS=how many sensors the
+#      bodies spread over (default 10)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 FORMAT=$1 CONNS=$2 BATCH=$3 DUR=$4
-PEERS=${PEERS:-../shared/bench/peers}; WORK=${WORK:-/tmp/ingest-bench}; PORT=${PORT:-3191}
-BIN=$PWD/target/release/hearth
+PEERS=${PEERS:-../shared/bench/peers}; WORK=${WORK:-/tmp/ingest-bench}; PORT=${PORT:-3191}; SENSORS=${SENSORS:-10}
+BIN=${BIN:-$PWD/target/release/hearth}
 command -v wrk >/dev/null || { apt-get update -q; DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 [ -x "$BIN" ] || { echo "build it first: cargo build --release -p hearth-server --bins" >&2; exit 1; }
 rm -rf "$WORK"; mkdir -p "$WORK"
@@ -28,9 +30,9 @@ case $FORMAT in
   emoncms) APIKEY=$TOKEN QUIET=0 RUNS=1 SERVER_PID=$HPID "$PEERS/load/run_wrk.sh" "emoncms-c$CONNS" \
              "http://127.0.0.1:$PORT" scripts/bench/emoncms.lua "$DUR" "$CONNS" "$start" ;;
   hj) AUTH="Bearer $TOKEN" QUIET=0 RUNS=1 SERVER_PID=$HPID "$PEERS/load/run_wrk.sh" "json-b$BATCH-c$CONNS" \
-        "http://127.0.0.1:$PORT/api/v1/readings" "$PEERS/load/ingest.lua" "$DUR" "$CONNS" hj "$BATCH" 10 "$start" ;;
+        "http://127.0.0.1:$PORT/api/v1/readings" "$PEERS/load/ingest.lua" "$DUR" "$CONNS" hj "$BATCH" "$SENSORS" "$start" ;;
   *) AUTH="Token $TOKEN" QUIET=0 RUNS=1 SERVER_PID=$HPID "$PEERS/load/run_wrk.sh" "$FORMAT-b$BATCH-c$CONNS" \
-       "http://127.0.0.1:$PORT/write?db=bench&precision=s" "$PEERS/load/ingest.lua" "$DUR" "$CONNS" "$FORMAT" "$BATCH" 10 "$start" ;;
+       "http://127.0.0.1:$PORT/write?db=bench&precision=s" "$PEERS/load/ingest.lua" "$DUR" "$CONNS" "$FORMAT" "$BATCH" "$SENSORS" "$start" ;;
 esac
 wait %2 2>/dev/null
-curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^hearth_(commit_(seconds|batches|readings)_(sum|count)|db_pool_wait_seconds_(sum|count)|readings_total)'
+curl -s "http://127.0.0.1:$PORT/metrics" | grep -E '^hearth_(commit_(seconds|batches|readings)_(sum|count)|rollup_flush_(seconds|readings)_(sum|count)|db_pool_wait_seconds_(sum|count)|readings_total)'

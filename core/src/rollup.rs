@@ -211,6 +211,50 @@ impl Bucket {
     }
 }
 
+/// How [`Bucket::merge`] could merge two buckets' increases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merged {
+    /// Exactly: one bucket's readings all come before the other's.
+    Exactly,
+    /// Their readings interleave: the increase is the sum of both, and only the readings
+    /// themselves can give the true one.
+    Interleaved,
+}
+
+impl Bucket {
+    /// The same readings as a bucket of the coarser tier `tier_ms`.
+    pub fn in_tier(&self, tier_ms: i64) -> Bucket {
+        Bucket { tier_ms, bucket_ms: bucket_of(self.bucket_ms, tier_ms), ..*self }
+    }
+
+    /// Merges `other`, which holds other readings of the same sensor, tier and bucket, into
+    /// this one: what SQL's merge of a new bucket into a stored one does, in memory.
+    pub fn merge(&mut self, other: &Bucket) -> Merged {
+        debug_assert_eq!((self.sensor_id, self.tier_ms, self.bucket_ms), (other.sensor_id, other.tier_ms, other.bucket_ms));
+        let merged = if other.first_at_ms > self.last_at_ms {
+            self.increase += other.increase + (other.first_value - self.last_value).max(0.0);
+            Merged::Exactly
+        } else if other.last_at_ms < self.first_at_ms {
+            self.increase += other.increase + (self.first_value - other.last_value).max(0.0);
+            Merged::Exactly
+        } else {
+            self.increase += other.increase;
+            Merged::Interleaved
+        };
+        self.count += other.count;
+        self.sum += other.sum;
+        self.min = self.min.min(other.min);
+        self.max = self.max.max(other.max);
+        if other.first_at_ms < self.first_at_ms {
+            (self.first_at_ms, self.first_value) = (other.first_at_ms, other.first_value);
+        }
+        if other.last_at_ms > self.last_at_ms {
+            (self.last_at_ms, self.last_value) = (other.last_at_ms, other.last_value);
+        }
+        merged
+    }
+}
+
 /// Aggregates newly stored readings (in any order, each (sensor, time) once) into the
 /// buckets of every tier they fall in, ordered by sensor, tier and bucket.
 pub fn buckets(stored: &[Stored]) -> Vec<Bucket> {
@@ -328,6 +372,38 @@ mod tests {
         // In time order the values are 2, 8, 5: one rise of 6 in the first minute, and
         // the drop to 5 counts nothing.
         assert_eq!((minute.increase, hour.increase), (6.0, 6.0));
+    }
+
+    #[test]
+    fn buckets_merged_in_memory_equal_the_bucket_of_all_their_readings() {
+        let sensor = Arc::new(Sensor { sensor_id: 1, device: "d".into(), key: "k".into(), kind: Kind::Energy, room: None, name: None, main: false, role: None });
+        let at = |at_ms: i64, value: f64| Stored { sensor: sensor.clone(), at_ms, value };
+        let hour = |stored: &[Stored]| buckets(stored).into_iter().find(|b| b.tier_ms == HOUR_MS).unwrap();
+        let (early, late) = ([at(0, 10.0), at(60_000, 12.0)], [at(120_000, 11.0), at(180_000, 15.0)]);
+        let all = hour(&[early.clone(), late.clone()].concat());
+        // Later readings merged into earlier ones, and earlier into later: both exact.
+        let mut merged = hour(&early);
+        assert_eq!(merged.merge(&hour(&late)), Merged::Exactly);
+        assert_eq!(merged, all);
+        let mut merged = hour(&late);
+        assert_eq!(merged.merge(&hour(&early)), Merged::Exactly);
+        assert_eq!(merged, all);
+        assert_eq!(all.increase, 6.0, "2 within the early pair, 4 within the late pair, the step down between them none");
+        // Interleaved: everything but the increase is exact, and the merge says so.
+        let (odd, even) = ([at(0, 10.0), at(120_000, 11.0)], [at(60_000, 12.0), at(180_000, 15.0)]);
+        let mut merged = hour(&odd);
+        assert_eq!(merged.merge(&hour(&even)), Merged::Interleaved);
+        let all = hour(&[odd.clone(), even.clone()].concat());
+        assert_eq!((merged.count, merged.sum, merged.min, merged.max), (all.count, all.sum, all.min, all.max));
+        assert_eq!((merged.first_at_ms, merged.first_value, merged.last_at_ms, merged.last_value), (0, 10.0, 180_000, 15.0));
+        assert_eq!((merged.increase, all.increase), (1.0 + 3.0, 2.0 + 4.0));
+        // Minutes merged into their hour, in order: the hour's own bucket.
+        let minutes: Vec<Bucket> = buckets(&[odd, even].concat()).into_iter().filter(|b| b.tier_ms == MINUTE_MS).collect();
+        let mut hour_of_minutes = minutes[0].in_tier(HOUR_MS);
+        for minute in &minutes[1..] {
+            assert_eq!(hour_of_minutes.merge(&minute.in_tier(HOUR_MS)), Merged::Exactly);
+        }
+        assert_eq!(hour_of_minutes, all);
     }
 
     #[test]

@@ -31,6 +31,8 @@ pub fn install() -> &'static PrometheusHandle {
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_db_acquire_seconds".into()), SECONDS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_commit_readings".into()), READINGS))
             .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_commit_batches".into()), BATCHES))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_rollup_flush_seconds".into()), SECONDS))
+            .and_then(|b| b.set_buckets_for_metric(Matcher::Full("hearth_rollup_flush_readings".into()), READINGS))
             .expect("histogram buckets are not empty");
         let recorder = builder.build_recorder();
         let handle = recorder.handle();
@@ -67,6 +69,8 @@ fn describe() {
     describe_histogram!("hearth_commit_seconds", Unit::Seconds, "Time of one group commit of the writer, from its connection to COMMIT");
     describe_histogram!("hearth_commit_readings", "Readings in one group commit");
     describe_histogram!("hearth_commit_batches", "Requests (batches) in one group commit");
+    describe_histogram!("hearth_rollup_flush_seconds", Unit::Seconds, "Time of one merge of the rollup backlog into the rollups (SQLite)");
+    describe_histogram!("hearth_rollup_flush_readings", "Readings of the rollup backlog merged into the rollups at once (SQLite)");
     describe_counter!("hearth_commit_failures_total", "Group commits that failed (every request in them answered 503)");
     describe_histogram!("hearth_db_pool_wait_seconds", Unit::Seconds, "Time waited for a database connection");
     describe_histogram!("hearth_db_acquire_seconds", Unit::Seconds, "Time every query waited for a connection from the database pools");

@@ -35,6 +35,8 @@ pub async fn backup(db: &Db, to: &Path) -> Result<(), Error> {
     let partial = partial_of(to);
     let _ = std::fs::remove_file(&partial);
     let target = partial.to_str().ok_or_else(|| Error::invalid("file", "the backup's path must be UTF-8"))?.to_owned();
+    // The copy's rollups then hold every reading it holds, for whoever opens it.
+    db.settle().await?;
     sqlx::query("vacuum into $1").bind(&target).execute(read).await?;
     File::open(&partial).and_then(|f| f.sync_all()).map_err(io)?;
     std::fs::rename(&partial, to).map_err(io)?;

@@ -116,6 +116,7 @@ pub async fn daily(db: &Db, house: &HouseZone, meters: &[&Listed], days: &[Day])
 /// readings).
 async fn first_reading(db: &Db, sensor_id: i64) -> Result<Option<i64>, Error> {
     const SQL: &str = "select min(first_at_ms) from rollup where sensor_id = $1 and tier_ms = 3600000";
+    db.settle().await?;
     Ok(with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(sensor_id).fetch_one(pool).await)?)
 }
 

@@ -34,6 +34,8 @@ impl Db {
         let writer = GroupCommit::spawn(&backend);
         let db = Db { backend, writer, bus, recent: Arc::default() };
         db.migrate().await?;
+        // Merges what a crash left in the rollup backlog before anything reads the rollups.
+        db.settle().await.map_err(|e| sqlx::Error::Protocol(format!("the rollup backlog could not be merged: {e}")))?;
         Ok(db)
     }
 
@@ -58,6 +60,13 @@ impl Db {
             }
             Backend::Postgres { pool } => vec![("postgres", pool.size(), pool.num_idle())],
         }
+    }
+
+    /// Waits until every reading committed so far is merged into the rollups (on SQLite
+    /// their buckets may wait in the [backlog](crate::rollup::backlog) a moment): called
+    /// before any query that reads rollups.
+    pub(crate) async fn settle(&self) -> Result<(), crate::error::Error> {
+        self.writer.settle().await
     }
 
     /// Closes every connection, waiting for those in use.

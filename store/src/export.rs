@@ -87,6 +87,7 @@ impl Pages {
         const SQL: &str = "select bucket_ms, value_count as count, value_sum as sum, value_min as min, value_max as max \
              from rollup where sensor_id = $1 and tier_ms = $2 and bucket_ms > $3 and bucket_ms < $4 \
              order by bucket_ms limit $5";
+        self.db.settle().await?;
         let held = self.held().await?;
         let rows = on_held!(held, sqlx::query_as(SQL).bind(sensor_id).bind(tier_ms).bind(after_ms).bind(to_ms).bind(limit));
         self.after_page(rows)

@@ -88,6 +88,7 @@ pub async fn sensor_history(db: &Db, sensor: Sensor, from_ms: i64, to_ms: i64, p
 pub async fn extremes(db: &Db, sensor_id: i64, from_ms: i64, to_ms: i64) -> Result<Option<(f64, f64)>, Error> {
     const SQL: &str = "select min(value_min), max(value_max) from rollup \
          where sensor_id = $1 and tier_ms = 60000 and bucket_ms >= $2 and bucket_ms < $3";
+    db.settle().await?;
     let (lo, hi): (Option<f64>, Option<f64>) =
         with_db!(db, read, |pool| sqlx::query_as(SQL).bind(sensor_id).bind(from_ms).bind(to_ms).fetch_one(pool).await)?;
     Ok(lo.zip(hi))
@@ -122,6 +123,9 @@ pub async fn buckets(db: &Db, sensor_id: i64, from_ms: i64, to_ms: i64, plan: Pl
          cast(sum(value_count) as bigint) as count, min(first_at_ms) as first_at_ms \
          from rollup where sensor_id = $1 and tier_ms = $5 and bucket_ms >= $2 and bucket_ms < $3 \
          group by bucket_ms / $4 order by 1";
+    if plan.tier_ms.is_some() {
+        db.settle().await?;
+    }
     let rows: Vec<(i64, f64, f64, f64, i64, i64)> = with_db!(db, read, |pool| {
         let query = match plan.tier_ms {
             Some(tier_ms) => sqlx::query_as(ROLLUP).bind(sensor_id).bind(from_ms).bind(to_ms).bind(plan.bucket_ms).bind(tier_ms),

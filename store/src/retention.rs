@@ -25,6 +25,8 @@ pub struct Retention {
 /// Deletes what is older than `retention` allows, as of `now_ms`; returns rows deleted.
 pub async fn prune(db: &Db, retention: Retention, now_ms: i64) -> Result<u64, Error> {
     let before = |days: u32| now_ms - i64::from(days) * DAY_MS;
+    // A bucket waiting in the backlog is merged while its raw readings are all there.
+    db.settle().await?;
     let mut deleted = 0;
     if let Some(days) = retention.raw_days {
         deleted += prune_raw(db, before(days)).await?;

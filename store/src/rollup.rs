@@ -1,6 +1,7 @@
 //! The rollup table: merging newly stored readings into it inside the writer's transaction
 //! ([`merge`]), and reading spans back by the segments of a range.
 
+pub(crate) mod backlog;
 pub(crate) mod merge;
 
 use crate::db::Db;
@@ -42,6 +43,9 @@ async fn read_ranges(db: &Db, sensor_id: i64, tier_ms: Option<i64>, ranges: &[(i
          r.value as first_value, r.value as last_value, cast(0 as double precision) as increase";
     const ROLLUP: &str = "select r.bucket_ms as at_ms, r.value_count as count, r.value_sum as sum, \
          r.value_min as min, r.value_max as max, r.first_value, r.last_value, r.value_increase as increase";
+    if tier_ms.is_some() {
+        db.settle().await?;
+    }
     let (table, column, select) = match tier_ms {
         Some(_) => ("rollup", "bucket_ms", ROLLUP),
         None => ("reading", "at_ms", RAW),
@@ -95,6 +99,7 @@ pub async fn last_before(db: &Db, sensor_id: i64, at_ms: i64) -> Result<Option<f
            union all select * from (select last_at_ms, last_value from rollup where sensor_id = $1 \
                           and tier_ms = 3600000 and bucket_ms <= $2 - 3600000 order by bucket_ms desc limit 1) h \
          ) latest order by at_ms desc limit 1";
+    db.settle().await?;
     Ok(with_db!(db, read, |pool| sqlx::query_scalar(SQL).bind(sensor_id).bind(at_ms).fetch_optional(pool).await)?)
 }
 

@@ -69,13 +69,14 @@ impl Drop for TestDb {
 }
 
 
-/// The rows `sql` selects, read through the pool that reads (SQLite) or the pool (PostgreSQL).
+/// The rows `sql` selects (once the rollup backlog is merged), read through the pool that reads (SQLite) or the pool (PostgreSQL).
 /// Panics, failing the test, when the query fails.
 pub async fn rows<T>(db: &Db, sql: impl Into<String>) -> Vec<T>
 where
     T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
 {
     let sql = sql.into();
+    db.settle().await.unwrap_or_else(|e| panic!("merging the rollup backlog: {e}"));
     let rows = with_db!(db, read, |pool| sqlx::query_as(AssertSqlSafe(sql.clone())).fetch_all(pool).await);
     rows.unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
@@ -90,9 +91,11 @@ where
     rows.remove(0)
 }
 
-/// Runs the statements of `sql` through the pool that writes. Panics when they fail.
+/// Runs the statements of `sql` through the pool that writes, once the rollup backlog is
+/// merged. Panics when they fail.
 pub async fn execute(db: &Db, sql: impl Into<String>) {
     let sql = sql.into();
+    db.settle().await.unwrap_or_else(|e| panic!("merging the rollup backlog: {e}"));
     let done = with_db!(db, write, |pool| sqlx::raw_sql(AssertSqlSafe(sql.clone())).execute(pool).await.map(|_| ()));
     done.unwrap_or_else(|e| panic!("{sql}: {e}"));
 }
@@ -124,5 +127,6 @@ pub async fn readings(db: &Db) -> Vec<StoredReading> {
 
 /// Ends `db`'s group writer, as a panic in it would: every later batch is answered 503.
 pub async fn stop_writer(db: &Db) {
+    db.settle().await.unwrap_or_else(|e| panic!("merging the rollup backlog: {e}"));
     db.writer.stop().await;
 }

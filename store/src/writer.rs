@@ -12,6 +12,7 @@
 use crate::bus::{self, Announce, Event};
 use crate::pool::Backend;
 use crate::error::Error;
+use crate::rollup::backlog::Backlog;
 use hearth_core::device::Device;
 use hearth_core::reading::{Incoming, Stored};
 use hearth_core::sensor::Sensor;
@@ -181,7 +182,9 @@ enum Inserted {
 }
 
 /// Inserts resolved readings in the open transaction `$tx` and merges the new ones into
-/// the rollups; evaluates to a future of which were inserted (duplicates are not).
+/// the rollups, or with `$backlog` appends their 1-minute buckets to the rollup backlog
+/// ([`Backlog`]); evaluates to a future of which were inserted (duplicates are not) and the
+/// new ones.
 ///
 /// With `$exact` false the insert only counts the rows it stored: when that is every row (the
 /// usual case) nothing more is needed, else it evaluates to [`Inserted::Unknown`] and the
@@ -189,22 +192,29 @@ enum Inserted {
 /// database returns each stored row, which on SQLite costs one hand-over between threads per
 /// row. See [`take_stored`] to split it back by batch.
 macro_rules! insert_rows {
-    ($tx:ident, $rows:expr, $exact:expr) => {
+    ($tx:ident, $rows:expr, $exact:expr, $backlog:expr) => {
         async {
-            let (rows, exact): (&[(Arc<Sensor>, &Incoming)], bool) = ($rows, $exact);
+            let (rows, exact, backlog): (&[(Arc<Sensor>, &Incoming)], bool, bool) = ($rows, $exact, $backlog);
             if !exact && !rows.is_empty() && rows.len() <= SMALL_STATEMENT_ROWS {
                 // Small groups (single readings): the insert and the rollups' upsert in one
                 // round trip to SQLite's connection thread, merging every reading as if new.
-                let buckets = hearth_core::rollup::buckets(&rows.iter().map(stored).collect::<Vec<_>>());
+                let new: Vec<Stored> = rows.iter().map(stored).collect();
+                let buckets = hearth_core::rollup::buckets(&new);
                 let mut query = insert_readings(rows);
-                if !buckets.is_empty() {
-                    query.push("; ");
+                query.push("; ");
+                let merged = if backlog {
+                    crate::rollup::backlog::push_append(&mut query, &buckets)
+                } else {
                     crate::rollup::merge::push_upsert(&mut query, &buckets);
-                }
-                let query = query.build().persistent(buckets.len() <= SMALL_STATEMENT_ROWS);
+                    buckets.len()
+                };
+                let query = query.build().persistent(merged <= SMALL_STATEMENT_ROWS);
                 let changed = query.execute(&mut *$tx).await?.rows_affected();
                 // Each bucket changed one row; the rest are the readings inserted.
-                return Ok(if changed == (rows.len() + buckets.len()) as u64 { Inserted::All } else { Inserted::Unknown });
+                if changed != (rows.len() + merged) as u64 {
+                    return Ok((Inserted::Unknown, Vec::new()));
+                }
+                return Ok((Inserted::All, new));
             }
             let mut inserted: HashSet<(i64, i64)> = HashSet::new();
             let mut count = 0u64;
@@ -222,7 +232,7 @@ macro_rules! insert_rows {
             }
             let result = if !exact {
                 if count != rows.len() as u64 {
-                    return Ok::<Inserted, sqlx::Error>(Inserted::Unknown);
+                    return Ok::<(Inserted, Vec<Stored>), sqlx::Error>((Inserted::Unknown, Vec::new()));
                 }
                 Inserted::All
             } else {
@@ -242,11 +252,20 @@ macro_rules! insert_rows {
                 }
                 _ => rows.iter().map(stored).collect(),
             };
-            for chunk in hearth_core::rollup::buckets(&new).chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
-                let mut upsert = crate::rollup::merge::upsert(chunk);
-                upsert.build().persistent(keep_prepared(chunk.len(), crate::rollup::merge::BUCKETS_PER_UPSERT)).execute(&mut *$tx).await?;
+            let mut buckets = hearth_core::rollup::buckets(&new);
+            if backlog {
+                buckets.retain(|b| b.tier_ms == hearth_core::time::MINUTE_MS);
             }
-            Ok::<Inserted, sqlx::Error>(result)
+            for chunk in buckets.chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
+                let mut query = QueryBuilder::new("");
+                if backlog {
+                    crate::rollup::backlog::push_append(&mut query, chunk);
+                } else {
+                    crate::rollup::merge::push_upsert(&mut query, chunk);
+                }
+                query.build().persistent(keep_prepared(chunk.len(), crate::rollup::merge::BUCKETS_PER_UPSERT)).execute(&mut *$tx).await?;
+            }
+            Ok::<(Inserted, Vec<Stored>), sqlx::Error>((result, new))
         }
     };
 }
@@ -298,6 +317,8 @@ pub struct Outcome {
 pub struct GroupCommit {
     jobs: mpsc::Sender<Message>,
     sensors_changed: Arc<AtomicBool>,
+    /// Set while buckets wait in the rollup backlog (SQLite).
+    backlog_waiting: Arc<AtomicBool>,
 }
 
 /// The longest a group writer keeps a resolved sensor before reading it again.
@@ -317,6 +338,8 @@ enum Message {
     Job(Job),
     /// Answered as soon as the writer takes it from its queue: it is alive and not stuck.
     Ping(oneshot::Sender<()>),
+    /// Answered once the rollup backlog is merged into the rollups.
+    Settle(oneshot::Sender<Result<(), Error>>),
     /// Ends the task (tests of what happens when the writer is gone).
     Stop,
 }
@@ -332,7 +355,12 @@ impl GroupCommit {
     pub(crate) fn spawn(backend: &Backend) -> GroupCommit {
         let (jobs, rx) = mpsc::channel(1024);
         let sensors_changed = Arc::new(AtomicBool::new(false));
-        let run = run_groups(backend.clone(), rx, sensors_changed.clone());
+        let backlog_waiting = Arc::new(AtomicBool::new(false));
+        let backlog = match backend {
+            Backend::Sqlite { .. } => Some(Backlog::new(backlog_waiting.clone())),
+            Backend::Postgres { .. } => None,
+        };
+        let run = run_groups(backend.clone(), rx, sensors_changed.clone(), backlog);
         match backend {
             // A thread of its own: on the server's runtime each of the writer's round trips to
             // SQLite's connection thread waited behind the requests' tasks (BENCHMARKS.md).
@@ -349,7 +377,19 @@ impl GroupCommit {
                 tokio::spawn(run);
             }
         }
-        GroupCommit { jobs, sensors_changed }
+        GroupCommit { jobs, sensors_changed, backlog_waiting }
+    }
+
+    /// Returns once every reading committed so far is merged into the rollups: at once, unless
+    /// buckets wait in the rollup backlog (SQLite), which the writer then merges.
+    pub(crate) async fn settle(&self) -> Result<(), Error> {
+        if !self.backlog_waiting.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let (reply, answer) = oneshot::channel();
+        let gone = || Error::Unavailable("the writer has stopped".into());
+        self.jobs.send(Message::Settle(reply)).await.map_err(|_| gone())?;
+        answer.await.map_err(|_| gone())?
     }
 
     /// Tells the writer that a sensor's stored fields changed, so that it reads sensors
@@ -379,26 +419,55 @@ impl GroupCommit {
     }
 }
 
-/// The job `message` carries (`Some(None)` for a ping, answered here); `None` once the
-/// queue is closed or the writer is told to stop.
-fn take(message: Option<Message>) -> Option<Option<Job>> {
+/// The job `message` carries (`Some(None)` for a ping, answered here, or a request to
+/// settle, put in `settles`); `None` once the queue is closed or the writer is told to stop.
+fn take(message: Option<Message>, settles: &mut Vec<oneshot::Sender<Result<(), Error>>>) -> Option<Option<Job>> {
     match message? {
         Message::Job(job) => Some(Some(job)),
         Message::Ping(reply) => {
             let _ = reply.send(());
             Some(None)
         }
+        Message::Settle(reply) => {
+            settles.push(reply);
+            Some(None)
+        }
         Message::Stop => None,
     }
 }
 
-async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_changed: Arc<AtomicBool>) {
+/// The next message, or `Some(None)` once `deadline` passes first.
+async fn next(rx: &mut mpsc::Receiver<Message>, deadline: Option<Instant>) -> Option<Option<Message>> {
+    match deadline {
+        Some(deadline) => tokio::time::timeout_at(deadline.into(), rx.recv()).await.map_or(Some(None), |m| m.map(Some)),
+        None => rx.recv().await.map(Some),
+    }
+}
+
+async fn run_groups(
+    backend: Backend,
+    mut rx: mpsc::Receiver<Message>,
+    sensors_changed: Arc<AtomicBool>,
+    mut backlog: Option<Backlog>,
+) {
     let mut cache = SensorCache::new();
     let mut cached_since = Instant::now();
     let mut sqlite = Kept::default();
     let mut postgres = Kept::default();
-    while let Some(first) = take(rx.recv().await) {
-        let Some(first) = first else { continue };
+    let mut settles = Vec::new();
+    loop {
+        let Some(message) = next(&mut rx, backlog.as_ref().and_then(Backlog::deadline)).await else { break };
+        let first = match message {
+            Some(message) => match take(Some(message), &mut settles) {
+                Some(first) => first,
+                None => break,
+            },
+            None => None,
+        };
+        let Some(first) = first else {
+            flush_backlog(&backend, backlog.as_mut(), &mut sqlite, &mut settles, rx.is_empty()).await;
+            continue;
+        };
         if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
             cache.clear();
             cached_since = Instant::now();
@@ -408,7 +477,7 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
         let mut stop = false;
         while jobs.len() < GROUP_JOBS && readings < GROUP_READINGS {
             let Ok(message) = rx.try_recv() else { break };
-            match take(Some(message)) {
+            match take(Some(message), &mut settles) {
                 Some(Some(job)) => {
                     readings += job.batch.len();
                     jobs.push(job);
@@ -429,7 +498,8 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
             Backend::Sqlite { write, .. } => match sqlite.get(write).await {
                 Ok(conn) => {
                     let started = Instant::now();
-                    let committed = commit_group!(conn.begin_with("begin immediate"), jobs, &mut cache, false).await;
+                    let committed =
+                        commit_group!(conn.begin_with("begin immediate"), jobs, &mut cache, false, backlog.as_mut()).await;
                     committed_group(committed, group, started);
                     sqlite.after_group(committed, rx.is_empty());
                     committed
@@ -439,7 +509,7 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
             Backend::Postgres { pool } => match postgres.get(pool).await {
                 Ok(conn) => {
                     let started = Instant::now();
-                    let committed = commit_group!(conn.begin(), jobs, &mut cache, true).await;
+                    let committed = commit_group!(conn.begin(), jobs, &mut cache, true, None).await;
                     committed_group(committed, group, started);
                     postgres.after_group(committed, rx.is_empty());
                     committed
@@ -451,9 +521,40 @@ async fn run_groups(backend: Backend, mut rx: mpsc::Receiver<Message>, sensors_c
             // Sensors the failed transaction created are not in the database.
             cache.clear();
         }
+        if backlog.as_ref().is_some_and(Backlog::due) || !settles.is_empty() {
+            flush_backlog(&backend, backlog.as_mut(), &mut sqlite, &mut settles, rx.is_empty()).await;
+        }
         if stop {
             break;
         }
+    }
+}
+
+/// Merges the rollup backlog into the rollups (SQLite) on the writer's kept connection, and
+/// answers `settles` with how it went; the backlog stays for the next try if it failed.
+async fn flush_backlog(
+    backend: &Backend,
+    backlog: Option<&mut Backlog>,
+    sqlite: &mut Kept<sqlx::Sqlite>,
+    settles: &mut Vec<oneshot::Sender<Result<(), Error>>>,
+    idle: bool,
+) {
+    let result = match (backend, backlog) {
+        (Backend::Sqlite { write, .. }, Some(backlog)) => match sqlite.get(write).await {
+            Ok(conn) => {
+                let result = backlog.flush(conn).await;
+                sqlite.after_group(result.is_ok(), idle);
+                result.map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        },
+        _ => Ok(()),
+    };
+    if let Err(e) = &result {
+        tracing::error!(error = %e, "could not merge the rollup backlog; trying again");
+    }
+    for reply in settles.drain(..) {
+        let _ = reply.send(result.clone().map_err(Error::Unavailable));
     }
 }
 
@@ -520,9 +621,10 @@ fn committed_group(committed: bool, (batches, readings): (f64, f64), started: In
 /// again, asking which. Evaluates to a future of whether the transaction committed; `false`
 /// when it failed, or could not begin, and every valid batch was answered 503.
 macro_rules! commit_group {
-    ($begin:expr, $jobs:expr, $cache:expr, $notify:expr) => {
+    ($begin:expr, $jobs:expr, $cache:expr, $notify:expr, $backlog:expr) => {
         async {
-            let (jobs, cache, notify): (Vec<Job>, &mut SensorCache, bool) = ($jobs, $cache, $notify);
+            let (jobs, cache, notify, mut backlog): (Vec<Job>, &mut SensorCache, bool, Option<&mut Backlog>) =
+                ($jobs, $cache, $notify, $backlog);
             let (replies, work): (Vec<_>, Vec<_>) = jobs.into_iter().map(|j| (j.reply, (j.device, j.batch))).unzip();
             let mut replies: Vec<Option<oneshot::Sender<Result<Outcome, Error>>>> =
                 replies.into_iter().map(Some).collect();
@@ -532,6 +634,7 @@ macro_rules! commit_group {
                 }
             };
             let mut exact = notify;
+            let mut appended: Vec<Stored> = Vec::new();
             let (failure, results) = loop {
                 let mut tx = match $begin.await {
                     Ok(tx) => tx,
@@ -558,8 +661,8 @@ macro_rules! commit_group {
                 let mut results: Vec<(usize, Vec<Stored>)> = Vec::with_capacity(valid.len());
                 if failure.is_none() {
                     let all: Vec<(Arc<Sensor>, &Incoming)> = valid.iter().flat_map(|(_, rows)| rows.iter().cloned()).collect();
-                    match insert_rows!(tx, &all, exact).await {
-                        Ok(Inserted::Unknown) => {
+                    match insert_rows!(tx, &all, exact, backlog.is_some()).await {
+                        Ok((Inserted::Unknown, _)) => {
                             if let Err(e) = tx.rollback().await {
                                 break (Some(e.to_string()), results);
                             }
@@ -568,8 +671,9 @@ macro_rules! commit_group {
                             exact = true;
                             continue;
                         }
-                        Ok(mut inserted) => {
+                        Ok((mut inserted, new)) => {
                             results = valid.into_iter().map(|(i, rows)| (i, take_stored(rows, &mut inserted))).collect();
+                            appended = new;
                         }
                         Err(e) => failure = Some(e.to_string()),
                     }
@@ -595,6 +699,9 @@ macro_rules! commit_group {
                     false
                 }
                 None => {
+                    if let Some(backlog) = backlog.as_deref_mut() {
+                        backlog.add(appended);
+                    }
                     for (i, stored) in results {
                         answer(i, Ok(Outcome { duplicates: work[i].1.len() - stored.len(), stored }));
                     }
@@ -646,7 +753,7 @@ fn refuse(jobs: Vec<Job>, e: &sqlx::Error) -> bool {
 pub(crate) async fn commit_alone(pool: &PgPool, device: &Device, batch: &[Incoming]) -> Result<Outcome, Error> {
     let mut tx = pool.begin().await?;
     let rows = resolve_batch!(tx, device, batch, now_ms(), &mut SensorCache::new()).await?;
-    let mut inserted = insert_rows!(tx, &rows, true).await?;
+    let (mut inserted, _) = insert_rows!(tx, &rows, true, false).await?;
     let stored = take_stored(rows, &mut inserted);
     bus::notify(&mut tx, &Event::Readings(stored.iter().map(Stored::live).collect())).await?;
     tx.commit().await?;

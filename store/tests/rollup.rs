@@ -208,6 +208,44 @@ async fn late_readings_in_a_bucket_whose_raw_readings_are_gone_add_their_own_inc
     assert_eq!(minute, (MINUTE_MS, HOUR, 4, 1.5));
 }
 
+/// A crash on SQLite between commits and the merge of their readings leaves the readings
+/// stored and their 1-minute buckets in the rollup backlog; opening the database merges them
+/// into every tier, exactly, also where the commits' readings interleave.
+#[tokio::test]
+async fn a_rollup_backlog_left_by_a_crash_is_merged_when_the_database_opens() {
+    use sqlx::Connection;
+    let t = testing::sqlite().await;
+    let device = device(&t.db).await;
+    store(&t.db, &device, vec![counter(HOUR + 50_000, 5.0)]).await.unwrap();
+    assert_eq!(increases(&t.db).await.len(), 3, "merged: one bucket per tier");
+    t.db.close().await;
+    // Two commits before the crash, both before the stored reading: 1.0 at 5 s and 20 s,
+    // then 4.0 at 15 s, between them. The counter went 1 → 4 → 1 → 5: it rose by 7.
+    let mut conn = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
+    let commits = format!(
+        "insert into reading (sensor_id, at_ms, value) select sensor_id, {h} + 5000, 1.0 from sensor; \
+         insert into reading (sensor_id, at_ms, value) select sensor_id, {h} + 20000, 1.0 from sensor; \
+         insert into rollup_backlog (sensor_id, tier_ms, bucket_ms, value_count, value_sum, value_min, value_max, \
+                first_at_ms, first_value, last_at_ms, last_value, value_increase) \
+             select sensor_id, 60000, {h}, 2, 2.0, 1.0, 1.0, {h} + 5000, 1.0, {h} + 20000, 1.0, 0 from sensor; \
+         insert into reading (sensor_id, at_ms, value) select sensor_id, {h} + 15000, 4.0 from sensor; \
+         insert into rollup_backlog (sensor_id, tier_ms, bucket_ms, value_count, value_sum, value_min, value_max, \
+                first_at_ms, first_value, last_at_ms, last_value, value_increase) \
+             select sensor_id, 60000, {h}, 1, 4.0, 4.0, 4.0, {h} + 15000, 4.0, {h} + 15000, 4.0, 0 from sensor",
+        h = HOUR,
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(commits)).execute(&mut conn).await.unwrap();
+    conn.close().await.unwrap();
+
+    let db = Db::connect(&t.url).await.unwrap();
+    let left: (i64,) = testing::row(&db, "select count(*) from rollup_backlog").await;
+    assert_eq!(left, (0,));
+    let expected = expected_increases(&raw_readings(&db).await);
+    assert_eq!(expected[0], (MINUTE_MS, HOUR, 4, 7.0));
+    assert_increases(&increases(&db).await, &expected);
+    assert_eq!(bucket(&db, HOUR_MS, HOUR).await, (4, 11.0, 1.0, 5.0, 1.0, 5.0));
+}
+
 on_both_databases!(
     retention_drops_old_raw_readings_but_charts_keep_them,
     rollups_stay_exact_with_late_and_repeated_readings,

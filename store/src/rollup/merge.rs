@@ -39,20 +39,7 @@ where
         "insert into rollup (sensor_id, tier_ms, bucket_ms, value_count, value_sum, value_min, \
          value_max, first_at_ms, first_value, last_at_ms, last_value, value_increase) ",
     );
-    upsert.push_values(buckets, |mut row, b| {
-        row.push_bind(b.sensor_id)
-            .push_bind(b.tier_ms)
-            .push_bind(b.bucket_ms)
-            .push_bind(b.count)
-            .push_bind(b.sum)
-            .push_bind(b.min)
-            .push_bind(b.max)
-            .push_bind(b.first_at_ms)
-            .push_bind(b.first_value)
-            .push_bind(b.last_at_ms)
-            .push_bind(b.last_value)
-            .push_bind(b.increase);
-    });
+    push_bucket_values(upsert, buckets);
     upsert.push(
         " on conflict (sensor_id, tier_ms, bucket_ms) do update set \
          value_count = rollup.value_count + excluded.value_count, \
@@ -77,3 +64,28 @@ where
          end",
     );
 }
+
+/// Appends the values of `buckets`, in the rollup table's column order, to an insert in
+/// `query`.
+pub fn push_bucket_values<DB>(query: &mut QueryBuilder<DB>, buckets: &[Bucket])
+where
+    DB: Database,
+    for<'t> i64: Encode<'t, DB> + Type<DB>,
+    for<'t> f64: Encode<'t, DB> + Type<DB>,
+{
+    query.push_values(buckets, |mut row, b| {
+        row.push_bind(b.sensor_id)
+            .push_bind(b.tier_ms)
+            .push_bind(b.bucket_ms)
+            .push_bind(b.count)
+            .push_bind(b.sum)
+            .push_bind(b.min)
+            .push_bind(b.max)
+            .push_bind(b.first_at_ms)
+            .push_bind(b.first_value)
+            .push_bind(b.last_at_ms)
+            .push_bind(b.last_value)
+            .push_bind(b.increase);
+    });
+}
+
