@@ -218,7 +218,12 @@ macro_rules! insert_rows {
             }
             let mut inserted: HashSet<(i64, i64)> = HashSet::new();
             let mut count = 0u64;
-            for chunk in rows.chunks(ROWS_PER_INSERT) {
+            // In key order, so that each sensor's readings go into its part of the table one
+            // after another rather than one sensor after another for every second of a batch;
+            // a stable sort, so that of a (sensor, time) given twice the first is kept.
+            let mut ordered = rows.to_vec();
+            ordered.sort_by_key(|(sensor, reading)| (sensor.sensor_id, reading.at_ms));
+            for chunk in ordered.chunks(ROWS_PER_INSERT) {
                 let mut insert = insert_readings(chunk);
                 if exact {
                     insert.push(" returning sensor_id, at_ms");
