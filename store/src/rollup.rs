@@ -1,5 +1,6 @@
-//! The rollup table: merging newly stored readings into it inside the writer's transaction
-//! ([`merge`]), and reading spans back by the segments of a range.
+//! The rollup table: merging newly stored readings into it ([`merge`]: in the writer's
+//! transaction on PostgreSQL, from the [`backlog`] in bulk on SQLite), and reading spans back
+//! by the segments of a range.
 
 pub(crate) mod backlog;
 pub(crate) mod merge;

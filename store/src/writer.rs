@@ -1,9 +1,11 @@
 //! The group writer: one task owns a write connection and commits every batch waiting for it
 //! in one transaction, so that many small requests share one disk flush. Each batch is
 //! checked against its sensors before anything of it is written, so an invalid batch is
-//! refused alone; valid ones are inserted together, merged into the rollups (and on
-//! PostgreSQL NOTIFYed) and answered after the commit. SQLite writes readings only through it; PostgreSQL sends
-//! it the batches of at most [`GROUP_BATCH_MAX`](crate::reading::GROUP_BATCH_MAX) readings and commits larger ones alone
+//! refused alone; valid ones are inserted together, merged into the rollups (on SQLite,
+//! through the [rollup backlog](crate::rollup::backlog), which this task also merges; on
+//! PostgreSQL in the transaction, and NOTIFYed) and answered after the commit. SQLite writes
+//! readings only through it; PostgreSQL sends it the batches of at most
+//! [`GROUP_BATCH_MAX`](crate::reading::GROUP_BATCH_MAX) readings and commits larger ones alone
 //! ([`commit_alone`]).
 //!
 //! The transaction bodies are macros so that one text serves both databases' transaction
@@ -470,7 +472,9 @@ async fn run_groups(
             None => None,
         };
         let Some(first) = first else {
-            flush_backlog(&backend, backlog.as_mut(), &mut sqlite, &mut settles, rx.is_empty()).await;
+            if backlog.as_ref().is_some_and(Backlog::due) || !settles.is_empty() {
+                flush_backlog(&backend, backlog.as_mut(), &mut sqlite, &mut settles, rx.is_empty()).await;
+            }
             continue;
         };
         if sensors_changed.swap(false, Ordering::Acquire) || cached_since.elapsed() > SENSOR_CACHE_TTL {
