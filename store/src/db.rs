@@ -69,8 +69,12 @@ impl Db {
         self.writer.settle().await
     }
 
-    /// Closes every connection, waiting for those in use.
+    /// Merges the rollup backlog (SQLite), then closes every connection, waiting for those in
+    /// use. A backlog left by a process that did not get here is merged at the next open.
     pub async fn close(&self) {
+        if let Err(e) = self.settle().await {
+            tracing::warn!(error = %e, "the rollup backlog is merged at the next start instead");
+        }
         match &self.backend {
             Backend::Sqlite { write, read } => {
                 read.close().await;

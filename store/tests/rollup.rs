@@ -208,6 +208,23 @@ async fn late_readings_in_a_bucket_whose_raw_readings_are_gone_add_their_own_inc
     assert_eq!(minute, (MINUTE_MS, HOUR, 4, 1.5));
 }
 
+/// Closing the database (as the server does when it stops) merges the rollup backlog: the
+/// file holds the rollups of every reading, for whatever opens it next.
+#[tokio::test]
+async fn closing_the_database_merges_the_rollup_backlog() {
+    use sqlx::Connection;
+    let t = testing::sqlite().await;
+    let device = device(&t.db).await;
+    store(&t.db, &device, vec![counter(HOUR + 10_000, 5.0), counter(HOUR + 20_000, 6.5)]).await.unwrap();
+    t.db.close().await;
+    let mut conn = sqlx::SqliteConnection::connect(&t.url).await.unwrap();
+    let left: i64 = sqlx::query_scalar("select count(*) from rollup_backlog").fetch_one(&mut conn).await.unwrap();
+    let tiers: Vec<(i64, i64, f64)> =
+        sqlx::query_as("select tier_ms, value_count, value_increase from rollup order by tier_ms").fetch_all(&mut conn).await.unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(tiers, [(MINUTE_MS, 2, 1.5), (600_000, 2, 1.5), (HOUR_MS, 2, 1.5)]);
+}
+
 /// A crash on SQLite between commits and the merge of their readings leaves the readings
 /// stored and their 1-minute buckets in the rollup backlog; opening the database merges them
 /// into every tier, exactly, also where the commits' readings interleave.
