@@ -61,6 +61,20 @@ async fn a_small_batch_with_a_stored_reading_or_one_given_twice_stores_only_the_
     assert_eq!(bucket(&t.db, HOUR_MS, HOUR).await, (4, 200.0, 0.0, 100.0, 100.0, 0.0));
 }
 
+async fn a_large_batch_with_a_stored_reading_and_one_given_twice_stores_only_the_first_of_each(t: TestDb) {
+    let device = device(&t.db).await;
+    store(&t.db, &device, vec![reading(HOUR, 7.0)]).await.unwrap();
+    // More readings than PostgreSQL sends through the group writer: the stored one again,
+    // 149 new ones a second apart, and the last of them given twice with another value.
+    let mut batch: Vec<Incoming> = (0..150).map(|i| reading(HOUR + i * 1_000, 1.0)).collect();
+    batch.push(reading(HOUR + 149_000, 99.0));
+    assert!(batch.len() > hearth_store::reading::GROUP_BATCH_MAX);
+    let outcome = store(&t.db, &device, batch).await.unwrap();
+    assert_eq!((outcome.stored.len(), outcome.duplicates), (149, 2));
+    assert!(outcome.stored.iter().all(|r| r.value == 1.0 && r.at_ms > HOUR));
+    assert_eq!(bucket(&t.db, HOUR_MS, HOUR).await, (150, 156.0, 1.0, 7.0, 7.0, 1.0));
+}
+
 async fn long_ranges_are_read_from_rollups_even_without_raw_readings(t: TestDb) {
     let device = device(&t.db).await;
     // Three days at one reading per 10 minutes; each hour's values are its hour index and
@@ -267,6 +281,7 @@ on_both_databases!(
     retention_drops_old_raw_readings_but_charts_keep_them,
     rollups_stay_exact_with_late_and_repeated_readings,
     a_small_batch_with_a_stored_reading_or_one_given_twice_stores_only_the_new_ones,
+    a_large_batch_with_a_stored_reading_and_one_given_twice_stores_only_the_first_of_each,
     long_ranges_are_read_from_rollups_even_without_raw_readings,
     increases_stay_exact_however_readings_arrive,
     late_readings_in_a_bucket_whose_raw_readings_are_gone_add_their_own_increase,
