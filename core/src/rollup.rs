@@ -209,19 +209,7 @@ impl Bucket {
         self.increase += (value - self.last_value).max(0.0);
         (self.last_at_ms, self.last_value) = (at_ms, value);
     }
-}
 
-/// How [`Bucket::merge`] could merge two buckets' increases.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Merged {
-    /// Exactly: one bucket's readings all come before the other's.
-    Exactly,
-    /// Their readings interleave: the increase is the sum of both, and only the readings
-    /// themselves can give the true one.
-    Interleaved,
-}
-
-impl Bucket {
     /// The same readings as a bucket of the coarser tier `tier_ms`.
     pub fn in_tier(&self, tier_ms: i64) -> Bucket {
         Bucket { tier_ms, bucket_ms: bucket_of(self.bucket_ms, tier_ms), ..*self }
@@ -255,13 +243,28 @@ impl Bucket {
     }
 }
 
+/// How [`Bucket::merge`] could merge two buckets' increases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merged {
+    /// Exactly: one bucket's readings all come before the other's.
+    Exactly,
+    /// Their readings interleave: the increase is the sum of both, and only the readings
+    /// themselves can give the true one.
+    Interleaved,
+}
+
 /// Aggregates newly stored readings (in any order, each (sensor, time) once) into the
 /// buckets of every tier they fall in, ordered by sensor, tier and bucket.
 pub fn buckets(stored: &[Stored]) -> Vec<Bucket> {
+    buckets_in(stored, &TIERS)
+}
+
+/// [`buckets`] of the tiers `tiers` only.
+pub fn buckets_in(stored: &[Stored], tiers: &[i64]) -> Vec<Bucket> {
     let mut readings: Vec<(i64, i64, f64)> = stored.iter().map(|r| (r.sensor.sensor_id, r.at_ms, r.value)).collect();
     readings.sort_unstable_by_key(|&(sensor_id, at_ms, _)| (sensor_id, at_ms));
     let mut out = Vec::new();
-    for tier_ms in TIERS {
+    for &tier_ms in tiers {
         let mut current: Option<Bucket> = None;
         for &(sensor_id, at_ms, value) in &readings {
             match &mut current {

@@ -69,8 +69,8 @@ impl Drop for TestDb {
 }
 
 
-/// The rows `sql` selects (once the rollup backlog is merged), read through the pool that reads (SQLite) or the pool (PostgreSQL).
-/// Panics, failing the test, when the query fails.
+/// The rows `sql` selects once the rollup backlog is merged, read through the pool that reads
+/// (SQLite) or the pool (PostgreSQL). Panics, failing the test, when the query fails.
 pub async fn rows<T>(db: &Db, sql: impl Into<String>) -> Vec<T>
 where
     T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,

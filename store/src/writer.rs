@@ -201,19 +201,18 @@ macro_rules! insert_rows {
                 // Small groups (single readings): the insert and the rollups' upsert in one
                 // round trip to SQLite's connection thread, merging every reading as if new.
                 let new: Vec<Stored> = rows.iter().map(stored).collect();
-                let buckets = hearth_core::rollup::buckets(&new);
+                let buckets = new_buckets(&new, backlog);
                 let mut query = insert_readings(rows);
                 query.push("; ");
-                let merged = if backlog {
-                    crate::rollup::backlog::push_append(&mut query, &buckets)
+                if backlog {
+                    crate::rollup::backlog::push_append(&mut query, &buckets);
                 } else {
                     crate::rollup::merge::push_upsert(&mut query, &buckets);
-                    buckets.len()
-                };
-                let query = query.build().persistent(merged <= SMALL_STATEMENT_ROWS);
+                }
+                let query = query.build().persistent(buckets.len() <= SMALL_STATEMENT_ROWS);
                 let changed = query.execute(&mut *$tx).await?.rows_affected();
                 // Each bucket changed one row; the rest are the readings inserted.
-                if changed != (rows.len() + merged) as u64 {
+                if changed != (rows.len() + buckets.len()) as u64 {
                     return Ok((Inserted::Unknown, Vec::new()));
                 }
                 return Ok((Inserted::All, new));
@@ -259,10 +258,7 @@ macro_rules! insert_rows {
                 }
                 _ => rows.iter().map(stored).collect(),
             };
-            let mut buckets = hearth_core::rollup::buckets(&new);
-            if backlog {
-                buckets.retain(|b| b.tier_ms == hearth_core::time::MINUTE_MS);
-            }
+            let buckets = new_buckets(&new, backlog);
             for chunk in buckets.chunks(crate::rollup::merge::BUCKETS_PER_UPSERT) {
                 let mut query = QueryBuilder::new("");
                 if backlog {
@@ -291,6 +287,16 @@ where
     });
     insert.push(" on conflict (sensor_id, at_ms) do nothing");
     insert
+}
+
+/// The buckets to merge for the new readings `new`: of every tier, or with `backlog` the
+/// 1-minute ones the rollup backlog keeps.
+fn new_buckets(new: &[Stored], backlog: bool) -> Vec<hearth_core::rollup::Bucket> {
+    if backlog {
+        hearth_core::rollup::buckets_in(new, &[hearth_core::time::MINUTE_MS])
+    } else {
+        hearth_core::rollup::buckets(new)
+    }
 }
 
 /// A resolved reading as stored.

@@ -158,21 +158,20 @@ fn merge_into(merged: &mut HashMap<(i64, i64, i64), (Bucket, Merged)>, bucket: B
     }
 }
 
-/// Appends to `query` an insert into the backlog's table of the 1-minute buckets among
-/// `buckets`; returns how many rows it inserts.
-pub(crate) fn push_append<DB>(query: &mut QueryBuilder<DB>, buckets: &[Bucket]) -> usize
+/// Appends to `query` an insert into the backlog's table of `minutes`, 1-minute buckets, one
+/// row each.
+pub(crate) fn push_append<DB>(query: &mut QueryBuilder<DB>, minutes: &[Bucket])
 where
     DB: Database,
     for<'t> i64: Encode<'t, DB> + Type<DB>,
     for<'t> f64: Encode<'t, DB> + Type<DB>,
 {
-    let minutes: Vec<Bucket> = buckets.iter().filter(|b| b.tier_ms == MINUTE_MS).copied().collect();
+    debug_assert!(minutes.iter().all(|b| b.tier_ms == MINUTE_MS));
     query.push(
         "insert into rollup_backlog (sensor_id, tier_ms, bucket_ms, value_count, value_sum, value_min, \
          value_max, first_at_ms, first_value, last_at_ms, last_value, value_increase) ",
     );
-    merge::push_bucket_values(query, &minutes);
-    minutes.len()
+    merge::push_bucket_values(query, minutes);
 }
 
 /// Counts the increase of one rollup bucket (`$1` sensor, `$2` tier, `$3` start) again from its

@@ -88,4 +88,3 @@ where
             .push_bind(b.increase);
     });
 }
-
