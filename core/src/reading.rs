@@ -25,7 +25,7 @@ pub struct Incoming {
 }
 
 /// A reading that was stored now (not a duplicate).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Stored {
     /// Its sensor, shared by the batch's readings of that sensor.
     pub sensor: Arc<Sensor>,

@@ -10,10 +10,10 @@
 //! server or from before a restart is recognised as unknown instead of being taken for one of
 //! ours.
 
-use hearth_core::reading::LiveReading;
+use hearth_core::reading::Stored;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::broadcast;
 
 /// Positions per epoch in a stream id: `id = epoch × PER_EPOCH + n`.
@@ -29,16 +29,57 @@ fn new_epoch() -> u64 {
     if previous >= now { LAST.fetch_add(1, Ordering::Relaxed) + 1 } else { now }
 }
 
-/// A published event: its stream id, its SSE event name and its JSON, serialised once for all
-/// subscribers.
+/// A published event: its stream id, its SSE event name and its JSON.
 #[derive(Clone, Debug)]
 pub struct Event {
     /// Position in this server's stream, starting at 1.
     pub id: u64,
-    /// The SSE `event:` name: `reading` for a [`LiveReading`].
+    /// The SSE `event:` name: `reading` for a [`LiveReading`](hearth_core::reading::LiveReading).
     pub name: &'static str,
     /// The payload as JSON.
-    pub data: Arc<str>,
+    pub data: Data,
+}
+
+/// An event's JSON, shared by every subscriber. A reading's is written when a subscriber
+/// first asks for it, once for all of them: most readings reach no stream (nobody watching,
+/// or gone from the replay window before anyone resumes), and writing each one's JSON at
+/// publication was a measurable part of ingest.
+#[derive(Clone, Debug)]
+pub struct Data(Arc<Payload>);
+
+#[derive(Debug)]
+enum Payload {
+    Json(Box<str>),
+    /// The reading at `index` of a stored batch.
+    Reading { batch: Arc<[Stored]>, index: usize, json: OnceLock<Box<str>> },
+}
+
+impl From<&str> for Data {
+    fn from(json: &str) -> Data {
+        Data(Arc::new(Payload::Json(json.into())))
+    }
+}
+
+impl From<String> for Data {
+    fn from(json: String) -> Data {
+        Data(Arc::new(Payload::Json(json.into_boxed_str())))
+    }
+}
+
+impl std::ops::Deref for Data {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        match &*self.0 {
+            Payload::Json(json) => json,
+            Payload::Reading { batch, index, json } => json.get_or_init(|| {
+                serde_json::to_string(&batch[*index].live()).map(String::into_boxed_str).unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "reading not serialisable");
+                    Box::default()
+                })
+            }),
+        }
+    }
 }
 
 /// Where a new subscription starts.
@@ -96,7 +137,7 @@ struct Inner {
 }
 
 impl Inner {
-    fn send(&mut self, name: &'static str, data: Arc<str>) {
+    fn send(&mut self, name: &'static str, data: Data) {
         let Some(tx) = &self.tx else { return };
         self.last_id += 1;
         let event = Event { id: self.last_id, name, data };
@@ -135,7 +176,7 @@ impl Hub {
     /// as `event: alert`.
     pub fn publish_stored(&self, event: &hearth_store::Event) {
         match event {
-            hearth_store::Event::Readings(readings) => self.publish(readings),
+            hearth_store::Event::Readings(readings) => self.publish(readings.clone()),
             hearth_store::Event::Alert(alert) => match serde_json::to_string(alert) {
                 Ok(json) => self.publish_event("alert", json.into()),
                 Err(e) => tracing::error!(error = %e, "alert not serialisable"),
@@ -145,20 +186,20 @@ impl Hub {
         }
     }
 
-    /// Publishes readings, in order.
-    pub fn publish<'a>(&self, readings: impl IntoIterator<Item = &'a LiveReading>) {
+    /// Publishes a batch of readings, in order.
+    pub fn publish(&self, readings: Arc<[Stored]>) {
+        let data: Vec<Data> = (0..readings.len())
+            .map(|index| Data(Arc::new(Payload::Reading { batch: readings.clone(), index, json: OnceLock::new() })))
+            .collect();
         let mut inner = self.lock();
-        for live in readings {
-            match serde_json::to_string(live) {
-                Ok(json) => inner.send("reading", json.into()),
-                Err(e) => tracing::error!(error = %e, "reading not serialisable"),
-            }
+        for data in data {
+            inner.send("reading", data);
         }
     }
 
     /// Publishes one event of another kind than a reading (`name` is its SSE event name),
     /// in order with the readings.
-    pub fn publish_event(&self, name: &'static str, data: Arc<str>) {
+    pub fn publish_event(&self, name: &'static str, data: Data) {
         self.lock().send(name, data);
     }
 

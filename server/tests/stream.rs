@@ -102,6 +102,38 @@ async fn a_refused_post_sends_nothing(t: TestDb) {
     assert_eq!(data["sensor"], "c", "the first event is the accepted reading, not one of the refused batch");
 }
 
+/// A batch too large for one PostgreSQL notification (its readings go out as several, in one
+/// statement) reaches the stream whole and in the batch's order.
+async fn a_large_batch_reaches_the_stream_whole_and_in_order(t: TestDb) {
+    let token = common::device_token(&t.db, "hall").await;
+    let (base, _stop, _server) = spawn(&t).await;
+    let client = common::owner_client(&t.db).await;
+    let mut events = client.get(format!("{base}/api/v1/stream")).send().await.unwrap().bytes_stream().eventsource();
+    assert_eq!(next_event(&mut events).await.event, "hello");
+    const N: usize = 300;
+    let readings: Vec<Value> = (0..N)
+        .map(|i| json!({"sensor": format!("hall.s{}", i % 3), "value": i, "kind": "power", "at": 1_764_000_000 + i}))
+        .collect();
+    let receipt: Value = client
+        .post(format!("{base}/api/v1/readings"))
+        .bearer_auth(&token)
+        .json(&json!({ "readings": readings }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(receipt, json!({"stored": N, "duplicates": 0}));
+    let mut values = Vec::new();
+    while values.len() < N {
+        let event = next_event(&mut events).await;
+        let data: Value = serde_json::from_str(&event.data).unwrap();
+        values.push(data["value"].as_f64().unwrap() as usize);
+    }
+    assert_eq!(values, (0..N).collect::<Vec<_>>());
+}
+
 /// A stream opened with `cookie`, past its `hello`.
 async fn open_stream(base: &str, cookie: &str) -> impl Stream<Item = Result<Event, impl std::fmt::Debug>> + Unpin {
     let response = reqwest::Client::new().get(format!("{base}/api/v1/stream")).header("cookie", cookie).send().await.unwrap();
@@ -167,4 +199,9 @@ async fn ending_a_session_ends_its_streams(t: TestDb) {
     assert_eq!(next_event(&mut on_laptop).await.event, "reading", "another session's stream goes on");
 }
 
-on_both_databases!(a_posted_reading_reaches_a_subscriber_once_with_increasing_ids, a_refused_post_sends_nothing, ending_a_session_ends_its_streams);
+on_both_databases!(
+    a_posted_reading_reaches_a_subscriber_once_with_increasing_ids,
+    a_refused_post_sends_nothing,
+    ending_a_session_ends_its_streams,
+    a_large_batch_reaches_the_stream_whole_and_in_order,
+);

@@ -6,14 +6,19 @@
 //! events either way.
 
 use hearth_core::alert::AlertEvent;
-use hearth_core::reading::LiveReading;
+use hearth_core::reading::{LiveReading, Stored};
+use hearth_core::sensor::Sensor;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 /// Something the store committed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
-    /// Readings were stored (not duplicates), in the order of their batch.
-    Readings(Vec<LiveReading>),
+    /// Readings were stored (not duplicates), in the order of their batch; shared, so that
+    /// subscribers keep them without copying, and made [`LiveReading`]s
+    /// ([`Stored::live`]) only where one is needed. Those heard from another server carry
+    /// only what a [`LiveReading`] holds of their sensor.
+    Readings(Arc<[Stored]>),
     /// An alert opened or resolved.
     Alert(AlertEvent),
     /// Sessions ended (logged out, or their share link revoked): the SHA-256 hashes of their
@@ -98,8 +103,33 @@ pub(crate) fn decode(channel: &str, payload: &str) -> Result<Event, serde_json::
     match channel {
         ALERTS_CHANNEL => serde_json::from_str(payload).map(Event::Alert),
         SESSIONS_CHANNEL => serde_json::from_str(payload).map(Event::SessionsEnded),
-        _ => serde_json::from_str(payload).map(Event::Readings),
+        _ => serde_json::from_str::<Vec<LiveReading>>(payload).map(|readings| Event::Readings(stored(readings))),
     }
+}
+
+/// Readings another server stored, as [`Stored`]: their sensors as far as a [`LiveReading`]
+/// tells them (one [`Sensor`] for each), a reading whose time does not parse left out.
+fn stored(readings: Vec<LiveReading>) -> Arc<[Stored]> {
+    let mut sensors: HashMap<i64, Arc<Sensor>> = HashMap::new();
+    readings
+        .into_iter()
+        .filter_map(|live| {
+            let at_ms = live.at.parse::<jiff::Timestamp>().ok()?.as_millisecond();
+            let sensor = sensors.entry(live.sensor_id).or_insert_with(|| {
+                Arc::new(Sensor {
+                    sensor_id: live.sensor_id,
+                    device: live.device,
+                    key: live.sensor,
+                    kind: live.kind,
+                    room: live.room,
+                    name: None,
+                    main: false,
+                    role: None,
+                })
+            });
+            Some(Stored { sensor: sensor.clone(), at_ms, value: live.value })
+        })
+        .collect()
 }
 
 /// A connection whose open transaction can carry events to every server: PostgreSQL's, by
@@ -125,7 +155,9 @@ impl Announce for sqlx::SqliteConnection {
 /// Sends `event` to every server in the open PostgreSQL transaction `tx`: it is delivered
 /// when, and only if, the transaction commits.
 pub(crate) async fn notify(tx: &mut sqlx::PgConnection, event: &Event) -> Result<(), sqlx::Error> {
-    const NOTIFY: &str = "select pg_notify($1, $2)";
+    // One statement for all of an event's payloads (a batch of 5,000 readings is a hundred):
+    // one round trip, each payload notified in the array's order.
+    const NOTIFY: &str = "select pg_notify($1, payload) from unnest($2::text[]) as payload";
     let (channel, payloads) = match event {
         Event::Readings(readings) => (READINGS_CHANNEL, reading_payloads(readings)),
         Event::Alert(alert) => {
@@ -134,23 +166,23 @@ pub(crate) async fn notify(tx: &mut sqlx::PgConnection, event: &Event) -> Result
         }
         Event::SessionsEnded(hashes) => (SESSIONS_CHANNEL, json_arrays(hashes)),
     };
-    for payload in payloads {
-        sqlx::query(NOTIFY).bind(channel).bind(payload).execute(&mut *tx).await?;
+    if !payloads.is_empty() {
+        sqlx::query(NOTIFY).bind(channel).bind(payloads).execute(&mut *tx).await?;
     }
     Ok(())
 }
 
-/// `readings` as JSON arrays, each small enough for one NOTIFY.
-fn reading_payloads(readings: &[LiveReading]) -> Vec<String> {
-    json_arrays(readings)
+/// `readings` as JSON arrays of [`LiveReading`]s, each small enough for one NOTIFY.
+fn reading_payloads(readings: &[Stored]) -> Vec<String> {
+    json_arrays(readings.iter().map(Stored::live))
 }
 
 /// `items` as JSON arrays, each small enough for one NOTIFY.
-fn json_arrays<T: serde::Serialize>(items: &[T]) -> Vec<String> {
+fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<String> {
     let mut payloads = Vec::new();
     let mut current = String::from("[");
     for item in items {
-        let Ok(json) = serde_json::to_string(item) else { continue };
+        let Ok(json) = serde_json::to_string(&item) else { continue };
         if current.len() > 1 && current.len() + json.len() + 2 > MAX_PAYLOAD {
             current.push(']');
             payloads.push(std::mem::replace(&mut current, String::from("[")));
@@ -171,30 +203,31 @@ fn json_arrays<T: serde::Serialize>(items: &[T]) -> Vec<String> {
 mod tests {
     use super::*;
     use hearth_core::sensor::Kind;
-    use hearth_core::time::house::rfc3339;
 
     #[test]
     fn notify_payloads_stay_under_the_limit_and_carry_every_reading() {
-        let reading = |i: i64| LiveReading {
+        let sensor = Arc::new(Sensor {
             sensor_id: 7,
             device: "house".into(),
-            sensor: "living_room.temperature".into(),
+            key: "living_room.temperature".into(),
             kind: Kind::Temperature,
             room: Some("Living room".into()),
-            value: 20.0,
-            at: rfc3339(1_764_000_000_000 + i),
-        };
-        let readings: Vec<LiveReading> = (0..500).map(reading).collect();
+            name: None,
+            main: false,
+            role: None,
+        });
+        let reading = |i: i64| Stored { sensor: sensor.clone(), at_ms: 1_764_000_000_000 + i, value: 20.0 + i as f64 };
+        let readings: Vec<Stored> = (0..500).map(reading).collect();
         let payloads = reading_payloads(&readings);
         assert!(payloads.len() > 1);
-        let mut times = Vec::new();
+        let mut decoded_all = Vec::new();
         for payload in &payloads {
             assert!(payload.len() < 8000, "{}", payload.len());
             let Event::Readings(decoded) = decode(READINGS_CHANNEL, payload).unwrap() else { panic!("readings") };
-            times.extend(decoded.iter().map(|r| r.at.clone()));
+            decoded_all.extend(decoded.iter().map(|r| r.live()));
         }
-        let expected: Vec<String> = readings.iter().map(|r| r.at.clone()).collect();
-        assert_eq!(times, expected);
+        let expected: Vec<LiveReading> = readings.iter().map(Stored::live).collect();
+        assert_eq!(decoded_all, expected);
         assert!(reading_payloads(&[]).is_empty());
     }
 }

@@ -6,7 +6,7 @@ use crate::pool::{Backend, with_db};
 use crate::error::Error;
 use hearth_core::device::Device;
 use crate::bus::Event;
-use hearth_core::reading::{Bucket, Incoming, MAX_POINTS, Point, Series, Stored};
+use hearth_core::reading::{Bucket, Incoming, MAX_POINTS, Point, Series};
 use hearth_core::sensor::{Kind, Sensor};
 
 pub use crate::writer::Outcome;
@@ -34,7 +34,7 @@ pub async fn store(db: &Db, device: &Device, batch: Vec<Incoming>) -> Result<Out
         Backend::Sqlite { .. } => {
             let outcome = db.writer.submit(device.clone(), batch).await?;
             if !outcome.stored.is_empty() {
-                db.bus.deliver(&Event::Readings(outcome.stored.iter().map(Stored::live).collect()));
+                db.bus.deliver(&Event::Readings(outcome.stored.iter().cloned().collect()));
             }
             Ok(outcome)
         }

@@ -23,6 +23,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use influxdb_line_protocol::{FieldValue, ParsedLine};
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Query parameters of both write endpoints.
 #[derive(Debug, Default, Deserialize)]
@@ -207,8 +208,17 @@ fn precision_ns(precision: Option<&str>) -> Result<i64, Error> {
 /// in units of `unit_ns` nanoseconds; lines without one get `now_ms`.
 pub fn parse(body: &str, unit_ns: i64, now_ms: i64) -> Result<Vec<Foreign>, Error> {
     let mut readings = Vec::new();
+    // A batch repeats its series on every line: what each series' fields become is worked out
+    // at its first line, by the series' text.
+    let mut series_fields: HashMap<&str, Vec<(String, Mapped)>> = HashMap::new();
     let mut line_number = 1;
-    for raw in influxdb_line_protocol::split_lines(body) {
+    // Only a quote or a backslash lets a newline be part of a line; without either, lines
+    // are split at every newline, much faster than the parser's own splitting.
+    let lines: Box<dyn Iterator<Item = &str>> = match memchr::memchr2(b'"', b'\\', body.as_bytes()) {
+        None => Box::new(body.split('\n')),
+        Some(_) => Box::new(influxdb_line_protocol::split_lines(body)),
+    };
+    for raw in lines {
         let number = line_number;
         line_number += 1 + raw.matches('\n').count();
         let raw = raw.trim_end_matches('\r');
@@ -219,10 +229,30 @@ pub fn parse(body: &str, unit_ns: i64, now_ms: i64) -> Result<Vec<Foreign>, Erro
         };
         let Some(parsed) = influxdb_line_protocol::parse_lines(raw).next() else { continue };
         let line = parsed.map_err(|e| bad(e.to_string()))?;
-        for mut reading in line_readings(&line, unit_ns, now_ms).map_err(bad)? {
-            reading.origin = number;
-            super::check_incoming(number, &reading.reading, now_ms).map_err(|e| bad(e.to_string()))?;
-            readings.push(reading);
+        let at_ms = match line.timestamp {
+            Some(t) => t.checked_mul(unit_ns).map(|ns| ns.div_euclid(1_000_000)).ok_or_else(|| bad("the timestamp is out of range".into()))?,
+            None => now_ms,
+        };
+        let fields = series_fields.entry(series_text(raw.trim_start())).or_default();
+        for (field, value) in &line.field_set {
+            let field = field.as_str();
+            let mapped = match fields.iter().position(|(name, _)| name == field) {
+                Some(at) => &fields[at].1,
+                None => {
+                    fields.push((field.to_owned(), map_field(&line, field).map_err(bad)?));
+                    &fields[fields.len() - 1].1
+                }
+            };
+            let value = field_number(field, value).map_err(bad)?;
+            let reading = Incoming {
+                key: mapped.key.clone(),
+                value: value * mapped.scale,
+                at_ms,
+                kind: mapped.kind,
+                room: mapped.room.clone(),
+            };
+            super::check_incoming(number, &reading, now_ms).map_err(|e| bad(e.to_string()))?;
+            readings.push(Foreign { reading, guessed: mapped.guessed, origin: number });
         }
         if readings.len() > MAX_READINGS {
             return Err(Error::TooLarge {
@@ -234,46 +264,61 @@ pub fn parse(body: &str, unit_ns: i64, now_ms: i64) -> Result<Vec<Foreign>, Erro
     Ok(readings)
 }
 
-fn line_readings(line: &ParsedLine<'_>, unit_ns: i64, now_ms: i64) -> Result<Vec<Foreign>, String> {
+/// The series of a line as written (measurement and tags): the text before its first
+/// unescaped space.
+fn series_text(raw: &str) -> &str {
+    let bytes = raw.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'\\' => at += 2,
+            b' ' => return &raw[..at],
+            _ => at += 1,
+        }
+    }
+    raw
+}
+
+/// What a field of a series becomes: its sensor key, kind and scale, and the room its tags name.
+struct Mapped {
+    key: String,
+    kind: Option<Kind>,
+    scale: f64,
+    guessed: bool,
+    room: Option<String>,
+}
+
+/// A field's value as a number; strings are refused.
+fn field_number(field: &str, value: &FieldValue<'_>) -> Result<f64, String> {
+    Ok(match value {
+        FieldValue::F64(v) => *v,
+        FieldValue::I64(v) => *v as f64,
+        FieldValue::U64(v) => *v as f64,
+        FieldValue::Boolean(b) => f64::from(u8::from(*b)),
+        FieldValue::String(_) => {
+            return Err(format!("field {field:?} is a string; Hearth stores numbers (floats, integers, booleans)"));
+        }
+    })
+}
+
+/// What `field` of `line`'s series becomes.
+fn map_field(line: &ParsedLine<'_>, field: &str) -> Result<Mapped, String> {
     let measurement = line.series.measurement.as_str();
     let mut tags: Vec<(&str, &str)> =
         line.series.tag_set.iter().flatten().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     tags.sort();
     let tag = |name: &str| tags.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
     let stated = tag("kind").map(|k| k.parse::<Kind>().map_err(|e| format!("tag kind: {e}"))).transpose()?;
-    let room = tag("room").map(str::to_owned);
-    let at_ms = match line.timestamp {
-        Some(t) => t.checked_mul(unit_ns).map(|ns| ns.div_euclid(1_000_000)).ok_or("the timestamp is out of range")?,
-        None => now_ms,
+    let parts = std::iter::once(measurement)
+        .chain(tags.iter().filter(|(k, _)| !matches!(*k, "kind" | "host")).map(|(_, v)| *v))
+        .chain(std::iter::once(field));
+    let Some(key) = join_key(parts) else {
+        return Err(format!("the sensor key for field {field:?} would be longer than 64 characters"));
     };
-    let mut out = Vec::with_capacity(line.field_set.len());
-    for (field, value) in &line.field_set {
-        let field = field.as_str();
-        let value = match value {
-            FieldValue::F64(v) => *v,
-            FieldValue::I64(v) => *v as f64,
-            FieldValue::U64(v) => *v as f64,
-            FieldValue::Boolean(b) => f64::from(u8::from(*b)),
-            FieldValue::String(_) => {
-                return Err(format!("field {field:?} is a string; Hearth stores numbers (floats, integers, booleans)"));
-            }
-        };
-        let parts = std::iter::once(measurement)
-            .chain(tags.iter().filter(|(k, _)| !matches!(*k, "kind" | "host")).map(|(_, v)| *v))
-            .chain(std::iter::once(field));
-        let Some(key) = join_key(parts) else {
-            return Err(format!("the sensor key for field {field:?} would be longer than 64 characters"));
-        };
-        let guess = guess_kind(field).or_else(|| guess_kind(measurement));
-        let kind = stated.or(guess.map(|g| g.kind));
-        let scale = guess.filter(|g| Some(g.kind) == kind).map_or(1.0, |g| g.scale);
-        out.push(Foreign {
-            reading: Incoming { key, value: value * scale, at_ms, kind, room: room.clone() },
-            guessed: stated.is_none(),
-            origin: 0,
-        });
-    }
-    Ok(out)
+    let guess = guess_kind(field).or_else(|| guess_kind(measurement));
+    let kind = stated.or(guess.map(|g| g.kind));
+    let scale = guess.filter(|g| Some(g.kind) == kind).map_or(1.0, |g| g.scale);
+    Ok(Mapped { key, kind, scale, guessed: stated.is_none(), room: tag("room").map(str::to_owned) })
 }
 
 fn shorten(line: &str) -> String {
@@ -324,6 +369,26 @@ mod tests {
         let body = "# a comment\n\nroom\\ temp,room=Living\\ room value=20.5\r\n";
         let readings = parse(body, 1, NOW).unwrap();
         assert_eq!(keys(&readings), [("room_temp.living_room.value", 20.5, Some(Kind::Temperature))]);
+    }
+
+    #[test]
+    fn each_series_keeps_its_own_sensor_however_often_it_repeats() {
+        let body = "m,room=A t=1 1764000000001\nm,room=B t=2,h=5 1764000000002\n  m,room=A t=3 1764000000003\n\
+                    m,room=A\\ B t=4 1764000000004\nm,room=B h=6 1764000000005\n";
+        let readings = parse(body, 1_000_000, NOW).unwrap();
+        let seen: Vec<_> = readings.iter().map(|r| (r.reading.key.as_str(), r.reading.room.as_deref(), r.reading.value, r.origin)).collect();
+        assert_eq!(
+            seen,
+            [
+                ("m.a.t", Some("A"), 1.0, 1),
+                ("m.b.t", Some("B"), 2.0, 2),
+                ("m.b.h", Some("B"), 5.0, 2),
+                ("m.a.t", Some("A"), 3.0, 3),
+                ("m.a_b.t", Some("A B"), 4.0, 4),
+                ("m.b.h", Some("B"), 6.0, 5),
+            ]
+        );
+        assert_eq!(series_text("m,room=A\\ B t=4 4"), "m,room=A\\ B");
     }
 
     #[test]

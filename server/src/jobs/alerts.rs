@@ -49,11 +49,8 @@ impl Heard {
     pub fn note(&self, event: &Event) {
         let Event::Readings(readings) = event else { return };
         let mut heard = self.lock();
-        for reading in readings {
-            if let Ok(at) = reading.at.parse::<jiff::Timestamp>() {
-                let at_ms = at.as_millisecond();
-                heard.entry(reading.sensor_id).and_modify(|t| *t = (*t).min(at_ms)).or_insert(at_ms);
-            }
+        for reading in readings.iter() {
+            heard.entry(reading.sensor.sensor_id).and_modify(|t| *t = (*t).min(reading.at_ms)).or_insert(reading.at_ms);
         }
     }
 
@@ -246,5 +243,35 @@ pub async fn run(db: Db, zone: HouseZone, outbox: Outbox, every: Duration) {
             tracing::info!(state = ?event.state, alert = event.alert.alert_id, message = event.alert.message, "alert");
             outbox.send(&event);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hearth_core::reading::Stored;
+    use hearth_core::sensor::{Kind, Sensor};
+
+    fn sensor(sensor_id: i64) -> Arc<Sensor> {
+        Arc::new(Sensor {
+            sensor_id,
+            device: "d".into(),
+            key: "s".into(),
+            kind: Kind::Power,
+            room: None,
+            name: None,
+            main: false,
+            role: None,
+        })
+    }
+
+    #[test]
+    fn the_earliest_reading_of_each_sensor_is_heard() {
+        let heard = Heard::default();
+        let (one, two) = (sensor(1), sensor(2));
+        let at = |sensor: &Arc<Sensor>, at_ms| Stored { sensor: sensor.clone(), at_ms, value: 1.0 };
+        heard.note(&Event::Readings([at(&one, 5_000), at(&one, 4_500), at(&two, 60_000), at(&one, 4_000), at(&one, 4_250)].into()));
+        heard.note(&Event::Readings([at(&two, 120_000), at(&one, 4_100)].into()));
+        assert_eq!(heard.take(), HashMap::from([(1, 4_000), (2, 60_000)]));
     }
 }

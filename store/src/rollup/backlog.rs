@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 /// The longest a reading waits in the backlog while nothing asks for rollups.
 pub(crate) const FLUSH_AFTER: Duration = Duration::from_millis(250);
 /// Readings waiting at which the backlog is merged without waiting longer.
-pub(crate) const FLUSH_READINGS: usize = 20_000;
+pub(crate) const FLUSH_READINGS: usize = 100_000;
 /// How long the writer waits to merge the backlog again after it failed, unless a reader
 /// asks.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
