@@ -66,6 +66,7 @@ fn describe() {
     use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
     describe_counter!("hearth_readings_total", "Readings by protocol and what became of them: stored, duplicate, or the status they were refused with");
     describe_counter!("hearth_ingest_requests_total", "Ingest requests by protocol and HTTP status");
+    describe_counter!("hearth_mqtt_dropped_total", "QoS 0 MQTT messages dropped because more were waiting than Hearth keeps");
     describe_histogram!("hearth_commit_seconds", Unit::Seconds, "Time of one group commit of the writer, from its connection to COMMIT");
     describe_histogram!("hearth_commit_readings", "Readings in one group commit");
     describe_histogram!("hearth_commit_batches", "Requests (batches) in one group commit");

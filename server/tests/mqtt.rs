@@ -2,7 +2,7 @@
 //! the devices' documentation, published to unique topics, end in the store and on the live
 //! stream; unknown prefixes are counted, not stored; bad payloads store nothing and are
 //! reported. A broker of the test's own (`mosquitto` on port 3401) is killed and restarted to
-//! check that Hearth reconnects and subscribes again.
+//! check that Hearth reconnects and subscribes again; another (port 3402) takes a flood.
 
 mod common;
 
@@ -23,6 +23,8 @@ use tokio::net::TcpListener;
 const BROKER_PORT: u16 = 1883;
 /// The port of the test's own broker, in this suite's range (3400-3409).
 const OWN_BROKER_PORT: u16 = 3401;
+/// The port of the flood test's own broker.
+const FLOOD_BROKER_PORT: u16 = 3402;
 
 /// A name no other test or run uses.
 fn unique(what: &str) -> String {
@@ -87,6 +89,28 @@ async fn publish(port: u16, messages: &[(&str, &str)]) {
     })
     .await
     .expect("the broker acknowledges within 10 s");
+    let _ = client.disconnect().await;
+}
+
+/// Publishes `messages` at QoS 1 as fast as the broker takes them, any number of them, and
+/// waits until it acknowledged each.
+async fn publish_many(port: u16, topic: &str, messages: Vec<String>) {
+    let (client, mut events) = AsyncClient::new(MqttOptions::new(unique("publisher"), "127.0.0.1", port), 64);
+    let n = messages.len();
+    let acks = tokio::spawn(async move {
+        let mut acked = 0;
+        while acked < n {
+            match events.poll().await {
+                Ok(Event::Incoming(Incoming::PubAck(_))) => acked += 1,
+                Ok(_) => {}
+                Err(e) => panic!("publishing to 127.0.0.1:{port} failed: {e}"),
+            }
+        }
+    });
+    for payload in messages {
+        client.publish(topic, QoS::AtLeastOnce, false, payload.into_bytes()).await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(60), acks).await.expect("the broker acknowledges within 60 s").unwrap();
     let _ = client.disconnect().await;
 }
 
@@ -245,17 +269,8 @@ async fn bad_payloads_store_nothing_and_are_reported(t: TestDb) {
 #[tokio::test]
 async fn hearth_reconnects_and_subscribes_again_after_a_broker_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let conf = dir.path().join("mosquitto.conf");
-    std::fs::write(&conf, format!("listener {OWN_BROKER_PORT} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n")).unwrap();
-    let start = || {
-        tokio::process::Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("mosquitto runs")
-    };
+    let conf = broker_conf(dir.path(), OWN_BROKER_PORT, "");
+    let start = || own_broker(&conf);
     let mut broker = start();
     let t = common::sqlite().await;
     let plug = unique("plug");
@@ -323,6 +338,55 @@ async fn the_panel_actions_add_a_discovered_device_and_set_prefixes(t: TestDb) {
     let (status, _) = call(hearth_app::functions::mqtt::SetMqttPrefix::PATH, format!("device_id={id}&prefix=")).await;
     assert_eq!(status, 200);
     assert_eq!(hearth_store::mqtt::links(&t.db).await.unwrap()[0].prefix, None, "an empty prefix clears it");
+}
+
+/// More QoS 1 messages at once than Hearth handles at a time, through a broker of the test's
+/// own that queues without limit (the shared one keeps 1,000 per client, and every test's
+/// Hearth there hears every other test's messages): every one is stored and the connection
+/// stays up. (Hearth's event loop once waited for its full queue while the handler waited to
+/// send acknowledgements through that loop: both stopped, and the broker dropped the
+/// connection for a missed keep-alive.)
+#[tokio::test]
+async fn a_flood_of_qos1_messages_is_stored_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = broker_conf(dir.path(), FLOOD_BROKER_PORT, "max_queued_messages 0\nmax_inflight_messages 0\n");
+    let _broker = own_broker(&conf);
+    let t = common::sqlite().await;
+    let own = unique("flood");
+    hearth_store::mqtt::create_with_prefix(&t.db, "flood-pi", &own).await.unwrap();
+    let (state, _) = serve(&t, FLOOD_BROKER_PORT).await;
+    const N: usize = 5000;
+    let start = hearth_core::time::now_ms() / 1000 - N as i64;
+    let messages = (0..N)
+        .map(|i| format!(r#"{{"sensor":"meter.power","value":{i},"kind":"power","at":{}}}"#, start + i as i64))
+        .collect();
+    publish_many(FLOOD_BROKER_PORT, &format!("hearth/{own}"), messages).await;
+    let all = eventually(Duration::from_secs(60), || async {
+        let n = common::readings(&t.db).await.len();
+        (n == N).then_some(n)
+    })
+    .await;
+    assert_eq!(all, Some(N), "every message stored within 60 s; have {}", common::readings(&t.db).await.len());
+    assert!(state.activity.broker_connected(), "the connection to the broker stayed up");
+}
+
+/// A configuration for a broker of a test's own on `port`, with `extra` lines, written in
+/// `dir`.
+fn broker_conf(dir: &std::path::Path, port: u16, extra: &str) -> std::path::PathBuf {
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(&conf, format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest none\n{extra}")).unwrap();
+    conf
+}
+
+/// Mosquitto started with `conf`, killed when dropped.
+fn own_broker(conf: &std::path::Path) -> tokio::process::Child {
+    tokio::process::Command::new("mosquitto")
+        .arg("-c")
+        .arg(conf)
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("mosquitto runs")
 }
 
 on_both_databases!(

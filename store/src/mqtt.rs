@@ -35,8 +35,20 @@ pub async fn links(db: &Db) -> Result<Vec<Link>, Error> {
         .collect())
 }
 
-/// The device whose prefix is `prefix`, if any.
+/// The device whose prefix is `prefix`, if any. Every message asks, so the answer is kept
+/// in memory as a token's device is ([`TOKEN_TTL`](crate::recent::TOKEN_TTL); a prefix set
+/// or a device revoked on this server is seen at once).
 pub async fn device_by_prefix(db: &Db, prefix: &str) -> Result<Option<Device>, Error> {
+    if let Some(device) = db.recent.prefixes.get(prefix) {
+        return Ok(device);
+    }
+    let device = stored_device_by_prefix(db, prefix).await?;
+    db.recent.prefixes.put(prefix.to_owned(), device.clone());
+    Ok(device)
+}
+
+/// [`device_by_prefix`] as the database has it now.
+async fn stored_device_by_prefix(db: &Db, prefix: &str) -> Result<Option<Device>, Error> {
     const SQL: &str = "select device_id, name, revoked_at_ms is not null as revoked from device where mqtt_prefix = $1";
     let row: Option<(i64, String, bool)> = with_db!(db, read, |pool| sqlx::query_as(SQL).bind(prefix).fetch_optional(pool).await)?;
     Ok(row.map(|(device_id, name, revoked)| Device { device_id, name, revoked }))
@@ -52,6 +64,7 @@ pub async fn set_prefix(db: &Db, device_id: i64, prefix: Option<&str>) -> Result
     }
     let done = with_db!(db, write, |pool| sqlx::query(SQL).bind(prefix).bind(device_id).execute(pool).await.map(|d| d.rows_affected()));
     let rows = done.map_err(|e| on_conflict(e, "prefix", || taken(prefix.unwrap_or_default())))?;
+    db.recent.devices_changed();
     if rows == 1 { Ok(()) } else { Err(Error::NotFound("device")) }
 }
 
@@ -65,7 +78,7 @@ fn taken(prefix: &str) -> String {
 pub async fn create_with_prefix(db: &Db, name: &str, prefix: &str) -> Result<(Device, String), Error> {
     check_prefix(prefix).map_err(|message| Error::invalid("prefix", message))?;
     let name = hearth_core::device::check_name(name).map_err(|message| Error::invalid("name", message))?;
-    if device_by_prefix(db, prefix).await?.is_some() {
+    if stored_device_by_prefix(db, prefix).await?.is_some() {
         return Err(Error::Conflict { field: "prefix", message: taken(prefix) });
     }
     let (device, token) = crate::device::create(db, name).await?;

@@ -1,5 +1,5 @@
 //! What the store remembers between requests so that ingest does not read the database for
-//! what rarely changes: the device a token or API key names (for [`TOKEN_TTL`], so that a
+//! what rarely changes: the device a token, API key or MQTT prefix names (for [`TOKEN_TTL`], so that a
 //! token revoked by another process — the CLI, another server on the same PostgreSQL —
 //! stops working within it; one revoked here stops at once), and the keys of a device's
 //! sensors (which are never deleted, so a key seen once stays true).
@@ -24,15 +24,19 @@ pub(crate) struct Recent {
     pub(crate) tokens: Expiring<String, Device>,
     /// Devices by the hash of their Emoncms API key (found ones only).
     pub(crate) apikeys: Expiring<String, Device>,
+    /// Devices by their MQTT prefix, and prefixes no device has (`None`): every message
+    /// asks.
+    pub(crate) prefixes: Expiring<String, Option<Device>>,
     /// The sensor keys known to exist, by device.
     pub(crate) keys: Mutex<HashMap<i64, Arc<HashSet<String>>>>,
 }
 
 impl Recent {
-    /// Forgets every device: a token was revoked or replaced.
+    /// Forgets every device: a token was revoked or replaced, or a prefix set.
     pub(crate) fn devices_changed(&self) {
         self.tokens.clear();
         self.apikeys.clear();
+        self.prefixes.clear();
     }
 
     /// The keys known to exist for `device_id`, if every one of `wanted` is among them.
@@ -66,7 +70,10 @@ impl<K: Eq + Hash, V: Clone> Default for Expiring<K, V> {
 
 impl<K: Eq + Hash, V: Clone> Expiring<K, V> {
     /// The value of `key`, if put less than the TTL ago.
-    pub(crate) fn get(&self, key: &K) -> Option<V> {
+    pub(crate) fn get<Q: Eq + Hash + ?Sized>(&self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         let map = lock(&self.map);
         let (at, value) = map.get(key)?;
         (at.elapsed() < self.ttl).then(|| value.clone())

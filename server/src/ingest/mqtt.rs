@@ -22,6 +22,8 @@ use hearth_core::device::Device;
 use rumqttc::v5::mqttbytes::QoS;
 use rumqttc::v5::mqttbytes::v5::{Filter, Packet, Publish, SubscribeProperties};
 use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -33,6 +35,12 @@ const STATUS_ID: usize = 2;
 const STATUS_FILTERS: [&str; 3] = ["tele/+/LWT", "+/online", "+/status"];
 /// Messages handled together before their acknowledgements are sent, in order.
 const BATCH: usize = 256;
+/// The QoS 1 messages the broker may send before Hearth acknowledges them (MQTT 5's receive
+/// maximum): the broker queues the rest, so what waits in Hearth is bounded.
+const RECEIVE_MAXIMUM: u16 = 1024;
+/// Messages waiting to be handled beyond which a QoS 0 message is dropped (QoS 0 is "at most
+/// once"; the broker does not bound those by the receive maximum).
+const WAITING_MAX: usize = 4 * RECEIVE_MAXIMUM as usize;
 
 /// Broker options from the configuration: host, port and credentials from the URL, the
 /// client id, a session kept `session_seconds`, and acknowledgements sent by Hearth.
@@ -48,6 +56,7 @@ pub fn options(url: &str, client_id: &str, session_seconds: u32) -> Result<MqttO
         .set_clean_start(false)
         .set_session_expiry_interval(Some(session_seconds))
         .set_manual_acks(true)
+        .set_receive_maximum(Some(RECEIVE_MAXIMUM))
         .set_max_packet_size(Some(1024 * 1024));
     if !parsed.username().is_empty() {
         let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
@@ -65,12 +74,21 @@ struct Arrived {
 /// Connects to the broker and stores what arrives, until the task is aborted. Reconnects,
 /// and subscribes again, whenever the connection is lost. The broker counts as connected
 /// once both subscriptions are acknowledged.
+///
+/// The event loop never waits for the handler: it must keep polling to send the handler's
+/// acknowledgements and the keep-alive pings. Had it waited on a full queue while the handler
+/// waited to send acknowledgements through it, neither would move again and the broker would
+/// end the connection (a flood of QoS 1 messages did exactly that). What waits is bounded by
+/// the receive maximum for QoS 1 and by [`WAITING_MAX`] for QoS 0.
 pub async fn run(state: AppState, options: MqttOptions, group: String) {
-    let (client, mut events) = AsyncClient::new(options, 64);
-    let (arrived_tx, arrived_rx) = mpsc::channel::<Arrived>(BATCH * 4);
-    let handler = tokio::spawn(handle(state.clone(), client.clone(), arrived_rx));
+    // Room for every acknowledgement the receive maximum allows, and the subscriptions.
+    let (client, mut events) = AsyncClient::new(options, usize::from(RECEIVE_MAXIMUM) + 16);
+    let (arrived_tx, arrived_rx) = mpsc::unbounded_channel::<Arrived>();
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let handler = tokio::spawn(handle(state.clone(), client.clone(), arrived_rx, waiting.clone()));
     let mut backoff = Duration::from_millis(500);
     let mut acknowledged_subscriptions = 0;
+    let mut dropping = false;
     loop {
         match events.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -99,8 +117,20 @@ pub async fn run(state: AppState, options: MqttOptions, group: String) {
                 }
             }
             Ok(Event::Incoming(Packet::Publish(publish))) => {
+                if publish.qos == QoS::AtMostOnce {
+                    if waiting.load(Ordering::Relaxed) >= WAITING_MAX {
+                        metrics::counter!("hearth_mqtt_dropped_total").increment(1);
+                        if !dropping {
+                            tracing::warn!("QoS 0 messages arrive faster than they are stored: dropping them until the queue drains");
+                        }
+                        dropping = true;
+                        continue;
+                    }
+                    dropping = false;
+                }
+                waiting.fetch_add(1, Ordering::Relaxed);
                 let arrived = Arrived { publish, received_ms: super::now_ms() };
-                if arrived_tx.send(arrived).await.is_err() {
+                if arrived_tx.send(arrived).is_err() {
                     break;
                 }
             }
@@ -119,10 +149,11 @@ pub async fn run(state: AppState, options: MqttOptions, group: String) {
 }
 
 /// Handles arrived messages a batch at a time, concurrently, then acknowledges them in order.
-async fn handle(state: AppState, client: AsyncClient, mut arrived: mpsc::Receiver<Arrived>) {
+async fn handle(state: AppState, client: AsyncClient, mut arrived: mpsc::UnboundedReceiver<Arrived>, waiting: Arc<AtomicUsize>) {
     let mut batch = Vec::with_capacity(BATCH);
     while arrived.recv_many(&mut batch, BATCH).await > 0 {
         futures_util::future::join_all(batch.iter().map(|a| handle_one(&state, a))).await;
+        waiting.fetch_sub(batch.len(), Ordering::Relaxed);
         for a in batch.drain(..) {
             if a.publish.qos != QoS::AtMostOnce
                 && let Err(e) = client.ack(&a.publish).await
