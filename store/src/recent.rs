@@ -1,8 +1,8 @@
 //! What the store remembers between requests so that ingest does not read the database for
-//! what rarely changes: the device a token, API key or MQTT prefix names (for [`TOKEN_TTL`], so that a
-//! token revoked by another process — the CLI, another server on the same PostgreSQL —
-//! stops working within it; one revoked here stops at once), and the keys of a device's
-//! sensors (which are never deleted, so a key seen once stays true).
+//! what rarely changes: the device a token, API key or MQTT prefix names (for [`TOKEN_TTL`],
+//! so that a token revoked by another process — the CLI, another server on the same
+//! PostgreSQL — stops working within it; one revoked here stops at once), and the keys of a
+//! device's sensors (which are never deleted, so a key seen once stays true).
 
 use hearth_core::device::Device;
 use std::collections::{HashMap, HashSet};
