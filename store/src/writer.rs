@@ -225,17 +225,9 @@ macro_rules! insert_rows {
             let mut ordered = rows.to_vec();
             ordered.sort_by_key(|(sensor, reading)| (sensor.sensor_id, reading.at_ms));
             for chunk in ordered.chunks(ROWS_PER_INSERT) {
-                if chunk.len() == ROWS_PER_INSERT {
-                    if exact {
-                        inserted.extend(full_insert_returning(chunk)?.fetch_all(&mut *$tx).await?);
-                    } else {
-                        count += full_insert(chunk)?.execute(&mut *$tx).await?.rows_affected();
-                    }
-                    continue;
-                }
                 let mut insert = insert_readings(chunk);
                 if exact {
-                    insert.push(RETURNING);
+                    insert.push(" returning sensor_id, at_ms");
                     let returned: Vec<(i64, i64)> =
                         insert.build_query_as().persistent(keep_prepared(chunk.len(), ROWS_PER_INSERT)).fetch_all(&mut *$tx).await?;
                     inserted.extend(returned);
@@ -293,81 +285,8 @@ where
     insert.push_values(rows, |mut row, (sensor, reading)| {
         row.push_bind(sensor.sensor_id).push_bind(reading.at_ms).push_bind(reading.value);
     });
-    insert.push(ON_CONFLICT);
+    insert.push(" on conflict (sensor_id, at_ms) do nothing");
     insert
-}
-
-/// How [`insert_readings`] skips a (sensor, time) stored already.
-const ON_CONFLICT: &str = " on conflict (sensor_id, at_ms) do nothing";
-
-/// What an insert of readings returns when asked which it stored.
-const RETURNING: &str = " returning sensor_id, at_ms";
-
-/// An insert of [`ROWS_PER_INSERT`] readings, its text written once per database: formatting
-/// a thousand rows' placeholders for every statement was a tenth of the writer's time in a
-/// batch profile (BENCHMARKS.md).
-fn full_insert<DB>(rows: &[(Arc<Sensor>, &Incoming)]) -> Result<sqlx::query::Query<'static, DB, DB::Arguments>, sqlx::Error>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    Ok(sqlx::query_with(full_insert_text::<DB>(false), reading_arguments::<DB>(rows)?))
-}
-
-/// [`full_insert`] returning the (sensor id, time) of each reading it stored.
-fn full_insert_returning<DB>(
-    rows: &[(Arc<Sensor>, &Incoming)],
-) -> Result<sqlx::query::QueryAs<'static, DB, (i64, i64), DB::Arguments>, sqlx::Error>
-where
-    DB: sqlx::Database,
-    DB::Arguments: sqlx::IntoArguments<DB>,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'r> (i64, i64): sqlx::FromRow<'r, DB::Row>,
-{
-    Ok(sqlx::query_as_with(full_insert_text::<DB>(true), reading_arguments::<DB>(rows)?))
-}
-
-/// The text of [`insert_readings`] for [`ROWS_PER_INSERT`] rows, with [`RETURNING`] or not.
-fn full_insert_text<DB>(returning: bool) -> &'static str
-where
-    DB: sqlx::Database,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    static TEXTS: [std::sync::OnceLock<String>; 4] = [const { std::sync::OnceLock::new() }; 4];
-    let which = 2 * usize::from(DB::NAME != "SQLite") + usize::from(returning);
-    TEXTS[which].get_or_init(|| {
-        let mut insert = QueryBuilder::<DB>::new("insert into reading (sensor_id, at_ms, value) ");
-        insert.push_values(0..ROWS_PER_INSERT, |mut row, _| {
-            row.push_bind(0i64).push_bind(0i64).push_bind(0f64);
-        });
-        insert.push(ON_CONFLICT);
-        if returning {
-            insert.push(RETURNING);
-        }
-        insert.into_string()
-    })
-}
-
-/// The bind values of `rows` in [`insert_readings`]'s order.
-fn reading_arguments<DB>(rows: &[(Arc<Sensor>, &Incoming)]) -> Result<DB::Arguments, sqlx::Error>
-where
-    DB: sqlx::Database,
-    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-    for<'t> f64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
-{
-    use sqlx::Arguments;
-    let mut arguments = DB::Arguments::default();
-    arguments.reserve(3 * rows.len(), 24 * rows.len());
-    for (sensor, reading) in rows {
-        arguments.add(sensor.sensor_id).map_err(sqlx::Error::Encode)?;
-        arguments.add(reading.at_ms).map_err(sqlx::Error::Encode)?;
-        arguments.add(reading.value).map_err(sqlx::Error::Encode)?;
-    }
-    Ok(arguments)
 }
 
 /// The buckets to merge for the new readings `new`: of every tier, or with `backlog` the
