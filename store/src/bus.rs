@@ -6,8 +6,11 @@
 //! events either way.
 
 use hearth_core::alert::AlertEvent;
-use hearth_core::reading::{LiveReading, Stored};
-use hearth_core::sensor::Sensor;
+#[cfg(doc)]
+use hearth_core::reading::LiveReading;
+use hearth_core::reading::Stored;
+use hearth_core::sensor::{Kind, Sensor};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -103,13 +106,31 @@ pub(crate) fn decode(channel: &str, payload: &str) -> Result<Event, serde_json::
     match channel {
         ALERTS_CHANNEL => serde_json::from_str(payload).map(Event::Alert),
         SESSIONS_CHANNEL => serde_json::from_str(payload).map(Event::SessionsEnded),
-        _ => serde_json::from_str::<Vec<LiveReading>>(payload).map(|readings| Event::Readings(stored(readings))),
+        _ => serde_json::from_str::<Vec<Announced>>(payload).map(|readings| Event::Readings(stored(readings))),
     }
+}
+
+/// A [`LiveReading`] as another server NOTIFYed it, read in place: its texts borrowed from the
+/// payload (copied only where escaped), so that a sensor's are copied once per batch, not once
+/// per reading.
+#[derive(serde::Deserialize)]
+struct Announced<'a> {
+    sensor_id: i64,
+    #[serde(borrow)]
+    device: Cow<'a, str>,
+    #[serde(borrow)]
+    sensor: Cow<'a, str>,
+    kind: Kind,
+    #[serde(borrow)]
+    room: Option<Cow<'a, str>>,
+    value: f64,
+    #[serde(borrow)]
+    at: Cow<'a, str>,
 }
 
 /// Readings another server stored, as [`Stored`]: their sensors as far as a [`LiveReading`]
 /// tells them (one [`Sensor`] for each), a reading whose time does not parse left out.
-fn stored(readings: Vec<LiveReading>) -> Arc<[Stored]> {
+fn stored(readings: Vec<Announced>) -> Arc<[Stored]> {
     let mut sensors: HashMap<i64, Arc<Sensor>> = HashMap::new();
     readings
         .into_iter()
@@ -118,10 +139,10 @@ fn stored(readings: Vec<LiveReading>) -> Arc<[Stored]> {
             let sensor = sensors.entry(live.sensor_id).or_insert_with(|| {
                 Arc::new(Sensor {
                     sensor_id: live.sensor_id,
-                    device: live.device,
-                    key: live.sensor,
+                    device: live.device.into_owned(),
+                    key: live.sensor.into_owned(),
                     kind: live.kind,
-                    room: live.room,
+                    room: live.room.map(Cow::into_owned),
                     name: None,
                     main: false,
                     role: None,
@@ -202,7 +223,7 @@ fn json_arrays<T: serde::Serialize>(items: impl IntoIterator<Item = T>) -> Vec<S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hearth_core::sensor::Kind;
+    use hearth_core::reading::LiveReading;
 
     #[test]
     fn notify_payloads_stay_under_the_limit_and_carry_every_reading() {
@@ -229,5 +250,23 @@ mod tests {
         let expected: Vec<LiveReading> = readings.iter().map(Stored::live).collect();
         assert_eq!(decoded_all, expected);
         assert!(reading_payloads(&[]).is_empty());
+    }
+
+    #[test]
+    fn texts_that_json_escapes_come_back_as_they_were() {
+        let sensor = Arc::new(Sensor {
+            sensor_id: 9,
+            device: "shed \"north\"".into(),
+            key: "bench\\temp".into(),
+            kind: Kind::Temperature,
+            room: Some("Kids’ room\n2".into()),
+            name: None,
+            main: false,
+            role: None,
+        });
+        let readings = [Stored { sensor, at_ms: 1_764_000_000_123, value: -3.5 }];
+        let payloads = reading_payloads(&readings);
+        let Event::Readings(decoded) = decode(READINGS_CHANNEL, &payloads[0]).unwrap() else { panic!("readings") };
+        assert_eq!(decoded.iter().map(Stored::live).collect::<Vec<_>>(), vec![readings[0].live()]);
     }
 }
